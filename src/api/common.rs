@@ -1,0 +1,93 @@
+//! Shapes shared by several kinds: conditions, money, annotations, references.
+
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Annotation: `"true"` stops the controller from acting on the object (status is still read).
+pub const ANNOTATION_PAUSED: &str = "customerspace.io/paused";
+/// Annotation: any new value asks for an immediate reconcile; the value is echoed to
+/// `status.lastHandledReconcileAt` once handled.
+pub const ANNOTATION_RECONCILE_REQUESTED_AT: &str = "customerspace.io/reconcile-requested-at";
+/// Annotation: per-object poll interval as a duration such as `30s`, `5m` or `1h`.
+pub const ANNOTATION_POLL_INTERVAL: &str = "customerspace.io/poll-interval";
+
+/// Pattern of an email address accepted anywhere in the API.
+pub const EMAIL_PATTERN: &str = r"^[A-Za-z0-9._%+'-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}$";
+/// Pattern of a non-negative decimal amount of money, at most 4 decimals.
+pub const DECIMAL_PATTERN: &str = r"^(0|[1-9][0-9]{0,14})(\.[0-9]{1,4})?$";
+/// Pattern of an ISO 4217 alphabetic currency code.
+pub const CURRENCY_PATTERN: &str = "^[A-Z]{3}$";
+/// Pattern of the name of an object in the same namespace (a DNS-1123 subdomain).
+pub const OBJECT_NAME_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$";
+
+/// Standard Kubernetes conditions, one entry per `type`.
+pub type Conditions = Vec<Condition>;
+
+/// An amount of money: a decimal string (no float rounding) and its ISO 4217 currency.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Money {
+    /// Decimal amount such as `1234.56`; at most 4 decimals.
+    #[schemars(pattern(DECIMAL_PATTERN))]
+    pub amount: String,
+    /// ISO 4217 currency code such as `EUR`.
+    #[schemars(pattern(CURRENCY_PATTERN))]
+    pub currency: String,
+}
+
+/// A Secret in the same namespace as the object, and the keys to read from it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialsSecretRef {
+    /// Name of the Secret, in the namespace of this object (cross-namespace references are not allowed).
+    #[schemars(length(min = 1, max = 253), pattern(OBJECT_NAME_PATTERN))]
+    pub name: String,
+    /// Key holding the OAuth2 client id.
+    #[serde(default = "default_client_id_key")]
+    #[schemars(length(min = 1, max = 253))]
+    pub client_id_key: String,
+    /// Key holding the OAuth2 client secret.
+    #[serde(default = "default_client_secret_key")]
+    #[schemars(length(min = 1, max = 253))]
+    pub client_secret_key: String,
+    /// Key holding the API key sent as `X-Api-Key`.
+    #[serde(default = "default_api_key_key")]
+    #[schemars(length(min = 1, max = 253))]
+    pub api_key_key: String,
+}
+
+fn default_client_id_key() -> String {
+    "clientId".into()
+}
+fn default_client_secret_key() -> String {
+    "clientSecret".into()
+}
+fn default_api_key_key() -> String {
+    "apiKey".into()
+}
+
+/// Language of emails and of portal messages.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, Default, PartialEq, Eq, JsonSchema)]
+pub enum Locale {
+    /// English.
+    #[default]
+    #[serde(rename = "en")]
+    En,
+    /// French.
+    #[serde(rename = "fr")]
+    Fr,
+}
+
+/// Fields every status of this API carries.
+pub trait CommonStatus {
+    /// The conditions of the object.
+    fn conditions(&self) -> &[Condition];
+    /// The generation the status was computed from.
+    fn observed_generation(&self) -> Option<i64>;
+}
+
+/// Looks up a condition by type.
+pub fn find_condition<'a>(conditions: &'a [Condition], type_: &str) -> Option<&'a Condition> {
+    conditions.iter().find(|c| c.type_ == type_)
+}

@@ -1,0 +1,40 @@
+//! Command line of the `ccs-operator` binary.
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Kubernetes operator for Orange Business Cloud Customer Space contracts, users, budgets and orders.
+#[derive(Parser, Debug)]
+#[command(name = "ccs-operator", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the CustomResourceDefinitions as multi-document YAML, or write one file per CRD.
+    Crds {
+        /// Write `<plural>.customerspace.io.yaml` files into this directory instead of printing.
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+    },
+}
+
+/// Runs a parsed command line.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Crds { out_dir: Some(dir) } => {
+            for path in crate::crdgen::write_all(&dir)? {
+                eprintln!("wrote {}", path.display());
+            }
+            Ok(())
+        }
+        Command::Crds { out_dir: None } => {
+            print!("{}", crate::crdgen::all_as_yaml()?);
+            Ok(())
+        }
+    }
+}

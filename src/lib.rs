@@ -1,0 +1,17 @@
+//! ccs-operator: Orange Business Cloud Customer Space contracts, users, budgets and orders as
+//! Kubernetes custom resources.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod cli;
+pub mod crdgen;
+pub mod validation;
+
+/// Installs the process-wide rustls crypto provider (ring).
+///
+/// kube and reqwest could each pull a different provider; with two compiled in, the first TLS
+/// client panics. Calling this first in `main` and in every test binary makes the choice explicit.
+pub fn install_crypto_provider() {
+    // An Err only means a provider was installed already, which is what we want.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

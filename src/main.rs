@@ -1,0 +1,15 @@
+#![forbid(unsafe_code)]
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    ccs_operator::install_crypto_provider();
+    let cli = ccs_operator::cli::Cli::parse();
+    match ccs_operator::cli::run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Admission validation of custom resources against their CRD schema.
