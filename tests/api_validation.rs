@@ -35,7 +35,11 @@ fn header(path: &Path, key: &str) -> String {
 #[test]
 fn every_invalid_manifest_is_rejected_naming_its_field() {
     let files = yaml_files("tests/fixtures/invalid");
-    assert!(files.len() >= 20, "the table needs at least 20 invalid manifests, found {}", files.len());
+    assert!(
+        files.len() >= 20,
+        "the table needs at least 20 invalid manifests, found {}",
+        files.len()
+    );
     let mut failures = Vec::new();
     for file in &files {
         let docs = documents(file);
@@ -55,10 +59,15 @@ fn every_invalid_manifest_is_rejected_naming_its_field() {
         }
         match admit_manifest(new, old) {
             Some(Err(errors)) => {
-                let hit = errors.iter().any(|e| e.field == field && e.to_string().contains(&expect));
+                let hit = errors
+                    .iter()
+                    .any(|e| e.field == field && e.to_string().contains(&expect));
                 if !hit {
                     let got: Vec<String> = errors.iter().map(ToString::to_string).collect();
-                    failures.push(format!("{}: wanted '{field}: ...{expect}...', got {got:?}", file.display()));
+                    failures.push(format!(
+                        "{}: wanted '{field}: ...{expect}...', got {got:?}",
+                        file.display()
+                    ));
                 }
             }
             other => failures.push(format!("{}: accepted or not ours: {other:?}", file.display())),
@@ -72,15 +81,23 @@ fn every_sample_is_valid_and_reads_back_as_its_type() {
     let mut ours = 0;
     for file in yaml_files("config/samples") {
         for doc in documents(&file) {
-            let Some(result) = admit_manifest(&doc, None) else { continue };
+            let Some(result) = admit_manifest(&doc, None) else {
+                continue;
+            };
             let admitted = result.unwrap_or_else(|e| panic!("{} is invalid: {e:?}", file.display()));
             ours += 1;
             let kind = admitted["kind"].as_str().unwrap_or_default().to_string();
             let typed = match kind.as_str() {
-                "CloudContract" => serde_json::from_value::<ccs_operator::api::CloudContract>(admitted).map(|_| ()),
+                "CloudContract" => {
+                    serde_json::from_value::<ccs_operator::api::CloudContract>(admitted).map(|_| ())
+                }
                 "PortalUser" => serde_json::from_value::<ccs_operator::api::PortalUser>(admitted).map(|_| ()),
-                "BudgetAlert" => serde_json::from_value::<ccs_operator::api::BudgetAlert>(admitted).map(|_| ()),
-                "ServiceOrder" => serde_json::from_value::<ccs_operator::api::ServiceOrder>(admitted).map(|_| ()),
+                "BudgetAlert" => {
+                    serde_json::from_value::<ccs_operator::api::BudgetAlert>(admitted).map(|_| ())
+                }
+                "ServiceOrder" => {
+                    serde_json::from_value::<ccs_operator::api::ServiceOrder>(admitted).map(|_| ())
+                }
                 other => panic!("unexpected kind {other}"),
             };
             typed.unwrap_or_else(|e| panic!("{}: {e}", file.display()));
@@ -98,7 +115,9 @@ fn defaults_are_applied_at_admission() {
         "spec": {"contract": "acme-prod", "catalogItem": "FE-EVS-SSD", "unknown": 1}
     });
     assert_eq!(doc["kind"], "CloudContract");
-    let errors = admit_manifest(&order, None).expect("ours").expect_err("unknown field rejected");
+    let errors = admit_manifest(&order, None)
+        .expect("ours")
+        .expect_err("unknown field rejected");
     assert_eq!(errors.len(), 1, "{errors:?}");
     order["spec"].as_object_mut().expect("spec").remove("unknown");
     let admitted = admit_manifest(&order, None).expect("ours").expect("valid");

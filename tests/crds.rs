@@ -28,7 +28,11 @@ fn sorted_files(dir: &Path) -> Vec<(String, String)> {
 #[test]
 fn committed_crds_are_what_the_binary_generates() {
     let out = tempfile::tempdir().expect("tempdir");
-    let status = binary().args(["crds", "--out-dir"]).arg(out.path()).status().expect("run binary");
+    let status = binary()
+        .args(["crds", "--out-dir"])
+        .arg(out.path())
+        .status()
+        .expect("run binary");
     assert!(status.success());
     let generated = sorted_files(out.path());
     let committed = sorted_files(&committed_dir());
@@ -53,24 +57,54 @@ fn crds_subcommand_prints_every_crd_as_one_stream() {
     let output = binary().arg("crds").output().expect("run binary");
     assert!(output.status.success());
     let stdout = String::from_utf8(output.stdout).expect("utf8");
-    let expected: String = sorted_files(&committed_dir()).into_iter().map(|(_, body)| format!("---\n{body}")).collect();
+    let expected: String = sorted_files(&committed_dir())
+        .into_iter()
+        .map(|(_, body)| format!("---\n{body}"))
+        .collect();
     assert_eq!(stdout, expected);
     let docs: Vec<Value> = serde_saphyr::from_multiple(&stdout).expect("valid multi-document YAML");
     assert_eq!(docs.len(), 4);
 }
 
 fn crd(kind: &str) -> Value {
-    let crd = ccs_operator::api::all_crds().into_iter().find(|c| c.spec.names.kind == kind).expect("kind exists");
+    let crd = ccs_operator::api::all_crds()
+        .into_iter()
+        .find(|c| c.spec.names.kind == kind)
+        .expect("kind exists");
     serde_json::to_value(crd).expect("json")
 }
 
 #[test]
 fn every_kind_has_its_names_columns_and_status_subresource() {
     let expected = [
-        ("CloudContract", "ccontract", vec!["Contract", "Offer", "Weather", "Incidents", "Spend", "Ready", "Age"]),
-        ("PortalUser", "puser", vec!["Email", "State", "Contracts", "Ready", "Age"]),
-        ("BudgetAlert", "budget", vec!["Contract", "Budget", "Spend", "Used", "State", "Ready", "Age"]),
-        ("ServiceOrder", "sorder", vec!["Contract", "Item", "State", "Request", "Ready", "Age"]),
+        (
+            "CloudContract",
+            "ccontract",
+            vec![
+                "Contract",
+                "Offer",
+                "Weather",
+                "Incidents",
+                "Spend",
+                "Ready",
+                "Age",
+            ],
+        ),
+        (
+            "PortalUser",
+            "puser",
+            vec!["Email", "State", "Contracts", "Ready", "Age"],
+        ),
+        (
+            "BudgetAlert",
+            "budget",
+            vec!["Contract", "Budget", "Spend", "Used", "State", "Ready", "Age"],
+        ),
+        (
+            "ServiceOrder",
+            "sorder",
+            vec!["Contract", "Item", "State", "Request", "Ready", "Age"],
+        ),
     ];
     for (kind, short, columns) in expected {
         let crd = crd(kind);
@@ -78,7 +112,11 @@ fn every_kind_has_its_names_columns_and_status_subresource() {
         assert_eq!(spec["group"], "customerspace.io");
         assert_eq!(spec["scope"], "Namespaced", "{kind}");
         assert_eq!(spec["names"]["shortNames"], serde_json::json!([short]), "{kind}");
-        assert_eq!(spec["names"]["categories"], serde_json::json!(["customerspace"]), "{kind}");
+        assert_eq!(
+            spec["names"]["categories"],
+            serde_json::json!(["customerspace"]),
+            "{kind}"
+        );
         let version = &spec["versions"][0];
         assert_eq!(version["name"], "v1alpha1");
         assert_eq!(version["subresources"]["status"], serde_json::json!({}), "{kind}");
@@ -102,8 +140,14 @@ fn walk(node: &Value, at: &str, problems: &mut Vec<String>) {
     if let Some(props) = node.get("properties").and_then(Value::as_object) {
         for (name, child) in props {
             let child_at = format!("{at}.{name}");
-            if child.get("description").and_then(Value::as_str).is_none_or(str::is_empty) {
-                problems.push(format!("{child_at}: no description (kubectl explain would be empty)"));
+            if child
+                .get("description")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty)
+            {
+                problems.push(format!(
+                    "{child_at}: no description (kubectl explain would be empty)"
+                ));
             }
             walk(child, &child_at, problems);
         }

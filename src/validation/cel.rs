@@ -12,7 +12,9 @@ pub(crate) struct CelRules {
 impl CelRules {
     /// Compiles every rule once; rules that fail to compile are reported at validation time.
     pub(crate) fn compile(schema: &Value) -> Self {
-        Self { compiled: compile_schema(schema) }
+        Self {
+            compiled: compile_schema(schema),
+        }
     }
 
     /// Evaluates the rules; `old` enables the transition rules (`oldSelf`).
@@ -23,20 +25,29 @@ impl CelRules {
         errors
             .into_iter()
             .map(|e| {
-                let shown = format!("\"{}\"", lookup(object, &e.field_path).map_or("object", type_name));
+                let shown = format!(
+                    "\"{}\"",
+                    lookup(object, &e.field_path).map_or("object", type_name)
+                );
                 let message = match e.kind {
                     ErrorKind::ValidationFailure => e.message,
                     _ => format!("internal error: {}", e.message),
                 };
                 let field = e.field_path;
                 match e.reason.as_deref() {
-                    Some("FieldValueForbidden") => {
-                        FieldError { field, reason: "FieldValueForbidden", detail: format!("Forbidden: {message}") }
+                    Some("FieldValueForbidden") => FieldError {
+                        field,
+                        reason: "FieldValueForbidden",
+                        detail: format!("Forbidden: {message}"),
+                    },
+                    Some("FieldValueRequired") => FieldError {
+                        field,
+                        reason: "FieldValueRequired",
+                        detail: format!("Required value: {message}"),
+                    },
+                    Some("FieldValueDuplicate") => {
+                        FieldError::duplicate(field, format!("{shown}: {message}"))
                     }
-                    Some("FieldValueRequired") => {
-                        FieldError { field, reason: "FieldValueRequired", detail: format!("Required value: {message}") }
-                    }
-                    Some("FieldValueDuplicate") => FieldError::duplicate(field, format!("{shown}: {message}")),
                     _ => FieldError::invalid_shown(field, &shown, &message),
                 }
             })
@@ -52,7 +63,11 @@ fn lookup<'a>(root: &'a Value, path: &str) -> Option<&'a Value> {
         if !name.is_empty() {
             current = current.get(name)?;
         }
-        for index in rest.split('[').map(|i| i.trim_end_matches(']')).filter(|i| !i.is_empty()) {
+        for index in rest
+            .split('[')
+            .map(|i| i.trim_end_matches(']'))
+            .filter(|i| !i.is_empty())
+        {
             current = match index.parse::<usize>() {
                 Ok(i) if current.is_array() => current.get(i)?,
                 _ => current.get(index)?,

@@ -22,7 +22,11 @@ impl std::fmt::Display for FieldError {
 impl FieldError {
     /// `field: Required value`.
     pub fn required(field: String) -> Self {
-        Self { field, reason: "FieldValueRequired", detail: "Required value".into() }
+        Self {
+            field,
+            reason: "FieldValueRequired",
+            detail: "Required value".into(),
+        }
     }
 
     /// `field: Invalid value: <value>: <message>`.
@@ -33,7 +37,11 @@ impl FieldError {
     /// Like [`FieldError::invalid`] with the value already rendered (the apiserver shows type names
     /// such as `"object"` for CEL failures).
     pub fn invalid_shown(field: String, shown: &str, message: &str) -> Self {
-        Self { field, reason: "FieldValueInvalid", detail: format!("Invalid value: {shown}: {message}") }
+        Self {
+            field,
+            reason: "FieldValueInvalid",
+            detail: format!("Invalid value: {shown}: {message}"),
+        }
     }
 
     /// `field: Unsupported value: "x": supported values: "a", "b"`.
@@ -42,29 +50,48 @@ impl FieldError {
         Self {
             field,
             reason: "FieldValueNotSupported",
-            detail: format!("Unsupported value: {}: supported values: {}", show_value(value), allowed.join(", ")),
+            detail: format!(
+                "Unsupported value: {}: supported values: {}",
+                show_value(value),
+                allowed.join(", ")
+            ),
         }
     }
 
     /// `field: Too long: may not be more than N bytes`.
     pub fn too_long(field: String, max: u64) -> Self {
         let unit = if max == 1 { "byte" } else { "bytes" };
-        Self { field, reason: "FieldValueTooLong", detail: format!("Too long: may not be more than {max} {unit}") }
+        Self {
+            field,
+            reason: "FieldValueTooLong",
+            detail: format!("Too long: may not be more than {max} {unit}"),
+        }
     }
 
     /// `field: Too many: N: must have at most M items`.
     pub fn too_many(field: String, actual: usize, max: u64) -> Self {
-        Self { field, reason: "FieldValueTooMany", detail: format!("Too many: {actual}: must have at most {max} items") }
+        Self {
+            field,
+            reason: "FieldValueTooMany",
+            detail: format!("Too many: {actual}: must have at most {max} items"),
+        }
     }
 
     /// `field: Duplicate value: <value>`.
     pub fn duplicate(field: String, shown: String) -> Self {
-        Self { field, reason: "FieldValueDuplicate", detail: format!("Duplicate value: {shown}") }
+        Self {
+            field,
+            reason: "FieldValueDuplicate",
+            detail: format!("Duplicate value: {shown}"),
+        }
     }
 
     /// Whether this error keeps the CEL rules from running (the apiserver's `hasBlockingErr`).
     pub fn blocks_cel(&self) -> bool {
-        matches!(self.reason, "FieldValueNotSupported" | "FieldValueTooLong" | "FieldValueTooMany" | "FieldValueTypeInvalid")
+        matches!(
+            self.reason,
+            "FieldValueNotSupported" | "FieldValueTooLong" | "FieldValueTooMany" | "FieldValueTypeInvalid"
+        )
     }
 
     /// The apiserver's note that CEL rules were skipped because of earlier errors.
@@ -78,7 +105,11 @@ impl FieldError {
 
     /// An undeclared field removed by pruning, reported under `fieldValidation=Strict`.
     pub fn unknown_field(field: String) -> Self {
-        Self { detail: format!("unknown field \"{field}\""), field, reason: "FieldValueInvalid" }
+        Self {
+            detail: format!("unknown field \"{field}\""),
+            field,
+            reason: "FieldValueInvalid",
+        }
     }
 }
 

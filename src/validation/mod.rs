@@ -34,13 +34,21 @@ impl std::fmt::Debug for SchemaValidator {
 impl SchemaValidator {
     /// Builds a validator from an `openAPIV3Schema` document.
     pub fn new(open_api_v3_schema: &Value) -> Self {
-        Self { schema: open_api_v3_schema.clone(), cel: cel::CelRules::compile(open_api_v3_schema) }
+        Self {
+            schema: open_api_v3_schema.clone(),
+            cel: cel::CelRules::compile(open_api_v3_schema),
+        }
     }
 
     /// Builds the validator of the storage version (or the first served version) of a CRD.
     /// Returns `None` when the CRD carries no schema.
     pub fn for_crd(crd: &CustomResourceDefinition) -> Option<Self> {
-        let version = crd.spec.versions.iter().find(|v| v.storage).or_else(|| crd.spec.versions.first())?;
+        let version = crd
+            .spec
+            .versions
+            .iter()
+            .find(|v| v.storage)
+            .or_else(|| crd.spec.versions.first())?;
         let schema = version.schema.as_ref()?.open_api_v3_schema.as_ref()?;
         Some(Self::new(&serde_json::to_value(schema).ok()?))
     }
@@ -73,15 +81,22 @@ impl SchemaValidator {
     /// reported as errors (the behaviour of `kubectl apply`, which asks for strict field validation).
     pub fn admit(&self, object: &Value, old: Option<&Value>) -> Result<Value, Vec<FieldError>> {
         let mut admitted = object.clone();
-        let mut errors: Vec<FieldError> =
-            self.prune_and_default(&mut admitted).into_iter().map(FieldError::unknown_field).collect();
+        let mut errors: Vec<FieldError> = self
+            .prune_and_default(&mut admitted)
+            .into_iter()
+            .map(FieldError::unknown_field)
+            .collect();
         let old = old.map(|o| {
             let mut o = o.clone();
             self.prune_and_default(&mut o);
             o
         });
         errors.extend(self.validate(&admitted, old.as_ref()));
-        if errors.is_empty() { Ok(admitted) } else { Err(errors) }
+        if errors.is_empty() {
+            Ok(admitted)
+        } else {
+            Err(errors)
+        }
     }
 }
 
@@ -89,7 +104,9 @@ impl SchemaValidator {
 /// Returns `None` when the manifest is not one of this crate's kinds.
 pub fn admit_manifest(object: &Value, old: Option<&Value>) -> Option<Result<Value, Vec<FieldError>>> {
     let kind = object.get("kind")?.as_str()?;
-    let crd = crate::api::all_crds().into_iter().find(|crd| crd.spec.names.kind == kind)?;
+    let crd = crate::api::all_crds()
+        .into_iter()
+        .find(|crd| crd.spec.names.kind == kind)?;
     let validator = SchemaValidator::for_crd(&crd)?;
     Some(validator.admit(object, old))
 }

@@ -2,7 +2,11 @@
 
 /// Appends a property name to a path.
 pub(crate) fn child(parent: &str, name: &str) -> String {
-    if parent.is_empty() { name.to_string() } else { format!("{parent}.{name}") }
+    if parent.is_empty() {
+        name.to_string()
+    } else {
+        format!("{parent}.{name}")
+    }
 }
 
 /// Appends a list index to a path.

@@ -26,7 +26,11 @@ fn prune_object(schema: &Value, value: &mut Value, at: &str, keep_meta: bool, pr
         if keep_meta && ROOT_FIELDS.contains(&name.as_str()) {
             continue;
         }
-        let child_at = if additional.is_some() { path::key(at, name) } else { path::child(at, name) };
+        let child_at = if additional.is_some() {
+            path::key(at, name)
+        } else {
+            path::child(at, name)
+        };
         let child_schema = props.and_then(|p| p.get(name)).or(additional);
         match child_schema {
             Some(s) if child.is_null() && !flag(s, "nullable") => removed.push((name.clone(), None)),
@@ -43,9 +47,13 @@ fn prune_object(schema: &Value, value: &mut Value, at: &str, keep_meta: bool, pr
 
 fn prune_value(schema: &Value, value: &mut Value, at: &str, pruned: &mut Vec<String>) {
     match value {
-        Value::Object(_) => {
-            prune_object(schema, value, at, flag(schema, "x-kubernetes-embedded-resource"), pruned)
-        }
+        Value::Object(_) => prune_object(
+            schema,
+            value,
+            at,
+            flag(schema, "x-kubernetes-embedded-resource"),
+            pruned,
+        ),
         Value::Array(items) => {
             if let Some(item_schema) = schema.get("items") {
                 for (i, item) in items.iter_mut().enumerate() {
