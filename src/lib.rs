@@ -4,7 +4,9 @@
 
 pub mod api;
 pub mod cli;
+pub mod config;
 pub mod crdgen;
+pub mod metrics;
 pub mod validation;
 
 /// Installs the process-wide rustls crypto provider (ring).
