@@ -5,6 +5,8 @@
 pub mod api;
 pub mod cli;
 pub mod crdgen;
+pub mod portal;
+pub mod simulator;
 pub mod validation;
 
 /// Installs the process-wide rustls crypto provider (ring).
