@@ -62,9 +62,9 @@ pub struct BudgetAlertSpec {
     /// Name of the CloudContract in this namespace whose spend is watched.
     #[schemars(length(min = 1, max = 253), pattern(OBJECT_NAME_PATTERN))]
     pub contract: String,
-    /// Budget per period as a decimal string, greater than 0.
+    /// Budget per period as a decimal string, greater than 0 (a decimal is positive when it has a non-zero digit).
     #[schemars(pattern(DECIMAL_PATTERN))]
-    #[x_kube(validation = Rule::new("double(self) > 0.0").message("amount must be greater than 0"))]
+    #[x_kube(validation = Rule::new("self.matches('[1-9]')").message("amount must be greater than 0"))]
     pub amount: String,
     /// ISO 4217 currency of the budget; it must match the contract's billing currency.
     #[serde(default = "default_currency")]
