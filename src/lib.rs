@@ -9,6 +9,8 @@ pub mod controllers;
 pub mod crdgen;
 pub mod email;
 pub mod metrics;
+pub mod portal;
+pub mod simulator;
 pub mod validation;
 
 /// Installs the process-wide rustls crypto provider (ring).
