@@ -4,6 +4,7 @@ pub mod annotations;
 pub mod backoff;
 pub mod conditions;
 pub mod error;
+pub mod report;
 
 pub use error::{Category, ReconcileError};
 
