@@ -99,19 +99,19 @@ pub fn plan(spec: &CloudContractSpec, previous: &CloudContractStatus, dashboard:
 
     let mut actions = Vec::new();
     let mut drift = None;
-    if let Some(wanted) = &spec.referent {
-        if !wanted.email.eq_ignore_ascii_case(&contract.referent.email) {
-            match spec.management_policy {
-                ContractManagementPolicy::Full => actions.push(ContractAction::ChangeReferent {
-                    email: wanted.email.clone(),
-                    remove_previous: wanted.remove_previous_access,
-                }),
-                ContractManagementPolicy::ObserveOnly => {
-                    drift = Some(format!(
-                        "spec.referent.email is {} but the portal's referent is {}; managementPolicy ObserveOnly leaves it",
-                        wanted.email, contract.referent.email
-                    ))
-                }
+    if let Some(wanted) = &spec.referent
+        && !wanted.email.eq_ignore_ascii_case(&contract.referent.email)
+    {
+        match spec.management_policy {
+            ContractManagementPolicy::Full => actions.push(ContractAction::ChangeReferent {
+                email: wanted.email.clone(),
+                remove_previous: wanted.remove_previous_access,
+            }),
+            ContractManagementPolicy::ObserveOnly => {
+                drift = Some(format!(
+                    "spec.referent.email is {} but the portal's referent is {}; managementPolicy ObserveOnly leaves it",
+                    wanted.email, contract.referent.email
+                ))
             }
         }
     }
