@@ -113,8 +113,9 @@ def test_two_replicas_with_leader_election_by_default():
     assert rendered_config(docs)["leaderElection"]["enabled"] is True
 
 
-def test_container_port_follows_the_listen_address():
-    _, c = container(render({"config": {"server": {"listen": "0.0.0.0:9090"}}}))
+@pytest.mark.parametrize("listen", ["0.0.0.0:9090", "[::]:9090"])
+def test_container_port_follows_the_listen_address(listen):
+    _, c = container(render({"config": {"server": {"listen": listen}}}))
     assert c["ports"] == [{"name": "http", "containerPort": 9090, "protocol": "TCP"}]
 
 
