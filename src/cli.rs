@@ -21,6 +21,10 @@ pub enum Command {
         #[arg(long)]
         out_dir: Option<PathBuf>,
     },
+    /// Run the Customer Space simulator (the API of config/customer-space-api.yaml).
+    Simulator(crate::simulator::cli::SimulatorArgs),
+    /// Benchmarks: simulator throughput, portal client overhead.
+    Bench(crate::simulator::bench::BenchArgs),
 }
 
 /// Runs a parsed command line.
@@ -36,5 +40,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", crate::crdgen::all_as_yaml()?);
             Ok(())
         }
+        Command::Simulator(args) => crate::simulator::cli::run(args),
+        Command::Bench(args) => crate::simulator::bench::run(args),
     }
 }

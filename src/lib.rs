@@ -5,8 +5,12 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod controllers;
 pub mod crdgen;
+pub mod email;
 pub mod metrics;
+pub mod portal;
+pub mod simulator;
 pub mod validation;
 
 /// Installs the process-wide rustls crypto provider (ring).
