@@ -21,6 +21,8 @@ pub enum Command {
         #[arg(long)]
         out_dir: Option<PathBuf>,
     },
+    /// Run the operator against the current cluster (or --kubeconfig) until SIGTERM.
+    Run(crate::runtime::cli::RunArgs),
     /// Run the Customer Space simulator (the API of config/customer-space-api.yaml).
     Simulator(crate::simulator::cli::SimulatorArgs),
     /// Benchmarks: simulator throughput, portal client overhead.
@@ -40,6 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", crate::crdgen::all_as_yaml()?);
             Ok(())
         }
+        Command::Run(args) => crate::runtime::cli::main(args),
         Command::Simulator(args) => crate::simulator::cli::run(args),
         Command::Bench(args) => crate::simulator::bench::run(args),
     }

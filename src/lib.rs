@@ -10,6 +10,7 @@ pub mod crdgen;
 pub mod email;
 pub mod metrics;
 pub mod portal;
+pub mod runtime;
 pub mod simulator;
 pub mod validation;
 

@@ -3,6 +3,7 @@
 
 use super::common::backoff::Backoff;
 use super::portal_access::PortalAccess;
+use super::stores::Stores;
 use crate::config::OperatorConfig;
 use crate::email::Mailer;
 use crate::metrics::Metrics;
@@ -27,6 +28,8 @@ pub struct Context {
     pub portal: PortalAccess,
     /// Per-object backoff of failing reconciles.
     pub backoff: Backoff,
+    /// Reflector caches of every kind, filled as the controllers start.
+    pub stores: Stores,
 }
 
 impl Context {
@@ -47,6 +50,7 @@ impl Context {
             mailer,
             portal,
             backoff: Backoff::new(Duration::from_secs(2), Duration::from_secs(300)),
+            stores: Stores::default(),
         }))
     }
 

@@ -5,3 +5,5 @@ pub mod cloud_contract;
 pub mod common;
 pub mod context;
 pub mod portal_access;
+pub mod state_metrics;
+pub mod stores;

@@ -3,8 +3,10 @@
 pub mod annotations;
 pub mod backoff;
 pub mod conditions;
+pub mod driver;
 pub mod error;
 pub mod report;
+pub mod schedule;
 
 pub use error::{Category, ReconcileError};
 
