@@ -21,6 +21,22 @@ pub enum Command {
         #[arg(long)]
         out_dir: Option<PathBuf>,
     },
+    /// Run an embedded Kubernetes API server and write a kubeconfig for it. A development and
+    /// test tool (in memory, plain HTTP, no RBAC), not a production API server.
+    DevCluster(crate::devcluster::cli::DevClusterArgs),
+    /// Run a benchmark.
+    Bench {
+        /// What to measure.
+        #[command(subcommand)]
+        target: BenchTarget,
+    },
+}
+
+/// Benchmarks.
+#[derive(Subcommand, Debug)]
+pub enum BenchTarget {
+    /// Throughput, list latency and memory of the embedded API server.
+    DevCluster(crate::devcluster::cli::BenchArgs),
 }
 
 /// Runs a parsed command line.
@@ -36,5 +52,9 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", crate::crdgen::all_as_yaml()?);
             Ok(())
         }
+        Command::DevCluster(args) => crate::devcluster::cli::run(args),
+        Command::Bench {
+            target: BenchTarget::DevCluster(args),
+        } => crate::devcluster::cli::bench(args),
     }
 }

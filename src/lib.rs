@@ -5,6 +5,7 @@
 pub mod api;
 pub mod cli;
 pub mod crdgen;
+pub mod devcluster;
 pub mod validation;
 
 /// Installs the process-wide rustls crypto provider (ring).
