@@ -4,8 +4,11 @@
 
 pub mod api;
 pub mod cli;
+pub mod config;
+pub mod controllers;
 pub mod crdgen;
 pub mod devcluster;
+pub mod metrics;
 pub mod validation;
 
 /// Installs the process-wide rustls crypto provider (ring).

@@ -62,9 +62,9 @@ pub struct BudgetAlertSpec {
     /// Name of the CloudContract in this namespace whose spend is watched.
     #[schemars(length(min = 1, max = 253), pattern(OBJECT_NAME_PATTERN))]
     pub contract: String,
-    /// Budget per period as a decimal string, greater than 0.
+    /// Budget per period as a decimal string, greater than 0 (a decimal is positive when it has a non-zero digit).
     #[schemars(pattern(DECIMAL_PATTERN))]
-    #[x_kube(validation = Rule::new("double(self) > 0.0").message("amount must be greater than 0"))]
+    #[x_kube(validation = Rule::new("self.matches('[1-9]')").message("amount must be greater than 0"))]
     pub amount: String,
     /// ISO 4217 currency of the budget; it must match the contract's billing currency.
     #[serde(default = "default_currency")]
@@ -219,6 +219,10 @@ pub struct ThresholdStatus {
     /// When the email was sent (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notified_at: Option<String>,
+    /// For a Forecasted threshold not emailed: the Actual threshold, already notified at or above
+    /// it, that made its email redundant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed_by: Option<String>,
 }
 
 /// State machine of a threshold within a period.

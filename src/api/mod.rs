@@ -1,4 +1,6 @@
 //! Custom resource types of the `customerspace.io/v1alpha1` API. Types only: no client code.
+// kube-derive's printcolumn(...) lists repeat `type_ = "string"`, which clippy takes for duplicated attributes.
+#![allow(clippy::duplicated_attributes)]
 
 pub mod budget_alert;
 pub mod cloud_contract;

@@ -1,0 +1,3 @@
+//! One controller per kind, each a pipeline: observe -> plan (pure) -> apply -> status.
+
+pub mod budget_alert;

@@ -1,1 +1,0 @@
-//! Admission validation of custom resources against their CRD schema.
