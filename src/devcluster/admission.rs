@@ -34,14 +34,14 @@ impl FieldValidation {
 /// The compiled schema of one CRD version.
 #[derive(Debug)]
 pub struct CrSchema {
-    validator: super::validation_stub::SchemaValidator,
+    validator: crate::validation::SchemaValidator,
 }
 
 impl CrSchema {
     /// Compiles `openAPIV3Schema`.
     pub fn new(schema: &Value) -> Self {
         Self {
-            validator: super::validation_stub::SchemaValidator::new(schema),
+            validator: crate::validation::SchemaValidator::new(schema),
         }
     }
 }

@@ -38,7 +38,6 @@ pub mod route;
 pub mod selector;
 pub mod store;
 pub mod table;
-mod validation_stub;
 pub mod view;
 pub mod watch;
 
