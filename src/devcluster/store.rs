@@ -225,6 +225,11 @@ impl Store {
         self.inner.write().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Number of open watch streams (disconnected clients are cleaned up).
+    pub fn watcher_count(&self) -> usize {
+        self.read().tx.receiver_count()
+    }
+
     /// Drops the change history and makes every open watch end with an in-stream 410.
     pub fn expire_watches(&self) {
         self.write().compact();
