@@ -25,10 +25,16 @@ async fn crud_conflict_generation_and_status_isolation() {
     install_widget_crd(&client).await;
     let api = widgets(&client);
 
-    let created = api.create(&PostParams::default(), &widget("w1", 3)).await.unwrap();
+    let created = api
+        .create(&PostParams::default(), &widget("w1", 3))
+        .await
+        .unwrap();
     assert_eq!(generation(&created), 1);
     assert_eq!(created.data["spec"]["color"], "blue", "schema default applied");
-    assert_eq!(code(api.create(&PostParams::default(), &widget("w1", 3)).await), 409);
+    assert_eq!(
+        code(api.create(&PostParams::default(), &widget("w1", 3)).await),
+        409
+    );
 
     // A stale resourceVersion on replace is a 409 Conflict.
     let mut stale = created.clone();
@@ -41,22 +47,37 @@ async fn crud_conflict_generation_and_status_isolation() {
 
     // Metadata-only changes never bump generation; a no-op patch keeps the resourceVersion.
     let labelled = api
-        .patch("w1", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"a": "b"}}})))
+        .patch(
+            "w1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"a": "b"}}})),
+        )
         .await
         .unwrap();
     assert_eq!(generation(&labelled), 2);
     let same = api
-        .patch("w1", &PatchParams::default(), &Patch::Merge(json!({"metadata": {"labels": {"a": "b"}}})))
+        .patch(
+            "w1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"metadata": {"labels": {"a": "b"}}})),
+        )
         .await
         .unwrap();
     assert_eq!(rv(&same), rv(&labelled), "no-op write keeps the resourceVersion");
 
     // Status goes only through /status, and /status changes nothing else.
     let via_main = api
-        .patch("w1", &PatchParams::default(), &Patch::Merge(json!({"status": {"ready": true}})))
+        .patch(
+            "w1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"ready": true}})),
+        )
         .await
         .unwrap();
-    assert!(via_main.data.get("status").is_none(), "main endpoint ignores status");
+    assert!(
+        via_main.data.get("status").is_none(),
+        "main endpoint ignores status"
+    );
     let via_status = api
         .patch_status(
             "w1",
@@ -66,19 +87,37 @@ async fn crud_conflict_generation_and_status_isolation() {
         .await
         .unwrap();
     assert_eq!(via_status.data["status"]["ready"], true);
-    assert_eq!(via_status.data["spec"]["replicas"], 4, "status endpoint ignores spec");
-    assert_eq!(generation(&via_status), 2, "status change does not bump generation");
+    assert_eq!(
+        via_status.data["spec"]["replicas"], 4,
+        "status endpoint ignores spec"
+    );
+    assert_eq!(
+        generation(&via_status),
+        2,
+        "status change does not bump generation"
+    );
 
     // Schema validation: 422 with the field named, like the real server.
-    let err = api.create(&PostParams::default(), &widget("w2", 11)).await.unwrap_err();
-    let kube::Error::Api(status) = err else { panic!("expected API error") };
+    let err = api
+        .create(&PostParams::default(), &widget("w2", 11))
+        .await
+        .unwrap_err();
+    let kube::Error::Api(status) = err else {
+        panic!("expected API error")
+    };
     assert_eq!(status.code, 422);
     assert!(
-        status.message.starts_with("Widget.dev.example.com \"w2\" is invalid: spec"),
+        status
+            .message
+            .starts_with("Widget.dev.example.com \"w2\" is invalid: spec"),
         "{}",
         status.message
     );
-    assert!(status.message.contains("replicas must be <= 10"), "{}", status.message);
+    assert!(
+        status.message.contains("replicas must be <= 10"),
+        "{}",
+        status.message
+    );
 
     // Strict field validation rejects unknown fields with 400.
     let strict = PatchParams::apply("test").validation_strict();
@@ -86,7 +125,10 @@ async fn crud_conflict_generation_and_status_isolation() {
     unknown.data["spec"]["bogus"] = json!(1);
     assert_eq!(code(api.patch("w3", &strict, &Patch::Apply(&unknown)).await), 400);
     let pruned = api.create(&PostParams::default(), &unknown).await.unwrap();
-    assert!(pruned.data["spec"].get("bogus").is_none(), "unknown fields are pruned");
+    assert!(
+        pruned.data["spec"].get("bogus").is_none(),
+        "unknown fields are pruned"
+    );
 
     // Delete without finalizers removes at once.
     let gone = api.delete("w3", &DeleteParams::default()).await.unwrap();
@@ -112,7 +154,13 @@ async fn finalizers_hold_deletion_until_removed() {
 
     // Adding a finalizer while terminating is forbidden.
     let add = json!({"metadata": {"finalizers": ["dev.example.com/cleanup", "other"]}});
-    assert_eq!(code(api.patch("fin", &PatchParams::default(), &Patch::Merge(add)).await), 422);
+    assert_eq!(
+        code(
+            api.patch("fin", &PatchParams::default(), &Patch::Merge(add))
+                .await
+        ),
+        422
+    );
 
     // The kube-runtime finalizer helper's JSON patch: test then remove.
     let remove = json!([
@@ -120,8 +168,14 @@ async fn finalizers_hold_deletion_until_removed() {
         {"op": "remove", "path": "/metadata/finalizers/0"}
     ]);
     let patch: json_patch::Patch = serde_json::from_value(remove).unwrap();
-    api.patch("fin", &PatchParams::default(), &Patch::<()>::Json(patch)).await.unwrap();
-    assert_eq!(code(api.get("fin").await), 404, "removing the last finalizer deletes");
+    api.patch("fin", &PatchParams::default(), &Patch::<()>::Json(patch))
+        .await
+        .unwrap();
+    assert_eq!(
+        code(api.get("fin").await),
+        404,
+        "removing the last finalizer deletes"
+    );
     cluster.shutdown().await;
 }
 
@@ -162,7 +216,10 @@ async fn watcher_relists_after_in_stream_410_and_resumes_after_timeout() {
             _ => {}
         }
     }
-    assert!(seen_b, "the watch resumed after its timeout and saw the new object");
+    assert!(
+        seen_b,
+        "the watch resumed after its timeout and saw the new object"
+    );
     assert_eq!(inits, 2, "an in-stream 410 makes the watcher relist");
     cluster.shutdown().await;
 }
@@ -199,10 +256,30 @@ async fn label_and_field_selectors_filter_lists() {
     let names = |l: kube::core::ObjectList<DynamicObject>| -> Vec<String> {
         l.items.into_iter().filter_map(|o| o.metadata.name).collect()
     };
-    assert_eq!(names(api.list(&ListParams::default().labels("tier=web")).await.unwrap()), ["a", "c"]);
-    assert_eq!(names(api.list(&ListParams::default().labels("tier notin (web)")).await.unwrap()), ["b"]);
-    assert_eq!(names(api.list(&ListParams::default().fields("metadata.name!=a")).await.unwrap()), ["b", "c"]);
-    assert_eq!(code(api.list(&ListParams::default().fields("spec.replicas=1")).await), 400);
+    assert_eq!(
+        names(api.list(&ListParams::default().labels("tier=web")).await.unwrap()),
+        ["a", "c"]
+    );
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().labels("tier notin (web)"))
+                .await
+                .unwrap()
+        ),
+        ["b"]
+    );
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().fields("metadata.name!=a"))
+                .await
+                .unwrap()
+        ),
+        ["b", "c"]
+    );
+    assert_eq!(
+        code(api.list(&ListParams::default().fields("spec.replicas=1")).await),
+        400
+    );
     cluster.shutdown().await;
 }
 
@@ -213,12 +290,17 @@ async fn streaming_list_sends_initial_events_then_bookmark() {
     install_widget_crd(&client).await;
     let api = widgets(&client);
     for name in ["s1", "s2"] {
-        api.create(&PostParams::default(), &widget(name, 1)).await.unwrap();
+        api.create(&PostParams::default(), &widget(name, 1))
+            .await
+            .unwrap();
     }
     let mut stream = watcher(api, watcher::Config::default().streaming_lists()).boxed();
     let mut initial = vec![];
     loop {
-        match tokio::time::timeout(Duration::from_secs(10), stream.next()).await.expect("events arrive") {
+        match tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("events arrive")
+        {
             Some(Ok(watcher::Event::InitApply(o))) => initial.push(o.metadata.name.unwrap()),
             Some(Ok(watcher::Event::InitDone)) => break,
             Some(Ok(_)) => {}

@@ -59,9 +59,16 @@ pub fn widget_resource() -> ApiResource {
 pub async fn install_widget_crd(client: &kube::Client) {
     let crds: Api<DynamicObject> = Api::all_with(
         client.clone(),
-        &ApiResource::erase::<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition>(&()),
+        &ApiResource::erase::<
+            k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+        >(&()),
     );
-    crds.create(&PostParams::default(), &serde_json::from_value(widget_crd()).unwrap()).await.expect("CRD created");
+    crds.create(
+        &PostParams::default(),
+        &serde_json::from_value(widget_crd()).unwrap(),
+    )
+    .await
+    .expect("CRD created");
 }
 
 /// Widgets in `default`.
