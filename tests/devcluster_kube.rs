@@ -20,10 +20,7 @@ fn generation(o: &DynamicObject) -> i64 {
 
 #[tokio::test]
 async fn crud_conflict_generation_and_status_isolation() {
-    let cluster = cluster().await;
-    let client = cluster.client().unwrap();
-    install_widget_crd(&client).await;
-    let api = widgets(&client);
+    let (cluster, _client, api) = widget_cluster().await;
 
     let created = api
         .create(&PostParams::default(), &widget("w1", 3))
@@ -46,23 +43,10 @@ async fn crud_conflict_generation_and_status_isolation() {
     assert_eq!(code(api.replace("w1", &PostParams::default(), &stale).await), 409);
 
     // Metadata-only changes never bump generation; a no-op patch keeps the resourceVersion.
-    let labelled = api
-        .patch(
-            "w1",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"labels": {"a": "b"}}})),
-        )
-        .await
-        .unwrap();
+    let label = Patch::Merge(json!({"metadata": {"labels": {"a": "b"}}}));
+    let labelled = api.patch("w1", &PatchParams::default(), &label).await.unwrap();
     assert_eq!(generation(&labelled), 2);
-    let same = api
-        .patch(
-            "w1",
-            &PatchParams::default(),
-            &Patch::Merge(json!({"metadata": {"labels": {"a": "b"}}})),
-        )
-        .await
-        .unwrap();
+    let same = api.patch("w1", &PatchParams::default(), &label).await.unwrap();
     assert_eq!(rv(&same), rv(&labelled), "no-op write keeps the resourceVersion");
 
     // Status goes only through /status, and /status changes nothing else.
@@ -139,10 +123,7 @@ async fn crud_conflict_generation_and_status_isolation() {
 
 #[tokio::test]
 async fn finalizers_hold_deletion_until_removed() {
-    let cluster = cluster().await;
-    let client = cluster.client().unwrap();
-    install_widget_crd(&client).await;
-    let api = widgets(&client);
+    let (cluster, _client, api) = widget_cluster().await;
     let mut w = widget("fin", 1);
     w.metadata.finalizers = Some(vec!["dev.example.com/cleanup".into()]);
     api.create(&PostParams::default(), &w).await.unwrap();
@@ -181,10 +162,7 @@ async fn finalizers_hold_deletion_until_removed() {
 
 #[tokio::test]
 async fn watcher_relists_after_in_stream_410_and_resumes_after_timeout() {
-    let cluster = cluster().await;
-    let client = cluster.client().unwrap();
-    install_widget_crd(&client).await;
-    let api = widgets(&client);
+    let (cluster, _client, api) = widget_cluster().await;
     api.create(&PostParams::default(), &widget("a", 1)).await.unwrap();
 
     // Server-side timeout of 1 s: the watcher must re-watch from its last version, not relist.
@@ -226,10 +204,7 @@ async fn watcher_relists_after_in_stream_410_and_resumes_after_timeout() {
 
 #[tokio::test]
 async fn watch_from_expired_version_gets_in_stream_410() {
-    let cluster = cluster().await;
-    let client = cluster.client().unwrap();
-    install_widget_crd(&client).await;
-    let api = widgets(&client);
+    let (cluster, _client, api) = widget_cluster().await;
     let first = api.create(&PostParams::default(), &widget("x", 1)).await.unwrap();
     api.create(&PostParams::default(), &widget("y", 1)).await.unwrap();
     cluster.expire_watches();
@@ -244,10 +219,7 @@ async fn watch_from_expired_version_gets_in_stream_410() {
 
 #[tokio::test]
 async fn label_and_field_selectors_filter_lists() {
-    let cluster = cluster().await;
-    let client = cluster.client().unwrap();
-    install_widget_crd(&client).await;
-    let api = widgets(&client);
+    let (cluster, _client, api) = widget_cluster().await;
     for (name, tier) in [("a", "web"), ("b", "db"), ("c", "web")] {
         let mut w = widget(name, 1);
         w.metadata.labels = Some([("tier".to_string(), tier.to_string())].into());
@@ -285,10 +257,7 @@ async fn label_and_field_selectors_filter_lists() {
 
 #[tokio::test]
 async fn streaming_list_sends_initial_events_then_bookmark() {
-    let cluster = cluster().await;
-    let client = cluster.client().unwrap();
-    install_widget_crd(&client).await;
-    let api = widgets(&client);
+    let (cluster, _client, api) = widget_cluster().await;
     for name in ["s1", "s2"] {
         api.create(&PostParams::default(), &widget(name, 1))
             .await

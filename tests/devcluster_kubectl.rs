@@ -83,6 +83,23 @@ impl Kubectl {
         all
     }
 
+    /// Runs kubectl while `meanwhile` runs (e.g. a controller's part), requiring success.
+    async fn ok_while(&self, args: &[&str], meanwhile: impl std::future::Future<Output = ()>) {
+        let (out, ()) = tokio::join!(self.command(args).output(), meanwhile);
+        let out = out.expect("kubectl runs");
+        assert!(
+            out.status.success(),
+            "kubectl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// `kubectl patch ccontract acme-prod --type=merge -p PATCH`.
+    async fn merge_patch_contract(&self, patch: &str) {
+        self.ok(&["patch", "ccontract", "acme-prod", "--type=merge", "-p", patch])
+            .await;
+    }
+
     fn file(&self, name: &str, content: &str) -> String {
         let path = self.dir.path().join(name);
         std::fs::write(&path, content).unwrap();
@@ -187,15 +204,8 @@ async fn patch_label_watch_wait_describe_and_diff() {
     assert!(next().await.unwrap().unwrap().unwrap().starts_with("NAME"));
     assert!(next().await.unwrap().unwrap().unwrap().contains("FlexibleEngine"));
 
-    k.ok(&[
-        "patch",
-        "ccontract",
-        "acme-prod",
-        "--type=merge",
-        "-p",
-        r#"{"spec":{"managementPolicy":"ObserveOnly"}}"#,
-    ])
-    .await;
+    k.merge_patch_contract(r#"{"spec":{"managementPolicy":"ObserveOnly"}}"#)
+        .await;
     let seen = next().await.expect("an update line").unwrap().unwrap();
     assert!(seen.starts_with("acme-prod"), "{seen}");
     watch.kill().await.unwrap();
@@ -213,14 +223,6 @@ async fn patch_label_watch_wait_describe_and_diff() {
     );
 
     // wait --for=condition=Ready completes once status says so for this generation.
-    let wait = k
-        .command(&[
-            "wait",
-            "--for=condition=Ready",
-            "ccontract/acme-prod",
-            "--timeout=30s",
-        ])
-        .output();
     let set_ready = async {
         let status = json!({"status": {"observedGeneration": generation, "conditions": [{"type": "Ready", "status": "True",
             "reason": "Synced", "message": "ok", "lastTransitionTime": "2026-11-25T00:00:00Z", "observedGeneration": generation}]}});
@@ -228,9 +230,16 @@ async fn patch_label_watch_wait_describe_and_diff() {
             .await
             .unwrap();
     };
-    let (out, ()) = tokio::join!(wait, set_ready);
-    let out = out.unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    k.ok_while(
+        &[
+            "wait",
+            "--for=condition=Ready",
+            "ccontract/acme-prod",
+            "--timeout=30s",
+        ],
+        set_ready,
+    )
+    .await;
     assert!(
         k.ok(&["get", "ccontract"]).await.contains("True"),
         "READY column shows the condition"
@@ -317,19 +326,9 @@ async fn delete_with_and_without_finalizers() {
 
     k.ok(&["apply", "-f", &repo("config/samples/10-cloudcontract.yaml")])
         .await;
-    k.ok(&[
-        "patch",
-        "ccontract",
-        "acme-prod",
-        "--type=merge",
-        "-p",
-        r#"{"metadata":{"finalizers":["customerspace.io/cleanup"]}}"#,
-    ])
-    .await;
+    k.merge_patch_contract(r#"{"metadata":{"finalizers":["customerspace.io/cleanup"]}}"#)
+        .await;
     // kubectl delete waits for the object to go; a controller removes the finalizer meanwhile.
-    let delete = k
-        .command(&["delete", "ccontract", "acme-prod", "--timeout=30s"])
-        .output();
     let release = async {
         eventually("deletionTimestamp", || async {
             api.get("acme-prod").await.ok()?.metadata.deletion_timestamp
@@ -340,9 +339,8 @@ async fn delete_with_and_without_finalizers() {
             .await
             .unwrap();
     };
-    let (out, ()) = tokio::join!(delete, release);
-    let out = out.unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    k.ok_while(&["delete", "ccontract", "acme-prod", "--timeout=30s"], release)
+        .await;
     assert_eq!(code(api.get("acme-prod").await), 404);
     cluster.shutdown().await;
 }

@@ -273,18 +273,7 @@ async fn resource(
             ))
         }
         (Method::GET, false) => {
-            let object = store.get_object(&target)?;
-            let body = match format {
-                Format::Object => object,
-                Format::Metadata => table::partial_metadata(&object),
-                Format::Table => {
-                    let rv = object["metadata"]["resourceVersion"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string();
-                    table::table(&info, &[object], &rv, true)
-                }
-            };
+            let body = table::render(&info, store.get_object(&target)?, format, true);
             Ok(json_response(StatusCode::OK, &body))
         }
         (Method::POST, true) => {

@@ -183,6 +183,21 @@ pub fn table(info: &ResourceInfo, objects: &[Value], resource_version: &str, wit
     })
 }
 
+/// One object (API view) in the requested format; `with_columns` as for [`table`].
+pub fn render(info: &ResourceInfo, view: Value, format: Format, with_columns: bool) -> Value {
+    match format {
+        Format::Object => view,
+        Format::Metadata => partial_metadata(&view),
+        Format::Table => {
+            let rv = view["metadata"]["resourceVersion"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            table(info, std::slice::from_ref(&view), &rv, with_columns)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -75,20 +75,8 @@ impl Renderer {
 
     fn line(&mut self, kind: &str, object: &Value) -> Bytes {
         let info = &self.req.info;
-        let view = present(info, object);
-        let object = match self.req.format {
-            Format::Object => view,
-            Format::Metadata => table::partial_metadata(&view),
-            Format::Table => {
-                let rv = view["metadata"]["resourceVersion"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_string();
-                let t = table::table(info, std::slice::from_ref(&view), &rv, self.first_table);
-                self.first_table = false;
-                t
-            }
-        };
+        let object = table::render(info, present(info, object), self.req.format, self.first_table);
+        self.first_table = false;
         encode(&json!({"type": kind, "object": object}))
     }
 

@@ -19,6 +19,15 @@ pub async fn cluster_with(config: DevClusterConfig) -> DevCluster {
     DevCluster::start(config).await.expect("dev cluster starts")
 }
 
+/// A cluster with the Widget CRD installed, its client and the Widget API of `default`.
+pub async fn widget_cluster() -> (DevCluster, kube::Client, Api<DynamicObject>) {
+    let cluster = cluster().await;
+    let client = cluster.client().expect("client");
+    install_widget_crd(&client).await;
+    let api = widgets(&client);
+    (cluster, client, api)
+}
+
 /// The Widget CRD: schema with bounds, a CEL rule, defaults, printer columns and a status subresource.
 pub fn widget_crd() -> Value {
     json!({
