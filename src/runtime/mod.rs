@@ -129,7 +129,8 @@ pub async fn run(
         }
     };
 
-    let controllers = wiring::start(ctx.clone(), stop_all.clone());
+    // Spawned: the stores fill only while the controllers' watch streams are polled.
+    let controllers = tokio::spawn(wiring::start(ctx.clone(), stop_all.clone()));
     ctx.stores.contracts.wait_ready().await;
     ctx.stores.budgets.wait_ready().await;
     health.set_ready(true);
@@ -149,7 +150,7 @@ pub async fn run(
             }
         })
     };
-    controllers.await;
+    let _ = controllers.await;
     let _ = refresher.await;
     metrics.leader.set(0);
     health.set_ready(false);

@@ -168,11 +168,11 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
         actual: Some(evaluation.actual.round_dp(2).to_string()),
         forecast: Some(evaluation.forecast.to_string()),
         currency: Some(observation.currency.clone()),
-        data_as_of: Some(observation.data_as_of.to_rfc3339()),
+        data_as_of: Some(crate::controllers::common::timestamp(observation.data_as_of)),
         used_percent: Some(format!("{:.2}", evaluation.used_percent)),
         state: Some(evaluation.state),
         thresholds: evaluation.thresholds.clone(),
-        last_evaluation_time: Some(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        last_evaluation_time: Some(crate::controllers::common::timestamp(now)),
     };
     let c = &mut status.conditions;
     if evaluation.data_fresh {
@@ -188,7 +188,7 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
     } else {
         let message = format!(
             "consumption data of {contract_id} is as of {}, older than twice the poll interval ({}s); no threshold is evaluated on it",
-            observation.data_as_of.to_rfc3339(),
+            crate::controllers::common::timestamp(observation.data_as_of),
             freshness_limit.as_secs()
         );
         conditions::set(

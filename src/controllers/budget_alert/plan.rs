@@ -126,7 +126,7 @@ pub fn evaluate(
 
     let mut thresholds = Vec::with_capacity(spec.thresholds.len());
     let mut notices = Vec::new();
-    let now_text = now.to_rfc3339();
+    let now_text = crate::controllers::common::timestamp(now);
     // Actual thresholds first, so a Forecasted one can see which Actual ones are notified.
     let mut ordered: Vec<_> = spec.thresholds.iter().enumerate().collect();
     ordered.sort_by_key(|(_, t)| t.basis != ThresholdBasis::Actual);
@@ -234,7 +234,7 @@ pub fn mark_notified(thresholds: &mut [ThresholdStatus], name: &str, now: DateTi
         .find(|s| s.name == name && s.state == ThresholdState::Triggered)
     {
         status.state = ThresholdState::Notified;
-        status.notified_at = Some(now.to_rfc3339());
+        status.notified_at = Some(crate::controllers::common::timestamp(now));
     }
 }
 

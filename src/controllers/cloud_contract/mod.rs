@@ -156,7 +156,7 @@ async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, Recon
     status.conditions = previous.conditions.clone();
     status.observed_generation = generation;
     status.last_handled_reconcile_at = requested;
-    status.last_sync_time = Some(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+    status.last_sync_time = Some(crate::controllers::common::timestamp(now));
     let c = &mut status.conditions;
     conditions::set(
         c,

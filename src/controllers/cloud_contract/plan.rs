@@ -65,7 +65,7 @@ pub fn plan(spec: &CloudContractSpec, previous: &CloudContractStatus, dashboard:
             amount: c.amount_to_date.clone(),
             currency: c.currency.clone(),
             period_start: c.period_start.to_string(),
-            data_as_of: c.data_as_of.to_rfc3339(),
+            data_as_of: crate::controllers::common::timestamp(c.data_as_of),
         }),
         subscriptions: contract
             .subscriptions
@@ -172,8 +172,8 @@ fn incident_summary(i: &Incident) -> IncidentSummary {
         title: i.title.clone(),
         severity: i32::from(i.severity),
         state: state_name(i.state).into(),
-        opened: i.opened_at.to_rfc3339(),
-        updated: i.updated_at.to_rfc3339(),
+        opened: crate::controllers::common::timestamp(i.opened_at),
+        updated: crate::controllers::common::timestamp(i.updated_at),
     }
 }
 

@@ -14,3 +14,8 @@ pub use error::{Category, ReconcileError};
 pub const FIELD_MANAGER: &str = "ccs-operator";
 /// Finalizer of objects whose deletion must clean up portal state.
 pub const FINALIZER: &str = "customerspace.io/finalizer";
+
+/// An instant as written in status: RFC 3339, UTC, whole seconds (`2026-11-25T10:00:00Z`).
+pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
