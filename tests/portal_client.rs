@@ -475,10 +475,7 @@ async fn french_messages_and_metrics_labels() {
     let (portal, registry) = client_with(&sim, sim.credentials(&id, "manager").unwrap(), config);
     let err = portal.get_request(&id, "REQ-0").await.unwrap_err();
     assert!(err.message.contains("inconnue"), "{err}");
-    assert_eq!(
-        portal.platform_status(&id).await.unwrap().summary.is_empty(),
-        false
-    );
+    assert!(!portal.platform_status(&id).await.unwrap().summary.is_empty());
     assert_eq!(
         metric(
             &registry,
