@@ -146,7 +146,8 @@ impl ReqwestPortal {
                 };
                 let Some(delay) = backoff.next() else { return Err(err) };
                 // Retry-After is a floor, capped so a hostile header cannot park us for hours.
-                let delay = err.retry_after.map_or(delay, |ra| ra.min(self.shared.config.retry.max_delay).max(delay));
+                let cap = self.shared.config.retry.max_retry_after;
+                let delay = err.retry_after.map_or(delay, |ra| ra.min(cap).max(delay));
                 tracing::info!(category = err.category.as_str(), status = ?err.status, ?delay, "retrying portal call");
                 self.shared.metrics.retry(operation);
                 tokio::time::sleep(delay).await;

@@ -25,6 +25,7 @@ pub fn fast_config() -> ClientConfig {
             max_retries: 4,
             min_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(50),
+            max_retry_after: Duration::from_secs(5),
         },
         rate_limit: None,
         ..ClientConfig::default()
