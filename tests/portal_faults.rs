@@ -11,7 +11,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 fn rule(method: &str, route: &str, fault: FaultKind, count: Option<u32>) -> FaultRule {
-    FaultRule { method: Some(method.into()), route: format!("{API_PREFIX}{route}"), fault, rate: 1.0, count }
+    FaultRule {
+        method: Some(method.into()),
+        route: format!("{API_PREFIX}{route}"),
+        fault,
+        rate: 1.0,
+        count,
+    }
 }
 
 const CONTRACT: &str = "/contracts/{contractId}";
@@ -19,8 +25,13 @@ const REQUESTS: &str = "/contracts/{contractId}/requests";
 
 fn order(sim: &Simulator, id: &str, reference: &str) -> NewRequest {
     let region = sim.with_world(|w| w.contracts[id].regions[0].clone());
-    let parameters: BTreeMap<String, String> =
-        [("region", region.as_str()), ("name", "vm"), ("flavor", "s3.medium.2")].map(|(k, v)| (k.into(), v.into())).into();
+    let parameters: BTreeMap<String, String> = [
+        ("region", region.as_str()),
+        ("name", "vm"),
+        ("flavor", "s3.medium.2"),
+    ]
+    .map(|(k, v)| (k.into(), v.into()))
+    .into();
     NewRequest {
         customer_reference: reference.into(),
         request_type: RequestType::Order,
@@ -37,18 +48,41 @@ async fn transient_errors_are_retried_a_bounded_number_of_times() {
     let (portal, registry) = client_with(&sim, sim.credentials(&id, "manager").unwrap(), fast_config());
     portal.check_credentials().await.unwrap();
 
-    sim.set_faults(vec![rule("GET", CONTRACT, FaultKind::Error { status: 503 }, Some(2))]);
+    sim.set_faults(vec![rule(
+        "GET",
+        CONTRACT,
+        FaultKind::Error { status: 503 },
+        Some(2),
+    )]);
     sim.clear_calls();
     portal.get_contract(&id).await.unwrap();
     assert_eq!(calls_on(&sim, "GET", CONTRACT), 3, "two failures then success");
-    assert_eq!(metric(&registry, "ccs_portal_retries_total", &[("operation", "get_contract")]), 2.0);
+    assert_eq!(
+        metric(
+            &registry,
+            "ccs_portal_retries_total",
+            &[("operation", "get_contract")]
+        ),
+        2.0
+    );
 
     // A lasting outage: 1 attempt + max_retries, then Unavailable, retryable.
-    sim.set_faults(vec![rule("GET", CONTRACT, FaultKind::Error { status: 503 }, None)]);
+    sim.set_faults(vec![rule(
+        "GET",
+        CONTRACT,
+        FaultKind::Error { status: 503 },
+        None,
+    )]);
     sim.clear_calls();
     let err = portal.get_contract(&id).await.unwrap_err();
-    assert_eq!((err.category().as_str(), err.is_terminal()), ("Unavailable", false));
-    assert_eq!(calls_on(&sim, "GET", CONTRACT), 1 + fast_config().retry.max_retries);
+    assert_eq!(
+        (err.category().as_str(), err.is_terminal()),
+        ("Unavailable", false)
+    );
+    assert_eq!(
+        calls_on(&sim, "GET", CONTRACT),
+        1 + fast_config().retry.max_retries
+    );
 }
 
 #[tokio::test]
@@ -57,12 +91,23 @@ async fn rate_limited_answers_honour_retry_after() {
     let id = contract(&sim, "OCB");
     let portal = manager(&sim, &id);
     portal.check_credentials().await.unwrap();
-    sim.set_faults(vec![rule("GET", CONTRACT, FaultKind::RateLimit { retry_after_seconds: 1 }, Some(1))]);
+    sim.set_faults(vec![rule(
+        "GET",
+        CONTRACT,
+        FaultKind::RateLimit {
+            retry_after_seconds: 1,
+        },
+        Some(1),
+    )]);
     sim.clear_calls();
     let start = Instant::now();
     portal.get_contract(&id).await.unwrap();
     // A lower bound only: the backoff alone (<= 50 ms here) could not take a second.
-    assert!(start.elapsed() >= Duration::from_secs(1), "waited {:?}", start.elapsed());
+    assert!(
+        start.elapsed() >= Duration::from_secs(1),
+        "waited {:?}",
+        start.elapsed()
+    );
     let statuses: Vec<u16> = sim.calls(0).iter().map(|c| c.status).collect();
     assert_eq!(statuses, vec![429, 200]);
 }
@@ -72,25 +117,52 @@ async fn unsafe_writes_are_not_retried() {
     let sim = simulator().await;
     let id = contract(&sim, "OCB");
     let portal = manager(&sim, &id);
-    let account = portal.list_users(&id).await.unwrap().into_iter().find(|u| !u.referent).unwrap().account.id;
+    let account = portal
+        .list_users(&id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|u| !u.referent)
+        .unwrap()
+        .account
+        .id;
     let route = "/users/{accountId}/invitation";
     sim.set_faults(vec![rule("POST", route, FaultKind::Error { status: 503 }, None)]);
     sim.clear_calls();
     let err = portal.send_invitation(&account).await.unwrap_err();
     assert_eq!(err.category(), ErrorCategory::Unavailable);
-    assert_eq!(calls_on(&sim, "POST", route), 1, "an email is never sent twice by a retry");
+    assert_eq!(
+        calls_on(&sim, "POST", route),
+        1,
+        "an email is never sent twice by a retry"
+    );
 }
 
 #[tokio::test]
 async fn hangs_time_out_and_are_retried() {
     let sim = simulator().await;
     let id = contract(&sim, "OCB");
-    let config = ClientConfig { request_timeout: Duration::from_millis(300), ..fast_config() };
+    let config = ClientConfig {
+        request_timeout: Duration::from_millis(300),
+        ..fast_config()
+    };
     let (portal, registry) = client_with(&sim, sim.credentials(&id, "manager").unwrap(), config);
     portal.check_credentials().await.unwrap();
-    sim.set_faults(vec![rule("GET", CONTRACT, FaultKind::Hang { seconds: 30 }, Some(1))]);
+    sim.set_faults(vec![rule(
+        "GET",
+        CONTRACT,
+        FaultKind::Hang { seconds: 30 },
+        Some(1),
+    )]);
     portal.get_contract(&id).await.unwrap();
-    assert_eq!(metric(&registry, "ccs_portal_requests_total", &[("operation", "get_contract"), ("code_class", "timeout")]), 1.0);
+    assert_eq!(
+        metric(
+            &registry,
+            "ccs_portal_requests_total",
+            &[("operation", "get_contract"), ("code_class", "timeout")]
+        ),
+        1.0
+    );
 
     sim.set_faults(vec![rule("GET", CONTRACT, FaultKind::Hang { seconds: 30 }, None)]);
     let err = portal.get_contract(&id).await.unwrap_err();
@@ -102,8 +174,19 @@ async fn commit_then_500_creates_exactly_one_request() {
     let sim = simulator().await;
     let id = contract(&sim, "OCB");
     let portal = manager(&sim, &id);
-    sim.set_faults(vec![rule("POST", REQUESTS, FaultKind::CommitThenFail { timeout: false, seconds: 0 }, Some(1))]);
-    let request = portal.submit_request(&id, &order(&sim, &id, "ref-ctf")).await.unwrap();
+    sim.set_faults(vec![rule(
+        "POST",
+        REQUESTS,
+        FaultKind::CommitThenFail {
+            timeout: false,
+            seconds: 0,
+        },
+        Some(1),
+    )]);
+    let request = portal
+        .submit_request(&id, &order(&sim, &id, "ref-ctf"))
+        .await
+        .unwrap();
     assert_eq!(sim.requests(&id).len(), 1);
     assert_eq!(sim.requests(&id)[0].id, request.id);
     // The retry looked the reference up and found it: no second POST.
@@ -115,24 +198,62 @@ async fn commit_then_500_creates_exactly_one_request() {
 async fn commit_then_timeout_creates_exactly_one_request() {
     let sim = simulator().await;
     let id = contract(&sim, "OCB");
-    let config = ClientConfig { request_timeout: Duration::from_millis(300), ..fast_config() };
+    let config = ClientConfig {
+        request_timeout: Duration::from_millis(300),
+        ..fast_config()
+    };
     let (portal, _) = client_with(&sim, sim.credentials(&id, "manager").unwrap(), config);
-    sim.set_faults(vec![rule("POST", REQUESTS, FaultKind::CommitThenFail { timeout: true, seconds: 30 }, Some(1))]);
-    let request = portal.submit_request(&id, &order(&sim, &id, "ref-timeout")).await.unwrap();
-    assert_eq!(sim.requests(&id).iter().map(|r| r.id.clone()).collect::<Vec<_>>(), vec![request.id]);
+    sim.set_faults(vec![rule(
+        "POST",
+        REQUESTS,
+        FaultKind::CommitThenFail {
+            timeout: true,
+            seconds: 30,
+        },
+        Some(1),
+    )]);
+    let request = portal
+        .submit_request(&id, &order(&sim, &id, "ref-timeout"))
+        .await
+        .unwrap();
+    assert_eq!(
+        sim.requests(&id).iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
+        vec![request.id]
+    );
 }
 
 #[tokio::test]
 async fn many_orders_under_mixed_faults_stay_exactly_once() {
     let sim = simulator().await;
     let id = contract(&sim, "OCB");
-    let config = ClientConfig { retry: RetryPolicy { max_retries: 10, ..fast_config().retry }, ..fast_config() };
+    let config = ClientConfig {
+        retry: RetryPolicy {
+            max_retries: 10,
+            ..fast_config().retry
+        },
+        ..fast_config()
+    };
     let (portal, _) = client_with(&sim, sim.credentials(&id, "manager").unwrap(), config);
     let portal = Arc::new(portal);
     let route = format!("{API_PREFIX}{REQUESTS}");
     sim.set_faults(vec![
-        FaultRule { method: Some("POST".into()), route: route.clone(), fault: FaultKind::CommitThenFail { timeout: false, seconds: 0 }, rate: 0.3, count: None },
-        FaultRule { method: None, route, fault: FaultKind::Error { status: 503 }, rate: 0.2, count: None },
+        FaultRule {
+            method: Some("POST".into()),
+            route: route.clone(),
+            fault: FaultKind::CommitThenFail {
+                timeout: false,
+                seconds: 0,
+            },
+            rate: 0.3,
+            count: None,
+        },
+        FaultRule {
+            method: None,
+            route,
+            fault: FaultKind::Error { status: 503 },
+            rate: 0.2,
+            count: None,
+        },
     ]);
     let tasks: Vec<_> = (0..30)
         .map(|n| {
@@ -148,7 +269,12 @@ async fn many_orders_under_mixed_faults_stay_exactly_once() {
     let mut refs: Vec<_> = requests.iter().map(|r| r.customer_reference.clone()).collect();
     refs.dedup();
     assert_eq!(refs.len(), 30);
-    assert!(sim.calls(0).iter().any(|c| c.fault.as_deref() == Some("CommitThenFail")), "faults fired");
+    assert!(
+        sim.calls(0)
+            .iter()
+            .any(|c| c.fault.as_deref() == Some("CommitThenFail")),
+        "faults fired"
+    );
 }
 
 /// Calls/s achieved by `calls` calls of get_contract from 8 concurrent tasks.
@@ -175,22 +301,44 @@ async fn measured_rate(portal: Arc<ReqwestPortal>, id: &str, calls: usize) -> f6
 async fn rate_limiter_holds_its_setting() {
     let sim = simulator().await;
     let id = contract(&sim, "OCB");
-    let config = ClientConfig { rate_limit: Some(RateLimit { per_second: 25.0, burst: 1 }), ..fast_config() };
+    let config = ClientConfig {
+        rate_limit: Some(RateLimit {
+            per_second: 25.0,
+            burst: 1,
+        }),
+        ..fast_config()
+    };
     let (portal, registry) = client_with(&sim, sim.credentials(&id, "manager").unwrap(), config);
     portal.check_credentials().await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await; // refill the single token
     let rate = measured_rate(Arc::new(portal), &id, 101).await;
     assert!((22.5..=27.5).contains(&rate), "rate {rate:.2}/s for a 25/s limit");
-    assert!(metric(&registry, "ccs_portal_rate_limited_waits_total", &[("operation", "get_contract")]) > 50.0);
+    assert!(
+        metric(
+            &registry,
+            "ccs_portal_rate_limited_waits_total",
+            &[("operation", "get_contract")]
+        ) > 50.0
+    );
 }
 
 #[tokio::test]
 async fn per_operation_limit_applies_on_top() {
     let sim = simulator().await;
     let id = contract(&sim, "OCB");
-    let limits = [("get_contract".to_string(), RateLimit { per_second: 20.0, burst: 1 })].into();
+    let limits = [(
+        "get_contract".to_string(),
+        RateLimit {
+            per_second: 20.0,
+            burst: 1,
+        },
+    )]
+    .into();
     let config = ClientConfig {
-        rate_limit: Some(RateLimit { per_second: 1000.0, burst: 100 }),
+        rate_limit: Some(RateLimit {
+            per_second: 1000.0,
+            burst: 100,
+        }),
         operation_limits: limits,
         ..fast_config()
     };

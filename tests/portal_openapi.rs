@@ -1,0 +1,756 @@
+//! Every route of `config/customer-space-api.yaml` is served by the simulator, and every answer
+//! (status, media type, body, paging headers) matches the document.
+
+mod portal_common;
+
+use ccs_operator::portal::API_PREFIX;
+use ccs_operator::simulator::{OPENAPI, Simulator};
+use portal_common::*;
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+
+/// How a call authenticates.
+enum Auth<'a> {
+    None,
+    Basic(&'a ccs_operator::portal::Credentials),
+    Bearer(&'a str, &'a ccs_operator::portal::Credentials),
+}
+
+struct Checker {
+    doc: Value,
+    http: reqwest::Client,
+    base: String,
+    /// (method, template) answered with a 2xx at least once.
+    covered: BTreeSet<(String, String)>,
+    checked: usize,
+}
+
+impl Checker {
+    fn new(sim: &Simulator) -> Self {
+        let doc: Value = serde_saphyr::from_str(OPENAPI).expect("the contract is valid YAML");
+        Self {
+            doc,
+            http: reqwest::Client::new(),
+            base: sim.base_url(),
+            covered: BTreeSet::new(),
+            checked: 0,
+        }
+    }
+
+    /// Follows a local `$ref`.
+    fn resolve<'a>(&'a self, value: &'a Value) -> &'a Value {
+        match value.get("$ref").and_then(Value::as_str) {
+            Some(r) => self
+                .doc
+                .pointer(r.trim_start_matches('#'))
+                .unwrap_or_else(|| panic!("dangling $ref {r}")),
+            None => value,
+        }
+    }
+
+    /// Calls `method path` (built from `template` and `params`) and checks the answer against the
+    /// document. Returns the status and the JSON body (Null for other media types).
+    async fn call(
+        &mut self,
+        method: &str,
+        template: &str,
+        params: &[(&str, &str)],
+        query: &str,
+        body: Option<Value>,
+        auth: Auth<'_>,
+    ) -> (u16, Value) {
+        let mut path = template.to_string();
+        for (k, v) in params {
+            path = path.replace(&format!("{{{k}}}"), v);
+        }
+        let url = format!("{}{path}{query}", self.base);
+        let mut req = self.http.request(method.parse().unwrap(), url);
+        req = match auth {
+            Auth::None => req,
+            Auth::Basic(c) => req
+                .basic_auth(&c.client_id, Some(c.client_secret.expose()))
+                .header("X-Api-Key", c.api_key.expose())
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body("grant_type=client_credentials"),
+            Auth::Bearer(token, c) => req.bearer_auth(token).header("X-Api-Key", c.api_key.expose()),
+        };
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let resp = req.send().await.unwrap();
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp.bytes().await.unwrap();
+        let op = self.doc["paths"][template][method.to_lowercase()].clone();
+        assert!(op.is_object(), "{method} {template} is not in the document");
+        let documented = self.resolve(&op["responses"][status.to_string()]).clone();
+        assert!(
+            documented.is_object(),
+            "{method} {path}: status {status} not documented; body {:?}",
+            String::from_utf8_lossy(&bytes)
+        );
+        if (200..300).contains(&status) {
+            self.covered.insert((method.to_string(), template.to_string()));
+        }
+        self.checked += 1;
+        if let Some(paged) = documented.get("headers").map(|h| self.resolve(h).clone()) {
+            for name in paged.as_object().unwrap().keys().filter(|n| n.starts_with("X-")) {
+                assert!(
+                    headers.contains_key(name.as_str()),
+                    "{method} {path}: header {name} missing"
+                );
+            }
+        }
+        let Some(content) = documented.get("content").and_then(Value::as_object) else {
+            assert!(
+                bytes.is_empty(),
+                "{method} {path}: {status} has no documented body"
+            );
+            return (status, Value::Null);
+        };
+        let (media, spec) = content.iter().next().unwrap();
+        let actual = headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        assert!(
+            actual.starts_with(media.as_str()),
+            "{method} {path}: content-type {actual}, documented {media}"
+        );
+        if media != "application/json" {
+            assert!(!bytes.is_empty());
+            return (status, Value::Null);
+        }
+        let value: Value = serde_json::from_slice(&bytes).unwrap();
+        self.validate(&spec["schema"], &value, &format!("{method} {path} -> {status}"));
+        (status, value)
+    }
+
+    /// Validates against a schema of the document; `$ref`s into components resolve because the
+    /// components travel with the schema.
+    fn validate(&self, schema: &Value, value: &Value, what: &str) {
+        let errors = self.errors(schema, value);
+        assert!(errors.is_empty(), "{what}: {errors:#?}\n{value:#}");
+    }
+
+    fn errors(&self, schema: &Value, value: &Value) -> Vec<String> {
+        let mut root = schema.as_object().cloned().unwrap_or_default();
+        root.insert(
+            "$schema".into(),
+            json!("https://json-schema.org/draft/2020-12/schema"),
+        );
+        root.insert("components".into(), self.doc["components"].clone());
+        let validator = jsonschema::validator_for(&Value::Object(root)).unwrap();
+        validator
+            .iter_errors(value)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect()
+    }
+
+    /// Every operation of the document.
+    fn operations(&self) -> BTreeSet<(String, String)> {
+        let mut ops = BTreeSet::new();
+        for (path, item) in self.doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                ops.insert((method.to_uppercase(), path.clone()));
+            }
+        }
+        ops
+    }
+}
+
+#[tokio::test]
+async fn every_route_is_served_and_every_answer_matches_the_contract() {
+    let sim = simulator().await;
+    let mut ck = Checker::new(&sim);
+    let id = contract(&sim, "OCB");
+    let cred = sim.credentials(&id, "manager").unwrap();
+    let visitor = sim.credentials(&id, "visitor").unwrap();
+    let p = |rest: &str| format!("{API_PREFIX}{rest}");
+
+    let (_, token) = ck
+        .call("POST", "/oauth/v3/token", &[], "", None, Auth::Basic(&cred))
+        .await;
+    let token = token["access_token"].as_str().unwrap().to_string();
+    let (_, vtoken) = ck
+        .call("POST", "/oauth/v3/token", &[], "", None, Auth::Basic(&visitor))
+        .await;
+    let vtoken = vtoken["access_token"].as_str().unwrap().to_string();
+    let bad = ccs_operator::portal::Credentials::new(&cred.client_id, "nope", cred.api_key.expose());
+    assert_eq!(
+        ck.call("POST", "/oauth/v3/token", &[], "", None, Auth::Basic(&bad))
+            .await
+            .0,
+        401
+    );
+    let auth = || Auth::Bearer(&token, &cred);
+    let c = [("contractId", id.as_str())];
+
+    assert_eq!(
+        ck.call("GET", "/openapi.yaml", &[], "", None, Auth::None).await.0,
+        200
+    );
+    assert_eq!(
+        ck.call("GET", &p("/contracts"), &[], "?offset=0&limit=10", None, auth())
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        ck.call("GET", &p("/contracts"), &[], "?limit=9999", None, auth())
+            .await
+            .0,
+        400
+    );
+    assert_eq!(
+        ck.call(
+            "GET",
+            &p("/contracts"),
+            &[],
+            "",
+            None,
+            Auth::Bearer("bogus", &cred)
+        )
+        .await
+        .0,
+        401
+    );
+    assert_eq!(
+        ck.call("GET", &p("/contracts/{contractId}"), &c, "", None, auth())
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        ck.call(
+            "GET",
+            &p("/contracts/{contractId}"),
+            &[("contractId", "NOPE")],
+            "",
+            None,
+            auth()
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        ck.call(
+            "GET",
+            &p("/contracts/{contractId}/dashboard"),
+            &c,
+            "",
+            None,
+            auth()
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        ck.call(
+            "GET",
+            &p("/contracts/{contractId}/consumption"),
+            &c,
+            "",
+            None,
+            auth()
+        )
+        .await
+        .0,
+        200
+    );
+    let (_, bills) = ck
+        .call(
+            "GET",
+            &p("/contracts/{contractId}/bills"),
+            &c,
+            "?limit=12",
+            None,
+            auth(),
+        )
+        .await;
+    let bill = bills[0]["id"].as_str().unwrap().to_string();
+    let period = bills[0]["period"].as_str().unwrap().to_string();
+    assert_eq!(
+        ck.call(
+            "GET",
+            &p("/contracts/{contractId}/bills"),
+            &c,
+            "",
+            None,
+            Auth::Bearer(&vtoken, &visitor)
+        )
+        .await
+        .0,
+        403
+    );
+    let pdf = [("contractId", id.as_str()), ("billId", bill.as_str())];
+    assert_eq!(
+        ck.call(
+            "GET",
+            &p("/contracts/{contractId}/bills/{billId}/pdf"),
+            &pdf,
+            "",
+            None,
+            auth()
+        )
+        .await
+        .0,
+        200
+    );
+    let q = format!("?period={period}");
+    assert_eq!(
+        ck.call(
+            "GET",
+            &p("/contracts/{contractId}/billing-report"),
+            &c,
+            &q,
+            None,
+            auth()
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        ck.call(
+            "GET",
+            &p("/contracts/{contractId}/billing-report"),
+            &c,
+            "?period=x",
+            None,
+            auth()
+        )
+        .await
+        .0,
+        400
+    );
+    assert_eq!(
+        ck.call(
+            "GET",
+            &p("/contracts/{contractId}/platform-status"),
+            &c,
+            "",
+            None,
+            auth()
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        ck.call(
+            "GET",
+            &p("/contracts/{contractId}/catalog-items"),
+            &c,
+            "",
+            None,
+            auth()
+        )
+        .await
+        .0,
+        200
+    );
+
+    // Users.
+    let (_, users) = ck
+        .call("GET", &p("/contracts/{contractId}/users"), &c, "", None, auth())
+        .await;
+    let referent_email = users
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["referent"] == true)
+        .unwrap()["account"]["email"]
+        .clone();
+    let new_user = json!({"email": "api.test@acme.example", "firstName": "Api", "lastName": "Test",
+        "profiles": {"users": "Visitor", "requests": "Manager"}, "sendInvitation": true});
+    let (status, added) = ck
+        .call(
+            "POST",
+            &p("/contracts/{contractId}/users"),
+            &c,
+            "",
+            Some(new_user.clone()),
+            auth(),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        ck.call(
+            "POST",
+            &p("/contracts/{contractId}/users"),
+            &c,
+            "",
+            Some(new_user),
+            auth()
+        )
+        .await
+        .0,
+        200
+    );
+    let bad_login =
+        json!({"email": "x@acme.example", "login": "no", "firstName": "X", "lastName": "Y", "profiles": {}});
+    assert_eq!(
+        ck.call(
+            "POST",
+            &p("/contracts/{contractId}/users"),
+            &c,
+            "",
+            Some(bad_login),
+            auth()
+        )
+        .await
+        .0,
+        422
+    );
+    assert_eq!(
+        ck.call(
+            "POST",
+            &p("/contracts/{contractId}/users"),
+            &c,
+            "",
+            Some(json!({"x": 1})),
+            auth()
+        )
+        .await
+        .0,
+        400
+    );
+    let account = added["user"]["account"]["id"].as_str().unwrap().to_string();
+    let ua = [("contractId", id.as_str()), ("accountId", account.as_str())];
+    let update = json!({"profiles": {"dashboard": "Visitor"}, "enabled": true});
+    assert_eq!(
+        ck.call(
+            "PUT",
+            &p("/contracts/{contractId}/users/{accountId}"),
+            &ua,
+            "",
+            Some(update.clone()),
+            auth()
+        )
+        .await
+        .0,
+        200
+    );
+    let vauth = Auth::Bearer(&vtoken, &visitor);
+    assert_eq!(
+        ck.call(
+            "PUT",
+            &p("/contracts/{contractId}/users/{accountId}"),
+            &ua,
+            "",
+            Some(update),
+            vauth
+        )
+        .await
+        .0,
+        403
+    );
+    let q = "?email=api.test%40acme.example";
+    assert_eq!(ck.call("GET", &p("/users"), &[], q, None, auth()).await.0, 200);
+    assert_eq!(
+        ck.call(
+            "POST",
+            &p("/users/{accountId}/invitation"),
+            &[("accountId", &account)],
+            "",
+            None,
+            auth()
+        )
+        .await
+        .0,
+        200
+    );
+    let change = json!({"newReferentEmail": referent_email, "removePreviousReferentAccess": false});
+    assert_eq!(
+        ck.call(
+            "PUT",
+            &p("/contracts/{contractId}/referent"),
+            &c,
+            "",
+            Some(change),
+            auth()
+        )
+        .await
+        .0,
+        200
+    );
+    let change = json!({"newReferentEmail": "ghost@acme.example"});
+    assert_eq!(
+        ck.call(
+            "PUT",
+            &p("/contracts/{contractId}/referent"),
+            &c,
+            "",
+            Some(change),
+            auth()
+        )
+        .await
+        .0,
+        409
+    );
+    assert_eq!(
+        ck.call(
+            "DELETE",
+            &p("/contracts/{contractId}/users/{accountId}"),
+            &ua,
+            "",
+            None,
+            auth()
+        )
+        .await
+        .0,
+        204
+    );
+    assert_eq!(
+        ck.call(
+            "DELETE",
+            &p("/contracts/{contractId}/users/{accountId}"),
+            &ua,
+            "",
+            None,
+            auth()
+        )
+        .await
+        .0,
+        404
+    );
+    assert_eq!(
+        ck.call(
+            "DELETE",
+            &p("/users/{accountId}"),
+            &[("accountId", &account)],
+            "",
+            None,
+            auth()
+        )
+        .await
+        .0,
+        204
+    );
+
+    // Requests.
+    let region = sim.with_world(|w| w.contracts[&id].regions[0].clone());
+    let order =
+        json!({"customerReference": "oa-1", "catalogItem": "FE-EIP", "parameters": {"region": region}});
+    let (status, req) = ck
+        .call(
+            "POST",
+            &p("/contracts/{contractId}/requests"),
+            &c,
+            "",
+            Some(order.clone()),
+            auth(),
+        )
+        .await;
+    assert_eq!(status, 201);
+    assert_eq!(
+        ck.call(
+            "POST",
+            &p("/contracts/{contractId}/requests"),
+            &c,
+            "",
+            Some(order),
+            auth()
+        )
+        .await
+        .0,
+        200
+    );
+    let wrong = json!({"customerReference": "oa-2", "catalogItem": "FE-NOPE"});
+    assert_eq!(
+        ck.call(
+            "POST",
+            &p("/contracts/{contractId}/requests"),
+            &c,
+            "",
+            Some(wrong),
+            auth()
+        )
+        .await
+        .0,
+        422
+    );
+    let q = "?customerReference=oa-1&state=Transmitted";
+    assert_eq!(
+        ck.call("GET", &p("/contracts/{contractId}/requests"), &c, q, None, auth())
+            .await
+            .0,
+        200
+    );
+    let rid = req["id"].as_str().unwrap().to_string();
+    let r = [("contractId", id.as_str()), ("requestId", rid.as_str())];
+    assert_eq!(
+        ck.call(
+            "GET",
+            &p("/contracts/{contractId}/requests/{requestId}"),
+            &r,
+            "",
+            None,
+            auth()
+        )
+        .await
+        .0,
+        200
+    );
+    assert_eq!(
+        ck.call(
+            "POST",
+            &p("/contracts/{contractId}/requests/{requestId}/cancel"),
+            &r,
+            "",
+            None,
+            auth()
+        )
+        .await
+        .0,
+        200
+    );
+    sim.advance_clock(3600.0);
+    assert_eq!(
+        ck.call(
+            "GET",
+            &p("/contracts/{contractId}/requests/{requestId}"),
+            &r,
+            "",
+            None,
+            auth()
+        )
+        .await
+        .0,
+        200
+    );
+
+    // Admin.
+    assert_eq!(
+        ck.call("GET", "/admin/calls", &[], "?since=3", None, Auth::None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        ck.call("GET", "/admin/clock", &[], "", None, Auth::None).await.0,
+        200
+    );
+    assert_eq!(
+        ck.call(
+            "PUT",
+            "/admin/clock",
+            &[],
+            "",
+            Some(json!({"advanceSeconds": 60, "speed": 0})),
+            Auth::None
+        )
+        .await
+        .0,
+        200
+    );
+    let rules = json!([{"method": "GET", "route": p("/contracts/{contractId}/users"), "fault": {"type": "rateLimit", "retryAfterSeconds": 2}, "count": 1},
+        {"route": "/nothing*", "fault": {"type": "latency", "ms": 1, "jitterMs": 1}, "rate": 0.5}]);
+    assert_eq!(
+        ck.call("PUT", "/admin/faults", &[], "", Some(rules), Auth::None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        ck.call("GET", "/admin/faults", &[], "", None, Auth::None).await.0,
+        200
+    );
+    assert_eq!(
+        ck.call("GET", &p("/contracts/{contractId}/users"), &c, "", None, auth())
+            .await
+            .0,
+        429
+    );
+    assert_eq!(
+        ck.call("DELETE", "/admin/faults", &[], "", None, Auth::None)
+            .await
+            .0,
+        204
+    );
+    let incident = json!({"region": region, "severity": 1, "title": "Outage", "durationSeconds": 3600});
+    assert_eq!(
+        ck.call("POST", "/admin/incidents", &[], "", Some(incident), Auth::None)
+            .await
+            .0,
+        201
+    );
+    let (_, status) = ck
+        .call(
+            "GET",
+            &p("/contracts/{contractId}/platform-status"),
+            &c,
+            "",
+            None,
+            auth(),
+        )
+        .await;
+    assert_eq!(status["weather"], "Stormy");
+    assert_eq!(
+        ck.call("GET", "/admin/state", &[], "", None, Auth::None).await.0,
+        200
+    );
+    assert_eq!(
+        ck.call("GET", "/admin/credentials", &[], "", None, Auth::None)
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        ck.call("DELETE", "/admin/calls", &[], "", None, Auth::None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        ck.call("POST", "/admin/tokens/revoke", &[], "", None, Auth::None)
+            .await
+            .0,
+        204
+    );
+    assert_eq!(
+        ck.call("GET", &p("/contracts/{contractId}"), &c, "", None, auth())
+            .await
+            .0,
+        401
+    );
+
+    let missing: Vec<_> = ck.operations().difference(&ck.covered).cloned().collect();
+    assert!(
+        missing.is_empty(),
+        "operations never answered with a 2xx: {missing:?}"
+    );
+    assert!(ck.checked > 50, "{} answers checked", ck.checked);
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_answer_json_errors() {
+    let sim = simulator().await;
+    let http = reqwest::Client::new();
+    for (method, path, status) in [("GET", "/nope", 404), ("PATCH", "/oauth/v3/token", 405)] {
+        let resp = http
+            .request(method.parse().unwrap(), format!("{}{path}", sim.base_url()))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), status);
+        let body: serde_json::Value = resp.json().await.unwrap();
+        assert!(body["code"].is_u64() && body["message"].is_string(), "{body}");
+    }
+}
+
+#[tokio::test]
+async fn the_checker_rejects_a_wrong_body() {
+    let sim = simulator().await;
+    let ck = Checker::new(&sim);
+    // Proves `$ref`s resolve and constraints bite: otherwise the test above would prove nothing.
+    let contract = json!({"$ref": "#/components/schemas/Contract"});
+    assert!(!ck.errors(&contract, &json!({"id": 1})).is_empty());
+    let bill = json!({"id": "B", "period": "2026-13-01", "issuedAt": "2026-01-01", "dueAt": "2026-01-01",
+        "amount": "1.5", "currency": "EUR", "status": "Paid"});
+    let errors = ck.errors(&json!({"$ref": "#/components/schemas/Bill"}), &bill);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+}
