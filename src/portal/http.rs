@@ -33,7 +33,13 @@ impl PortalShared {
         if let Some(path) = &config.extra_ca_bundle {
             let pem = std::fs::read(path)
                 .map_err(|e| anyhow::anyhow!("reading CA bundle {}: {e}", path.display()))?;
-            builder = builder.tls_certs_merge(reqwest::Certificate::from_pem_bundle(&pem)?);
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)?;
+            anyhow::ensure!(
+                !certs.is_empty(),
+                "CA bundle {} holds no PEM certificate",
+                path.display()
+            );
+            builder = builder.tls_certs_merge(certs);
         }
         let limiter = Limiter::new(config.rate_limit.as_ref(), &config.operation_limits)
             .map_err(|e| anyhow::anyhow!("portal client configuration: {e}"))?;
