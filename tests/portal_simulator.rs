@@ -193,3 +193,26 @@ fn config_file_is_validated() {
     assert!(SimConfig::from_yaml("contracts: 2\n").is_err());
     assert!(SimConfig::from_yaml("unknownKey: 1\n").is_err());
 }
+
+#[test]
+fn the_demo_config_parses() {
+    let text =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/simulator-demo.yaml")).unwrap();
+    let config = SimConfig::from_yaml(&text).unwrap();
+    assert!(config.clock_speed >= 10_000.0);
+}
+
+#[tokio::test]
+async fn a_wild_clock_never_panics() {
+    let sim = simulator().await;
+    let id = contract(&sim, "OCB");
+    let portal = manager(&sim, &id);
+    for _ in 0..3 {
+        sim.advance_clock(1e12);
+    }
+    sim.set_clock_speed(f64::INFINITY);
+    // Far-future answers are still answers.
+    assert!(sim.now().to_rfc3339() < "9999-12-31".to_string());
+    portal.dashboard(&id).await.unwrap();
+    portal.billing_report(&id, "9999-12").await.unwrap();
+}
