@@ -4,7 +4,6 @@ mod portal_common;
 
 use ccs_operator::portal::*;
 use portal_common::*;
-use std::collections::BTreeMap;
 
 fn profiles(pairs: &[(Section, Profile)]) -> Profiles {
     pairs.iter().copied().collect()
@@ -260,20 +259,9 @@ async fn catalog_and_requests() {
             .any(|p| p.key == "flavor" && p.required && !p.allowed_values.is_empty())
     );
 
-    let region = portal.get_contract(&id).await.unwrap().regions[0].clone();
-    let params: BTreeMap<String, String> = [
-        ("region", region.as_str()),
-        ("name", "web-1"),
-        ("flavor", "s3.large.2"),
-    ]
-    .map(|(k, v)| (k.into(), v.into()))
-    .into();
     let new = NewRequest {
-        customer_reference: "uid-123".into(),
-        request_type: RequestType::Order,
-        catalog_item: "FE-ECS".into(),
         quantity: 2,
-        parameters: params.clone(),
+        ..ecs_order(&sim, &id, "uid-123")
     };
     let submitted = portal.submit_request(&id, &new).await.unwrap();
     assert_eq!(submitted.state, RequestState::Transmitted);

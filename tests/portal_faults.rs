@@ -4,9 +4,8 @@
 mod portal_common;
 
 use ccs_operator::portal::*;
-use ccs_operator::simulator::{FaultKind, FaultRule, Simulator};
+use ccs_operator::simulator::{FaultKind, FaultRule};
 use portal_common::*;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,24 +21,6 @@ fn rule(method: &str, route: &str, fault: FaultKind, count: Option<u32>) -> Faul
 
 const CONTRACT: &str = "/contracts/{contractId}";
 const REQUESTS: &str = "/contracts/{contractId}/requests";
-
-fn order(sim: &Simulator, id: &str, reference: &str) -> NewRequest {
-    let region = sim.with_world(|w| w.contracts[id].regions[0].clone());
-    let parameters: BTreeMap<String, String> = [
-        ("region", region.as_str()),
-        ("name", "vm"),
-        ("flavor", "s3.medium.2"),
-    ]
-    .map(|(k, v)| (k.into(), v.into()))
-    .into();
-    NewRequest {
-        customer_reference: reference.into(),
-        request_type: RequestType::Order,
-        catalog_item: "FE-ECS".into(),
-        quantity: 1,
-        parameters,
-    }
-}
 
 #[tokio::test]
 async fn transient_errors_are_retried_a_bounded_number_of_times() {
@@ -184,7 +165,7 @@ async fn commit_then_500_creates_exactly_one_request() {
         Some(1),
     )]);
     let request = portal
-        .submit_request(&id, &order(&sim, &id, "ref-ctf"))
+        .submit_request(&id, &ecs_order(&sim, &id, "ref-ctf"))
         .await
         .unwrap();
     assert_eq!(sim.requests(&id).len(), 1);
@@ -213,7 +194,7 @@ async fn commit_then_timeout_creates_exactly_one_request() {
         Some(1),
     )]);
     let request = portal
-        .submit_request(&id, &order(&sim, &id, "ref-timeout"))
+        .submit_request(&id, &ecs_order(&sim, &id, "ref-timeout"))
         .await
         .unwrap();
     assert_eq!(
@@ -257,7 +238,11 @@ async fn many_orders_under_mixed_faults_stay_exactly_once() {
     ]);
     let tasks: Vec<_> = (0..30)
         .map(|n| {
-            let (portal, id, order) = (portal.clone(), id.clone(), order(&sim, &id, &format!("ref-{n}")));
+            let (portal, id, order) = (
+                portal.clone(),
+                id.clone(),
+                ecs_order(&sim, &id, &format!("ref-{n}")),
+            );
             tokio::spawn(async move { portal.submit_request(&id, &order).await })
         })
         .collect();

@@ -147,6 +147,24 @@ impl Checker {
             .collect()
     }
 
+    /// Like [`Checker::call`], and the status must be `status`.
+    // One argument per part of an HTTP call reads better in the long table of calls below.
+    #[allow(clippy::too_many_arguments)]
+    async fn expect(
+        &mut self,
+        status: u16,
+        method: &str,
+        template: &str,
+        params: &[(&str, &str)],
+        query: &str,
+        body: Option<Value>,
+        auth: Auth<'_>,
+    ) -> Value {
+        let (actual, value) = self.call(method, template, params, query, body, auth).await;
+        assert_eq!(actual, status, "{method} {template}{query}: {value}");
+        value
+    }
+
     /// Every operation of the document.
     fn operations(&self) -> BTreeSet<(String, String)> {
         let mut ops = BTreeSet::new();
@@ -168,100 +186,87 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
     let visitor = sim.credentials(&id, "visitor").unwrap();
     let p = |rest: &str| format!("{API_PREFIX}{rest}");
 
-    let (_, token) = ck
-        .call("POST", "/oauth/v3/token", &[], "", None, Auth::Basic(&cred))
+    let token = ck
+        .expect(200, "POST", "/oauth/v3/token", &[], "", None, Auth::Basic(&cred))
         .await;
     let token = token["access_token"].as_str().unwrap().to_string();
-    let (_, vtoken) = ck
-        .call("POST", "/oauth/v3/token", &[], "", None, Auth::Basic(&visitor))
-        .await;
-    let vtoken = vtoken["access_token"].as_str().unwrap().to_string();
-    let bad = ccs_operator::portal::Credentials::new(&cred.client_id, "nope", cred.api_key.expose());
-    assert_eq!(
-        ck.call("POST", "/oauth/v3/token", &[], "", None, Auth::Basic(&bad))
-            .await
-            .0,
-        401
-    );
-    let auth = || Auth::Bearer(&token, &cred);
-    let c = [("contractId", id.as_str())];
-
-    assert_eq!(
-        ck.call("GET", "/openapi.yaml", &[], "", None, Auth::None).await.0,
-        200
-    );
-    assert_eq!(
-        ck.call("GET", &p("/contracts"), &[], "?offset=0&limit=10", None, auth())
-            .await
-            .0,
-        200
-    );
-    assert_eq!(
-        ck.call("GET", &p("/contracts"), &[], "?limit=9999", None, auth())
-            .await
-            .0,
-        400
-    );
-    assert_eq!(
-        ck.call(
-            "GET",
-            &p("/contracts"),
+    let vtoken = ck
+        .expect(
+            200,
+            "POST",
+            "/oauth/v3/token",
             &[],
             "",
             None,
-            Auth::Bearer("bogus", &cred)
+            Auth::Basic(&visitor),
         )
-        .await
-        .0,
-        401
-    );
-    assert_eq!(
-        ck.call("GET", &p("/contracts/{contractId}"), &c, "", None, auth())
-            .await
-            .0,
-        200
-    );
-    assert_eq!(
-        ck.call(
-            "GET",
-            &p("/contracts/{contractId}"),
-            &[("contractId", "NOPE")],
-            "",
-            None,
-            auth()
-        )
-        .await
-        .0,
-        404
-    );
-    assert_eq!(
-        ck.call(
-            "GET",
-            &p("/contracts/{contractId}/dashboard"),
-            &c,
-            "",
-            None,
-            auth()
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        ck.call(
-            "GET",
-            &p("/contracts/{contractId}/consumption"),
-            &c,
-            "",
-            None,
-            auth()
-        )
-        .await
-        .0,
-        200
-    );
-    let (_, bills) = ck
-        .call(
+        .await;
+    let vtoken = vtoken["access_token"].as_str().unwrap().to_string();
+    let bad = ccs_operator::portal::Credentials::new(&cred.client_id, "nope", cred.api_key.expose());
+    ck.expect(401, "POST", "/oauth/v3/token", &[], "", None, Auth::Basic(&bad))
+        .await;
+    let auth = || Auth::Bearer(&token, &cred);
+    let c = [("contractId", id.as_str())];
+
+    ck.expect(200, "GET", "/openapi.yaml", &[], "", None, Auth::None)
+        .await;
+    ck.expect(
+        200,
+        "GET",
+        &p("/contracts"),
+        &[],
+        "?offset=0&limit=10",
+        None,
+        auth(),
+    )
+    .await;
+    ck.expect(400, "GET", &p("/contracts"), &[], "?limit=9999", None, auth())
+        .await;
+    ck.expect(
+        401,
+        "GET",
+        &p("/contracts"),
+        &[],
+        "",
+        None,
+        Auth::Bearer("bogus", &cred),
+    )
+    .await;
+    ck.expect(200, "GET", &p("/contracts/{contractId}"), &c, "", None, auth())
+        .await;
+    ck.expect(
+        404,
+        "GET",
+        &p("/contracts/{contractId}"),
+        &[("contractId", "NOPE")],
+        "",
+        None,
+        auth(),
+    )
+    .await;
+    ck.expect(
+        200,
+        "GET",
+        &p("/contracts/{contractId}/dashboard"),
+        &c,
+        "",
+        None,
+        auth(),
+    )
+    .await;
+    ck.expect(
+        200,
+        "GET",
+        &p("/contracts/{contractId}/consumption"),
+        &c,
+        "",
+        None,
+        auth(),
+    )
+    .await;
+    let bills = ck
+        .expect(
+            200,
             "GET",
             &p("/contracts/{contractId}/bills"),
             &c,
@@ -272,90 +277,80 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
         .await;
     let bill = bills[0]["id"].as_str().unwrap().to_string();
     let period = bills[0]["period"].as_str().unwrap().to_string();
-    assert_eq!(
-        ck.call(
-            "GET",
-            &p("/contracts/{contractId}/bills"),
-            &c,
-            "",
-            None,
-            Auth::Bearer(&vtoken, &visitor)
-        )
-        .await
-        .0,
-        403
-    );
+    ck.expect(
+        403,
+        "GET",
+        &p("/contracts/{contractId}/bills"),
+        &c,
+        "",
+        None,
+        Auth::Bearer(&vtoken, &visitor),
+    )
+    .await;
     let pdf = [("contractId", id.as_str()), ("billId", bill.as_str())];
-    assert_eq!(
-        ck.call(
-            "GET",
-            &p("/contracts/{contractId}/bills/{billId}/pdf"),
-            &pdf,
-            "",
-            None,
-            auth()
-        )
-        .await
-        .0,
-        200
-    );
+    ck.expect(
+        200,
+        "GET",
+        &p("/contracts/{contractId}/bills/{billId}/pdf"),
+        &pdf,
+        "",
+        None,
+        auth(),
+    )
+    .await;
     let q = format!("?period={period}");
-    assert_eq!(
-        ck.call(
-            "GET",
-            &p("/contracts/{contractId}/billing-report"),
-            &c,
-            &q,
-            None,
-            auth()
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        ck.call(
-            "GET",
-            &p("/contracts/{contractId}/billing-report"),
-            &c,
-            "?period=x",
-            None,
-            auth()
-        )
-        .await
-        .0,
-        400
-    );
-    assert_eq!(
-        ck.call(
-            "GET",
-            &p("/contracts/{contractId}/platform-status"),
-            &c,
-            "",
-            None,
-            auth()
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        ck.call(
-            "GET",
-            &p("/contracts/{contractId}/catalog-items"),
-            &c,
-            "",
-            None,
-            auth()
-        )
-        .await
-        .0,
-        200
-    );
+    ck.expect(
+        200,
+        "GET",
+        &p("/contracts/{contractId}/billing-report"),
+        &c,
+        &q,
+        None,
+        auth(),
+    )
+    .await;
+    ck.expect(
+        400,
+        "GET",
+        &p("/contracts/{contractId}/billing-report"),
+        &c,
+        "?period=x",
+        None,
+        auth(),
+    )
+    .await;
+    ck.expect(
+        200,
+        "GET",
+        &p("/contracts/{contractId}/platform-status"),
+        &c,
+        "",
+        None,
+        auth(),
+    )
+    .await;
+    ck.expect(
+        200,
+        "GET",
+        &p("/contracts/{contractId}/catalog-items"),
+        &c,
+        "",
+        None,
+        auth(),
+    )
+    .await;
 
     // Users.
-    let (_, users) = ck
-        .call("GET", &p("/contracts/{contractId}/users"), &c, "", None, auth())
+    let users = ck
+        .expect(
+            200,
+            "GET",
+            &p("/contracts/{contractId}/users"),
+            &c,
+            "",
+            None,
+            auth(),
+        )
         .await;
     let referent_email = users
         .as_array()
@@ -366,8 +361,9 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
         .clone();
     let new_user = json!({"email": "api.test@acme.example", "firstName": "Api", "lastName": "Test",
         "profiles": {"users": "Visitor", "requests": "Manager"}, "sendInvitation": true});
-    let (status, added) = ck
-        .call(
+    let added = ck
+        .expect(
+            201,
             "POST",
             &p("/contracts/{contractId}/users"),
             &c,
@@ -376,167 +372,134 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
             auth(),
         )
         .await;
-    assert_eq!(status, 201);
-    assert_eq!(
-        ck.call(
-            "POST",
-            &p("/contracts/{contractId}/users"),
-            &c,
-            "",
-            Some(new_user),
-            auth()
-        )
-        .await
-        .0,
-        200
-    );
+    ck.expect(
+        200,
+        "POST",
+        &p("/contracts/{contractId}/users"),
+        &c,
+        "",
+        Some(new_user),
+        auth(),
+    )
+    .await;
     let bad_login =
         json!({"email": "x@acme.example", "login": "no", "firstName": "X", "lastName": "Y", "profiles": {}});
-    assert_eq!(
-        ck.call(
-            "POST",
-            &p("/contracts/{contractId}/users"),
-            &c,
-            "",
-            Some(bad_login),
-            auth()
-        )
-        .await
-        .0,
-        422
-    );
-    assert_eq!(
-        ck.call(
-            "POST",
-            &p("/contracts/{contractId}/users"),
-            &c,
-            "",
-            Some(json!({"x": 1})),
-            auth()
-        )
-        .await
-        .0,
-        400
-    );
+    ck.expect(
+        422,
+        "POST",
+        &p("/contracts/{contractId}/users"),
+        &c,
+        "",
+        Some(bad_login),
+        auth(),
+    )
+    .await;
+    ck.expect(
+        400,
+        "POST",
+        &p("/contracts/{contractId}/users"),
+        &c,
+        "",
+        Some(json!({"x": 1})),
+        auth(),
+    )
+    .await;
     let account = added["user"]["account"]["id"].as_str().unwrap().to_string();
     let ua = [("contractId", id.as_str()), ("accountId", account.as_str())];
     let update = json!({"profiles": {"dashboard": "Visitor"}, "enabled": true});
-    assert_eq!(
-        ck.call(
-            "PUT",
-            &p("/contracts/{contractId}/users/{accountId}"),
-            &ua,
-            "",
-            Some(update.clone()),
-            auth()
-        )
-        .await
-        .0,
-        200
-    );
+    ck.expect(
+        200,
+        "PUT",
+        &p("/contracts/{contractId}/users/{accountId}"),
+        &ua,
+        "",
+        Some(update.clone()),
+        auth(),
+    )
+    .await;
     let vauth = Auth::Bearer(&vtoken, &visitor);
-    assert_eq!(
-        ck.call(
-            "PUT",
-            &p("/contracts/{contractId}/users/{accountId}"),
-            &ua,
-            "",
-            Some(update),
-            vauth
-        )
-        .await
-        .0,
-        403
-    );
+    ck.expect(
+        403,
+        "PUT",
+        &p("/contracts/{contractId}/users/{accountId}"),
+        &ua,
+        "",
+        Some(update),
+        vauth,
+    )
+    .await;
     let q = "?email=api.test%40acme.example";
-    assert_eq!(ck.call("GET", &p("/users"), &[], q, None, auth()).await.0, 200);
-    assert_eq!(
-        ck.call(
-            "POST",
-            &p("/users/{accountId}/invitation"),
-            &[("accountId", &account)],
-            "",
-            None,
-            auth()
-        )
-        .await
-        .0,
-        200
-    );
+    ck.expect(200, "GET", &p("/users"), &[], q, None, auth()).await;
+    ck.expect(
+        200,
+        "POST",
+        &p("/users/{accountId}/invitation"),
+        &[("accountId", &account)],
+        "",
+        None,
+        auth(),
+    )
+    .await;
     let change = json!({"newReferentEmail": referent_email, "removePreviousReferentAccess": false});
-    assert_eq!(
-        ck.call(
-            "PUT",
-            &p("/contracts/{contractId}/referent"),
-            &c,
-            "",
-            Some(change),
-            auth()
-        )
-        .await
-        .0,
-        200
-    );
+    ck.expect(
+        200,
+        "PUT",
+        &p("/contracts/{contractId}/referent"),
+        &c,
+        "",
+        Some(change),
+        auth(),
+    )
+    .await;
     let change = json!({"newReferentEmail": "ghost@acme.example"});
-    assert_eq!(
-        ck.call(
-            "PUT",
-            &p("/contracts/{contractId}/referent"),
-            &c,
-            "",
-            Some(change),
-            auth()
-        )
-        .await
-        .0,
-        409
-    );
-    assert_eq!(
-        ck.call(
-            "DELETE",
-            &p("/contracts/{contractId}/users/{accountId}"),
-            &ua,
-            "",
-            None,
-            auth()
-        )
-        .await
-        .0,
-        204
-    );
-    assert_eq!(
-        ck.call(
-            "DELETE",
-            &p("/contracts/{contractId}/users/{accountId}"),
-            &ua,
-            "",
-            None,
-            auth()
-        )
-        .await
-        .0,
-        404
-    );
-    assert_eq!(
-        ck.call(
-            "DELETE",
-            &p("/users/{accountId}"),
-            &[("accountId", &account)],
-            "",
-            None,
-            auth()
-        )
-        .await
-        .0,
-        204
-    );
+    ck.expect(
+        409,
+        "PUT",
+        &p("/contracts/{contractId}/referent"),
+        &c,
+        "",
+        Some(change),
+        auth(),
+    )
+    .await;
+    ck.expect(
+        204,
+        "DELETE",
+        &p("/contracts/{contractId}/users/{accountId}"),
+        &ua,
+        "",
+        None,
+        auth(),
+    )
+    .await;
+    ck.expect(
+        404,
+        "DELETE",
+        &p("/contracts/{contractId}/users/{accountId}"),
+        &ua,
+        "",
+        None,
+        auth(),
+    )
+    .await;
+    ck.expect(
+        204,
+        "DELETE",
+        &p("/users/{accountId}"),
+        &[("accountId", &account)],
+        "",
+        None,
+        auth(),
+    )
+    .await;
 
     // Requests.
     let region = sim.with_world(|w| w.contracts[&id].regions[0].clone());
     let order =
         json!({"customerReference": "oa-1", "catalogItem": "FE-EIP", "parameters": {"region": region}});
-    let (status, req) = ck
-        .call(
+    let req = ck
+        .expect(
+            201,
             "POST",
             &p("/contracts/{contractId}/requests"),
             &c,
@@ -545,141 +508,119 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
             auth(),
         )
         .await;
-    assert_eq!(status, 201);
-    assert_eq!(
-        ck.call(
-            "POST",
-            &p("/contracts/{contractId}/requests"),
-            &c,
-            "",
-            Some(order),
-            auth()
-        )
-        .await
-        .0,
-        200
-    );
+    ck.expect(
+        200,
+        "POST",
+        &p("/contracts/{contractId}/requests"),
+        &c,
+        "",
+        Some(order),
+        auth(),
+    )
+    .await;
     let wrong = json!({"customerReference": "oa-2", "catalogItem": "FE-NOPE"});
-    assert_eq!(
-        ck.call(
-            "POST",
-            &p("/contracts/{contractId}/requests"),
-            &c,
-            "",
-            Some(wrong),
-            auth()
-        )
-        .await
-        .0,
-        422
-    );
+    ck.expect(
+        422,
+        "POST",
+        &p("/contracts/{contractId}/requests"),
+        &c,
+        "",
+        Some(wrong),
+        auth(),
+    )
+    .await;
     let q = "?customerReference=oa-1&state=Transmitted";
-    assert_eq!(
-        ck.call("GET", &p("/contracts/{contractId}/requests"), &c, q, None, auth())
-            .await
-            .0,
-        200
-    );
+    ck.expect(
+        200,
+        "GET",
+        &p("/contracts/{contractId}/requests"),
+        &c,
+        q,
+        None,
+        auth(),
+    )
+    .await;
     let rid = req["id"].as_str().unwrap().to_string();
     let r = [("contractId", id.as_str()), ("requestId", rid.as_str())];
-    assert_eq!(
-        ck.call(
-            "GET",
-            &p("/contracts/{contractId}/requests/{requestId}"),
-            &r,
-            "",
-            None,
-            auth()
-        )
-        .await
-        .0,
-        200
-    );
-    assert_eq!(
-        ck.call(
-            "POST",
-            &p("/contracts/{contractId}/requests/{requestId}/cancel"),
-            &r,
-            "",
-            None,
-            auth()
-        )
-        .await
-        .0,
-        200
-    );
+    ck.expect(
+        200,
+        "GET",
+        &p("/contracts/{contractId}/requests/{requestId}"),
+        &r,
+        "",
+        None,
+        auth(),
+    )
+    .await;
+    ck.expect(
+        200,
+        "POST",
+        &p("/contracts/{contractId}/requests/{requestId}/cancel"),
+        &r,
+        "",
+        None,
+        auth(),
+    )
+    .await;
     sim.advance_clock(3600.0);
-    assert_eq!(
-        ck.call(
-            "GET",
-            &p("/contracts/{contractId}/requests/{requestId}"),
-            &r,
-            "",
-            None,
-            auth()
-        )
-        .await
-        .0,
-        200
-    );
+    ck.expect(
+        200,
+        "GET",
+        &p("/contracts/{contractId}/requests/{requestId}"),
+        &r,
+        "",
+        None,
+        auth(),
+    )
+    .await;
 
     // Admin.
-    assert_eq!(
-        ck.call("GET", "/admin/calls", &[], "?since=3", None, Auth::None)
-            .await
-            .0,
-        200
-    );
-    assert_eq!(
-        ck.call("GET", "/admin/clock", &[], "", None, Auth::None).await.0,
-        200
-    );
-    assert_eq!(
-        ck.call(
-            "PUT",
-            "/admin/clock",
-            &[],
-            "",
-            Some(json!({"advanceSeconds": 60, "speed": 0})),
-            Auth::None
-        )
-        .await
-        .0,
-        200
-    );
+    ck.expect(200, "GET", "/admin/calls", &[], "?since=3", None, Auth::None)
+        .await;
+    ck.expect(200, "GET", "/admin/clock", &[], "", None, Auth::None)
+        .await;
+    ck.expect(
+        200,
+        "PUT",
+        "/admin/clock",
+        &[],
+        "",
+        Some(json!({"advanceSeconds": 60, "speed": 0})),
+        Auth::None,
+    )
+    .await;
     let rules = json!([{"method": "GET", "route": p("/contracts/{contractId}/users"), "fault": {"type": "rateLimit", "retryAfterSeconds": 2}, "count": 1},
         {"route": "/nothing*", "fault": {"type": "latency", "ms": 1, "jitterMs": 1}, "rate": 0.5}]);
-    assert_eq!(
-        ck.call("PUT", "/admin/faults", &[], "", Some(rules), Auth::None)
-            .await
-            .0,
-        200
-    );
-    assert_eq!(
-        ck.call("GET", "/admin/faults", &[], "", None, Auth::None).await.0,
-        200
-    );
-    assert_eq!(
-        ck.call("GET", &p("/contracts/{contractId}/users"), &c, "", None, auth())
-            .await
-            .0,
-        429
-    );
-    assert_eq!(
-        ck.call("DELETE", "/admin/faults", &[], "", None, Auth::None)
-            .await
-            .0,
-        204
-    );
+    ck.expect(200, "PUT", "/admin/faults", &[], "", Some(rules), Auth::None)
+        .await;
+    ck.expect(200, "GET", "/admin/faults", &[], "", None, Auth::None)
+        .await;
+    ck.expect(
+        429,
+        "GET",
+        &p("/contracts/{contractId}/users"),
+        &c,
+        "",
+        None,
+        auth(),
+    )
+    .await;
+    ck.expect(204, "DELETE", "/admin/faults", &[], "", None, Auth::None)
+        .await;
     let incident = json!({"region": region, "severity": 1, "title": "Outage", "durationSeconds": 3600});
-    assert_eq!(
-        ck.call("POST", "/admin/incidents", &[], "", Some(incident), Auth::None)
-            .await
-            .0,
-        201
-    );
-    let (_, status) = ck
-        .call(
+    ck.expect(
+        201,
+        "POST",
+        "/admin/incidents",
+        &[],
+        "",
+        Some(incident),
+        Auth::None,
+    )
+    .await;
+    let status = ck
+        .expect(
+            200,
             "GET",
             &p("/contracts/{contractId}/platform-status"),
             &c,
@@ -689,34 +630,16 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
         )
         .await;
     assert_eq!(status["weather"], "Stormy");
-    assert_eq!(
-        ck.call("GET", "/admin/state", &[], "", None, Auth::None).await.0,
-        200
-    );
-    assert_eq!(
-        ck.call("GET", "/admin/credentials", &[], "", None, Auth::None)
-            .await
-            .0,
-        200
-    );
-    assert_eq!(
-        ck.call("DELETE", "/admin/calls", &[], "", None, Auth::None)
-            .await
-            .0,
-        204
-    );
-    assert_eq!(
-        ck.call("POST", "/admin/tokens/revoke", &[], "", None, Auth::None)
-            .await
-            .0,
-        204
-    );
-    assert_eq!(
-        ck.call("GET", &p("/contracts/{contractId}"), &c, "", None, auth())
-            .await
-            .0,
-        401
-    );
+    ck.expect(200, "GET", "/admin/state", &[], "", None, Auth::None)
+        .await;
+    ck.expect(200, "GET", "/admin/credentials", &[], "", None, Auth::None)
+        .await;
+    ck.expect(204, "DELETE", "/admin/calls", &[], "", None, Auth::None)
+        .await;
+    ck.expect(204, "POST", "/admin/tokens/revoke", &[], "", None, Auth::None)
+        .await;
+    ck.expect(401, "GET", &p("/contracts/{contractId}"), &c, "", None, auth())
+        .await;
 
     let missing: Vec<_> = ck.operations().difference(&ck.covered).cloned().collect();
     assert!(

@@ -90,3 +90,22 @@ pub fn calls_on(sim: &Simulator, method: &str, route_suffix: &str) -> usize {
         .filter(|c| c.method == method && c.route.ends_with(route_suffix))
         .count()
 }
+
+/// A valid order of an Elastic Cloud Server on the contract's first region.
+pub fn ecs_order(sim: &Simulator, id: &str, reference: &str) -> ccs_operator::portal::NewRequest {
+    let region = sim.with_world(|w| w.contracts[id].regions[0].clone());
+    let parameters: std::collections::BTreeMap<String, String> = [
+        ("region", region.as_str()),
+        ("name", "vm"),
+        ("flavor", "s3.medium.2"),
+    ]
+    .map(|(k, v)| (k.into(), v.into()))
+    .into();
+    ccs_operator::portal::NewRequest {
+        customer_reference: reference.into(),
+        request_type: ccs_operator::portal::RequestType::Order,
+        catalog_item: "FE-ECS".into(),
+        quantity: 1,
+        parameters,
+    }
+}
