@@ -185,6 +185,7 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
     let cred = sim.credentials(&id, "manager").unwrap();
     let visitor = sim.credentials(&id, "visitor").unwrap();
     let p = |rest: &str| format!("{API_PREFIX}{rest}");
+    let cp = |rest: &str| format!("{API_PREFIX}/contracts/{{contractId}}{rest}");
 
     let token = ck
         .expect(200, "POST", "/oauth/v3/token", &[], "", None, Auth::Basic(&cred))
@@ -232,55 +233,22 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
         Auth::Bearer("bogus", &cred),
     )
     .await;
-    ck.expect(200, "GET", &p("/contracts/{contractId}"), &c, "", None, auth())
+    ck.expect(200, "GET", &cp(""), &c, "", None, auth()).await;
+    ck.expect(404, "GET", &cp(""), &[("contractId", "NOPE")], "", None, auth())
         .await;
-    ck.expect(
-        404,
-        "GET",
-        &p("/contracts/{contractId}"),
-        &[("contractId", "NOPE")],
-        "",
-        None,
-        auth(),
-    )
-    .await;
-    ck.expect(
-        200,
-        "GET",
-        &p("/contracts/{contractId}/dashboard"),
-        &c,
-        "",
-        None,
-        auth(),
-    )
-    .await;
-    ck.expect(
-        200,
-        "GET",
-        &p("/contracts/{contractId}/consumption"),
-        &c,
-        "",
-        None,
-        auth(),
-    )
-    .await;
+    ck.expect(200, "GET", &cp("/dashboard"), &c, "", None, auth())
+        .await;
+    ck.expect(200, "GET", &cp("/consumption"), &c, "", None, auth())
+        .await;
     let bills = ck
-        .expect(
-            200,
-            "GET",
-            &p("/contracts/{contractId}/bills"),
-            &c,
-            "?limit=12",
-            None,
-            auth(),
-        )
+        .expect(200, "GET", &cp("/bills"), &c, "?limit=12", None, auth())
         .await;
     let bill = bills[0]["id"].as_str().unwrap().to_string();
     let period = bills[0]["period"].as_str().unwrap().to_string();
     ck.expect(
         403,
         "GET",
-        &p("/contracts/{contractId}/bills"),
+        &cp("/bills"),
         &c,
         "",
         None,
@@ -288,70 +256,20 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
     )
     .await;
     let pdf = [("contractId", id.as_str()), ("billId", bill.as_str())];
-    ck.expect(
-        200,
-        "GET",
-        &p("/contracts/{contractId}/bills/{billId}/pdf"),
-        &pdf,
-        "",
-        None,
-        auth(),
-    )
-    .await;
+    ck.expect(200, "GET", &cp("/bills/{billId}/pdf"), &pdf, "", None, auth())
+        .await;
     let q = format!("?period={period}");
-    ck.expect(
-        200,
-        "GET",
-        &p("/contracts/{contractId}/billing-report"),
-        &c,
-        &q,
-        None,
-        auth(),
-    )
-    .await;
-    ck.expect(
-        400,
-        "GET",
-        &p("/contracts/{contractId}/billing-report"),
-        &c,
-        "?period=x",
-        None,
-        auth(),
-    )
-    .await;
-    ck.expect(
-        200,
-        "GET",
-        &p("/contracts/{contractId}/platform-status"),
-        &c,
-        "",
-        None,
-        auth(),
-    )
-    .await;
-    ck.expect(
-        200,
-        "GET",
-        &p("/contracts/{contractId}/catalog-items"),
-        &c,
-        "",
-        None,
-        auth(),
-    )
-    .await;
+    ck.expect(200, "GET", &cp("/billing-report"), &c, &q, None, auth())
+        .await;
+    ck.expect(400, "GET", &cp("/billing-report"), &c, "?period=x", None, auth())
+        .await;
+    ck.expect(200, "GET", &cp("/platform-status"), &c, "", None, auth())
+        .await;
+    ck.expect(200, "GET", &cp("/catalog-items"), &c, "", None, auth())
+        .await;
 
     // Users.
-    let users = ck
-        .expect(
-            200,
-            "GET",
-            &p("/contracts/{contractId}/users"),
-            &c,
-            "",
-            None,
-            auth(),
-        )
-        .await;
+    let users = ck.expect(200, "GET", &cp("/users"), &c, "", None, auth()).await;
     let referent_email = users
         .as_array()
         .unwrap()
@@ -362,55 +280,23 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
     let new_user = json!({"email": "api.test@acme.example", "firstName": "Api", "lastName": "Test",
         "profiles": {"users": "Visitor", "requests": "Manager"}, "sendInvitation": true});
     let added = ck
-        .expect(
-            201,
-            "POST",
-            &p("/contracts/{contractId}/users"),
-            &c,
-            "",
-            Some(new_user.clone()),
-            auth(),
-        )
+        .expect(201, "POST", &cp("/users"), &c, "", Some(new_user.clone()), auth())
         .await;
-    ck.expect(
-        200,
-        "POST",
-        &p("/contracts/{contractId}/users"),
-        &c,
-        "",
-        Some(new_user),
-        auth(),
-    )
-    .await;
+    ck.expect(200, "POST", &cp("/users"), &c, "", Some(new_user), auth())
+        .await;
     let bad_login =
         json!({"email": "x@acme.example", "login": "no", "firstName": "X", "lastName": "Y", "profiles": {}});
-    ck.expect(
-        422,
-        "POST",
-        &p("/contracts/{contractId}/users"),
-        &c,
-        "",
-        Some(bad_login),
-        auth(),
-    )
-    .await;
-    ck.expect(
-        400,
-        "POST",
-        &p("/contracts/{contractId}/users"),
-        &c,
-        "",
-        Some(json!({"x": 1})),
-        auth(),
-    )
-    .await;
+    ck.expect(422, "POST", &cp("/users"), &c, "", Some(bad_login), auth())
+        .await;
+    ck.expect(400, "POST", &cp("/users"), &c, "", Some(json!({"x": 1})), auth())
+        .await;
     let account = added["user"]["account"]["id"].as_str().unwrap().to_string();
     let ua = [("contractId", id.as_str()), ("accountId", account.as_str())];
     let update = json!({"profiles": {"dashboard": "Visitor"}, "enabled": true});
     ck.expect(
         200,
         "PUT",
-        &p("/contracts/{contractId}/users/{accountId}"),
+        &cp("/users/{accountId}"),
         &ua,
         "",
         Some(update.clone()),
@@ -421,7 +307,7 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
     ck.expect(
         403,
         "PUT",
-        &p("/contracts/{contractId}/users/{accountId}"),
+        &cp("/users/{accountId}"),
         &ua,
         "",
         Some(update),
@@ -441,47 +327,15 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
     )
     .await;
     let change = json!({"newReferentEmail": referent_email, "removePreviousReferentAccess": false});
-    ck.expect(
-        200,
-        "PUT",
-        &p("/contracts/{contractId}/referent"),
-        &c,
-        "",
-        Some(change),
-        auth(),
-    )
-    .await;
+    ck.expect(200, "PUT", &cp("/referent"), &c, "", Some(change), auth())
+        .await;
     let change = json!({"newReferentEmail": "ghost@acme.example"});
-    ck.expect(
-        409,
-        "PUT",
-        &p("/contracts/{contractId}/referent"),
-        &c,
-        "",
-        Some(change),
-        auth(),
-    )
-    .await;
-    ck.expect(
-        204,
-        "DELETE",
-        &p("/contracts/{contractId}/users/{accountId}"),
-        &ua,
-        "",
-        None,
-        auth(),
-    )
-    .await;
-    ck.expect(
-        404,
-        "DELETE",
-        &p("/contracts/{contractId}/users/{accountId}"),
-        &ua,
-        "",
-        None,
-        auth(),
-    )
-    .await;
+    ck.expect(409, "PUT", &cp("/referent"), &c, "", Some(change), auth())
+        .await;
+    ck.expect(204, "DELETE", &cp("/users/{accountId}"), &ua, "", None, auth())
+        .await;
+    ck.expect(404, "DELETE", &cp("/users/{accountId}"), &ua, "", None, auth())
+        .await;
     ck.expect(
         204,
         "DELETE",
@@ -498,64 +352,23 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
     let order =
         json!({"customerReference": "oa-1", "catalogItem": "FE-EIP", "parameters": {"region": region}});
     let req = ck
-        .expect(
-            201,
-            "POST",
-            &p("/contracts/{contractId}/requests"),
-            &c,
-            "",
-            Some(order.clone()),
-            auth(),
-        )
+        .expect(201, "POST", &cp("/requests"), &c, "", Some(order.clone()), auth())
+        .await;
+    ck.expect(200, "POST", &cp("/requests"), &c, "", Some(order), auth())
+        .await;
+    let wrong = json!({"customerReference": "oa-2", "catalogItem": "FE-NOPE"});
+    ck.expect(422, "POST", &cp("/requests"), &c, "", Some(wrong), auth())
+        .await;
+    let q = "?customerReference=oa-1&state=Transmitted";
+    ck.expect(200, "GET", &cp("/requests"), &c, q, None, auth()).await;
+    let rid = req["id"].as_str().unwrap().to_string();
+    let r = [("contractId", id.as_str()), ("requestId", rid.as_str())];
+    ck.expect(200, "GET", &cp("/requests/{requestId}"), &r, "", None, auth())
         .await;
     ck.expect(
         200,
         "POST",
-        &p("/contracts/{contractId}/requests"),
-        &c,
-        "",
-        Some(order),
-        auth(),
-    )
-    .await;
-    let wrong = json!({"customerReference": "oa-2", "catalogItem": "FE-NOPE"});
-    ck.expect(
-        422,
-        "POST",
-        &p("/contracts/{contractId}/requests"),
-        &c,
-        "",
-        Some(wrong),
-        auth(),
-    )
-    .await;
-    let q = "?customerReference=oa-1&state=Transmitted";
-    ck.expect(
-        200,
-        "GET",
-        &p("/contracts/{contractId}/requests"),
-        &c,
-        q,
-        None,
-        auth(),
-    )
-    .await;
-    let rid = req["id"].as_str().unwrap().to_string();
-    let r = [("contractId", id.as_str()), ("requestId", rid.as_str())];
-    ck.expect(
-        200,
-        "GET",
-        &p("/contracts/{contractId}/requests/{requestId}"),
-        &r,
-        "",
-        None,
-        auth(),
-    )
-    .await;
-    ck.expect(
-        200,
-        "POST",
-        &p("/contracts/{contractId}/requests/{requestId}/cancel"),
+        &cp("/requests/{requestId}/cancel"),
         &r,
         "",
         None,
@@ -563,16 +376,8 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
     )
     .await;
     sim.advance_clock(3600.0);
-    ck.expect(
-        200,
-        "GET",
-        &p("/contracts/{contractId}/requests/{requestId}"),
-        &r,
-        "",
-        None,
-        auth(),
-    )
-    .await;
+    ck.expect(200, "GET", &cp("/requests/{requestId}"), &r, "", None, auth())
+        .await;
 
     // Admin.
     ck.expect(200, "GET", "/admin/calls", &[], "?since=3", None, Auth::None)
@@ -595,16 +400,7 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
         .await;
     ck.expect(200, "GET", "/admin/faults", &[], "", None, Auth::None)
         .await;
-    ck.expect(
-        429,
-        "GET",
-        &p("/contracts/{contractId}/users"),
-        &c,
-        "",
-        None,
-        auth(),
-    )
-    .await;
+    ck.expect(429, "GET", &cp("/users"), &c, "", None, auth()).await;
     ck.expect(204, "DELETE", "/admin/faults", &[], "", None, Auth::None)
         .await;
     let incident = json!({"region": region, "severity": 1, "title": "Outage", "durationSeconds": 3600});
@@ -619,15 +415,7 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
     )
     .await;
     let status = ck
-        .expect(
-            200,
-            "GET",
-            &p("/contracts/{contractId}/platform-status"),
-            &c,
-            "",
-            None,
-            auth(),
-        )
+        .expect(200, "GET", &cp("/platform-status"), &c, "", None, auth())
         .await;
     assert_eq!(status["weather"], "Stormy");
     ck.expect(200, "GET", "/admin/state", &[], "", None, Auth::None)
@@ -638,8 +426,7 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
         .await;
     ck.expect(204, "POST", "/admin/tokens/revoke", &[], "", None, Auth::None)
         .await;
-    ck.expect(401, "GET", &p("/contracts/{contractId}"), &c, "", None, auth())
-        .await;
+    ck.expect(401, "GET", &cp(""), &c, "", None, auth()).await;
 
     let missing: Vec<_> = ck.operations().difference(&ck.covered).cloned().collect();
     assert!(
