@@ -150,33 +150,9 @@ async fn hangs_time_out_and_are_retried() {
     assert_eq!((err.category().as_str(), err.is_terminal()), ("Timeout", false));
 }
 
-#[tokio::test]
-async fn commit_then_500_creates_exactly_one_request() {
-    let sim = simulator().await;
-    let id = contract(&sim, "OCB");
-    let portal = manager(&sim, &id);
-    sim.set_faults(vec![rule(
-        "POST",
-        REQUESTS,
-        FaultKind::CommitThenFail {
-            timeout: false,
-            seconds: 0,
-        },
-        Some(1),
-    )]);
-    let request = portal
-        .submit_request(&id, &ecs_order(&sim, &id, "ref-ctf"))
-        .await
-        .unwrap();
-    assert_eq!(sim.requests(&id).len(), 1);
-    assert_eq!(sim.requests(&id)[0].id, request.id);
-    // The retry looked the reference up and found it: no second POST.
-    assert_eq!(calls_on(&sim, "POST", REQUESTS), 1);
-    assert_eq!(calls_on(&sim, "GET", REQUESTS), 1);
-}
-
-#[tokio::test]
-async fn commit_then_timeout_creates_exactly_one_request() {
+/// Submits one order while the write is applied but its answer fails (500 at once, or a hang the
+/// client times out on), and checks the portal ends with exactly that one request.
+async fn exactly_once_under_commit_then_fail(timeout: bool) {
     let sim = simulator().await;
     let id = contract(&sim, "OCB");
     let config = ClientConfig {
@@ -184,23 +160,27 @@ async fn commit_then_timeout_creates_exactly_one_request() {
         ..fast_config()
     };
     let (portal, _) = client_with(&sim, sim.credentials(&id, "manager").unwrap(), config);
-    sim.set_faults(vec![rule(
-        "POST",
-        REQUESTS,
-        FaultKind::CommitThenFail {
-            timeout: true,
-            seconds: 30,
-        },
-        Some(1),
-    )]);
+    let fault = FaultKind::CommitThenFail { timeout, seconds: 30 };
+    sim.set_faults(vec![rule("POST", REQUESTS, fault, Some(1))]);
     let request = portal
-        .submit_request(&id, &ecs_order(&sim, &id, "ref-timeout"))
+        .submit_request(&id, &ecs_order(&sim, &id, "ref-ctf"))
         .await
         .unwrap();
-    assert_eq!(
-        sim.requests(&id).iter().map(|r| r.id.clone()).collect::<Vec<_>>(),
-        vec![request.id]
-    );
+    let ids: Vec<String> = sim.requests(&id).into_iter().map(|r| r.id).collect();
+    assert_eq!(ids, vec![request.id]);
+    // The retry looked the reference up and found it: no second POST.
+    assert_eq!(calls_on(&sim, "POST", REQUESTS), 1);
+    assert_eq!(calls_on(&sim, "GET", REQUESTS), 1);
+}
+
+#[tokio::test]
+async fn commit_then_500_creates_exactly_one_request() {
+    exactly_once_under_commit_then_fail(false).await;
+}
+
+#[tokio::test]
+async fn commit_then_timeout_creates_exactly_one_request() {
+    exactly_once_under_commit_then_fail(true).await;
 }
 
 #[tokio::test]
