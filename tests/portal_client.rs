@@ -549,3 +549,27 @@ async fn cached_reads_are_shared_and_writes_invalidate() {
     cached.dashboard(&id).await.unwrap();
     assert_eq!(calls_on(&sim, "GET", "/dashboard"), 2);
 }
+
+#[tokio::test]
+async fn tokens_are_refreshed_before_they_expire() {
+    ccs_operator::install_crypto_provider();
+    let config = ccs_operator::simulator::SimConfig {
+        token_ttl_seconds: 4,
+        ..Default::default()
+    };
+    let sim = ccs_operator::simulator::Simulator::start(config).await.unwrap();
+    let id = contract(&sim, "OCB");
+    let portal = manager(&sim, &id);
+    // Keep calling until the client has fetched a third token (it refreshes at half the 4 s
+    // lifetime, as the 60 s margin exceeds it); the server never had to answer 401.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while calls_on(&sim, "POST", "/oauth/v3/token") < 3 {
+        assert!(std::time::Instant::now() < deadline, "no refresh within 20 s");
+        portal.get_contract(&id).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        sim.calls(0).iter().all(|c| c.status != 401),
+        "expired tokens were never used"
+    );
+}

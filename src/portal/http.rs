@@ -24,7 +24,7 @@ pub struct PortalShared {
 
 impl PortalShared {
     /// Builds the HTTP client (rustls, the process crypto provider, optional extra CA bundle) and
-    /// registers the metrics on `registry`.
+    /// registers the metrics on `registry` (once per registry: a second registration fails).
     pub fn new(config: ClientConfig, registry: &prometheus::Registry) -> anyhow::Result<Arc<Self>> {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
