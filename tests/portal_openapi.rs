@@ -418,6 +418,9 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
         .expect(200, "GET", &cp("/platform-status"), &c, "", None, auth())
         .await;
     assert_eq!(status["weather"], "Stormy");
+    let freeze = Some(json!({"frozen": true}));
+    ck.expect(200, "PUT", "/admin/consumption", &[], "", freeze, Auth::None)
+        .await;
     ck.expect(200, "GET", "/admin/state", &[], "", None, Auth::None)
         .await;
     ck.expect(200, "GET", "/admin/credentials", &[], "", None, Auth::None)

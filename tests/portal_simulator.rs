@@ -216,3 +216,24 @@ async fn a_wild_clock_never_panics() {
     portal.dashboard(&id).await.unwrap();
     portal.billing_report(&id, "9999-12").await.unwrap();
 }
+
+#[tokio::test]
+async fn frozen_consumption_goes_stale() {
+    let sim = simulator().await;
+    let id = contract(&sim, "OCB");
+    let portal = manager(&sim, &id);
+    sim.freeze_consumption(true);
+    let frozen = portal.consumption(&id).await.unwrap();
+    sim.advance_clock(6.0 * 3600.0);
+    assert_eq!(
+        portal.consumption(&id).await.unwrap(),
+        frozen,
+        "data as of the freeze"
+    );
+    assert_eq!(
+        portal.dashboard(&id).await.unwrap().consumption,
+        Some(frozen.clone())
+    );
+    sim.freeze_consumption(false);
+    assert!(portal.consumption(&id).await.unwrap().data_as_of > frozen.data_as_of);
+}

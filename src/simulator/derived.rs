@@ -44,7 +44,9 @@ fn prev_month(date: NaiveDate) -> NaiveDate {
 }
 
 /// Spend since the first of the month, day by day; today counts pro rata of the elapsed day.
+/// While consumption is frozen, data stays as of the freeze.
 pub fn consumption(world: &World, contract: &ContractRecord, now: DateTime<Utc>) -> Consumption {
+    let now = world.consumption_frozen_at.map_or(now, |frozen| frozen.min(now));
     let today = now.date_naive();
     let start = month_start(today);
     let day_fraction = now.time().num_seconds_from_midnight_f64() / 86_400.0;

@@ -141,6 +141,9 @@ pub struct World {
     pub manual_incidents: Vec<ManualIncident>,
     /// Counter for new ids.
     pub next_id: u64,
+    /// When set, consumption data stops at this time (stale data, as after a billing outage).
+    #[serde(default)]
+    pub consumption_frozen_at: Option<DateTime<Utc>>,
 }
 
 const FIRST: &[&str] = &[
@@ -196,6 +199,7 @@ impl World {
             requests: BTreeMap::new(),
             manual_incidents: vec![],
             next_id: 1000,
+            consumption_frozen_at: None,
         };
         // An operator account, Manager everywhere, like a platform team's service account.
         let ops = world.seed_account(&mut rng, "Platform", "Operator", "ops.example");
