@@ -573,3 +573,47 @@ async fn tokens_are_refreshed_before_they_expire() {
         "expired tokens were never used"
     );
 }
+
+#[tokio::test]
+async fn metrics_render_in_the_text_format() {
+    let sim = simulator().await;
+    let id = contract(&sim, "OCB");
+    let config = ClientConfig {
+        rate_limit: Some(RateLimit {
+            per_second: 1000.0,
+            burst: 1,
+        }),
+        ..fast_config()
+    };
+    let (portal, registry) = client_with(&sim, sim.credentials(&id, "manager").unwrap(), config);
+    sim.set_faults(vec![ccs_operator::simulator::FaultRule {
+        method: None,
+        route: format!("{API_PREFIX}/contracts/{{contractId}}"),
+        fault: ccs_operator::simulator::FaultKind::Error { status: 503 },
+        rate: 1.0,
+        count: Some(1),
+    }]);
+    for _ in 0..3 {
+        portal.get_contract(&id).await.unwrap();
+    }
+    let mut text = String::new();
+    prometheus::TextEncoder::new()
+        .encode_utf8(&registry.gather(), &mut text)
+        .unwrap();
+    for family in [
+        "ccs_portal_requests_total",
+        "ccs_portal_request_duration_seconds",
+        "ccs_portal_retries_total",
+        "ccs_portal_rate_limited_waits_total",
+        "ccs_portal_rate_limited_wait_seconds_total",
+    ] {
+        assert!(
+            text.contains(&format!("# TYPE {family} ")),
+            "{family} missing:\n{text}"
+        );
+    }
+    assert!(
+        text.contains(r#"ccs_portal_requests_total{code_class="5xx",operation="get_contract"} 1"#),
+        "{text}"
+    );
+}
