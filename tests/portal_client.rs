@@ -578,13 +578,7 @@ async fn tokens_are_refreshed_before_they_expire() {
 async fn metrics_render_in_the_text_format() {
     let sim = simulator().await;
     let id = contract(&sim, "OCB");
-    let config = ClientConfig {
-        rate_limit: Some(RateLimit {
-            per_second: 1000.0,
-            burst: 1,
-        }),
-        ..fast_config()
-    };
+    let config = limited(1000.0, 1);
     let (portal, registry) = client_with(&sim, sim.credentials(&id, "manager").unwrap(), config);
     sim.set_faults(vec![ccs_operator::simulator::FaultRule {
         method: None,

@@ -266,13 +266,7 @@ async fn measured_rate(portal: Arc<ReqwestPortal>, id: &str, calls: usize) -> f6
 async fn rate_limiter_holds_its_setting() {
     let sim = simulator().await;
     let id = contract(&sim, "OCB");
-    let config = ClientConfig {
-        rate_limit: Some(RateLimit {
-            per_second: 25.0,
-            burst: 1,
-        }),
-        ..fast_config()
-    };
+    let config = limited(25.0, 1);
     let (portal, registry) = client_with(&sim, sim.credentials(&id, "manager").unwrap(), config);
     portal.check_credentials().await.unwrap();
     tokio::time::sleep(Duration::from_millis(100)).await; // refill the single token

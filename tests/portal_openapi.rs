@@ -292,6 +292,7 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
         .await;
     let account = added["user"]["account"]["id"].as_str().unwrap().to_string();
     let ua = [("contractId", id.as_str()), ("accountId", account.as_str())];
+    let acc = [("accountId", account.as_str())];
     let update = json!({"profiles": {"dashboard": "Visitor"}, "enabled": true});
     ck.expect(
         200,
@@ -320,7 +321,7 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
         200,
         "POST",
         &p("/users/{accountId}/invitation"),
-        &[("accountId", &account)],
+        &acc,
         "",
         None,
         auth(),
@@ -336,16 +337,8 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
         .await;
     ck.expect(404, "DELETE", &cp("/users/{accountId}"), &ua, "", None, auth())
         .await;
-    ck.expect(
-        204,
-        "DELETE",
-        &p("/users/{accountId}"),
-        &[("accountId", &account)],
-        "",
-        None,
-        auth(),
-    )
-    .await;
+    ck.expect(204, "DELETE", &p("/users/{accountId}"), &acc, "", None, auth())
+        .await;
 
     // Requests.
     let region = sim.with_world(|w| w.contracts[&id].regions[0].clone());

@@ -32,6 +32,14 @@ pub fn fast_config() -> ClientConfig {
     }
 }
 
+/// [`fast_config`] with a global rate limit.
+pub fn limited(per_second: f64, burst: u32) -> ClientConfig {
+    ClientConfig {
+        rate_limit: Some(ccs_operator::portal::RateLimit { per_second, burst }),
+        ..fast_config()
+    }
+}
+
 /// A client with its own metrics registry.
 pub fn client_with(
     sim: &Simulator,
