@@ -4,7 +4,7 @@
 mod portal_common;
 
 use ccs_operator::portal::*;
-use ccs_operator::simulator::{FaultKind, FaultRule};
+use ccs_operator::simulator::{FaultKind, FaultRule, SimConfig, Simulator};
 use portal_common::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -150,10 +150,22 @@ async fn hangs_time_out_and_are_retried() {
     assert_eq!((err.category().as_str(), err.is_terminal()), ("Timeout", false));
 }
 
+/// A simulator whose POST does not deduplicate by customerReference: exactly once must come
+/// from the client's look-up before retrying.
+async fn without_portal_dedup() -> Simulator {
+    ccs_operator::install_crypto_provider();
+    let config = SimConfig {
+        clock_speed: 0.0,
+        idempotent_submission: false,
+        ..SimConfig::default()
+    };
+    Simulator::start(config).await.unwrap()
+}
+
 /// Submits one order while the write is applied but its answer fails (500 at once, or a hang the
 /// client times out on), and checks the portal ends with exactly that one request.
 async fn exactly_once_under_commit_then_fail(timeout: bool) {
-    let sim = simulator().await;
+    let sim = without_portal_dedup().await;
     let id = contract(&sim, "OCB");
     let config = ClientConfig {
         request_timeout: Duration::from_millis(300),
@@ -185,7 +197,7 @@ async fn commit_then_timeout_creates_exactly_one_request() {
 
 #[tokio::test]
 async fn many_orders_under_mixed_faults_stay_exactly_once() {
-    let sim = simulator().await;
+    let sim = without_portal_dedup().await;
     let id = contract(&sim, "OCB");
     let config = ClientConfig {
         retry: RetryPolicy {

@@ -237,3 +237,21 @@ async fn frozen_consumption_goes_stale() {
     sim.freeze_consumption(false);
     assert!(portal.consumption(&id).await.unwrap().data_as_of > frozen.data_as_of);
 }
+
+#[tokio::test]
+async fn submission_without_portal_deduplication_creates_duplicates() {
+    // The knob the exactly-once tests rely on really turns the portal's deduplication off.
+    ccs_operator::install_crypto_provider();
+    let config = SimConfig {
+        clock_speed: 0.0,
+        idempotent_submission: false,
+        ..SimConfig::default()
+    };
+    let sim = Simulator::start(config).await.unwrap();
+    let id = contract(&sim, "OCB");
+    let portal = manager(&sim, &id);
+    let order = ecs_order(&sim, &id, "dup");
+    portal.submit_request(&id, &order).await.unwrap();
+    portal.submit_request(&id, &order).await.unwrap();
+    assert_eq!(sim.requests(&id).len(), 2);
+}
