@@ -15,13 +15,13 @@
 mod admin;
 mod auth;
 pub mod bench;
+mod billing;
 mod calllog;
 mod catalog;
 pub mod cli;
 mod clock;
 mod config;
 mod contracts;
-mod derived;
 mod errors;
 mod faults;
 mod handlers;
@@ -30,6 +30,7 @@ mod rights;
 mod rng;
 mod server;
 mod users;
+mod weather;
 mod world;
 
 pub use calllog::CallRecord;
