@@ -28,6 +28,7 @@ mod handlers;
 mod requests;
 mod rights;
 mod rng;
+mod seed;
 mod server;
 mod users;
 mod weather;
