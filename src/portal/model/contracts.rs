@@ -13,20 +13,8 @@ pub struct Referent {
     pub email: String,
 }
 
-/// A subscribed service.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
-#[serde(rename_all = "camelCase")]
-pub struct Subscription {
-    /// Subscription id.
-    pub id: String,
-    /// Service name.
-    pub service: String,
-    /// Region, for regional services.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub region: Option<String>,
-    /// `Active` or `Suspended`.
-    pub state: String,
-}
+/// A subscribed service: the same shape as in the CloudContract status, so controllers copy it.
+pub use crate::api::cloud_contract::Subscription;
 
 /// A Customer Space contract.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
