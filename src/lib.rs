@@ -4,8 +4,14 @@
 
 pub mod api;
 pub mod cli;
+pub mod config;
+pub mod controllers;
 pub mod crdgen;
+pub mod devcluster;
+pub mod email;
+pub mod metrics;
 pub mod portal;
+pub mod runtime;
 pub mod simulator;
 pub mod validation;
 

@@ -219,6 +219,10 @@ pub struct ThresholdStatus {
     /// When the email was sent (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notified_at: Option<String>,
+    /// For a Forecasted threshold not emailed: the Actual threshold, already notified at or above
+    /// it, that made its email redundant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suppressed_by: Option<String>,
 }
 
 /// State machine of a threshold within a period.

@@ -114,11 +114,110 @@ pub fn admit_manifest(object: &Value, old: Option<&Value>) -> Option<Result<Valu
 #[cfg(test)]
 mod tests {
     use super::SchemaValidator;
+    use serde_json::{Value, json};
 
     fn assert_send_sync<T: Send + Sync>() {}
+
+    fn widget_schema() -> Value {
+        json!({"type": "object", "properties": {
+            "spec": {"type": "object", "required": ["size"], "properties": {
+                "size": {"type": "integer", "minimum": 1, "maximum": 10, "exclusiveMaximum": true},
+                "port": {"x-kubernetes-int-or-string": true},
+                "note": {"type": "string", "nullable": true, "maxLength": 3},
+                "when": {"type": "string", "format": "date-time"},
+                "tags": {"type": "array", "items": {"type": "string"}, "x-kubernetes-list-type": "set"},
+                "labels": {"type": "object", "additionalProperties": {"type": "string", "default": "x"}},
+                "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": true,
+                         "properties": {"known": {"type": "string", "default": "k"}}},
+                "embedded": {"type": "object", "x-kubernetes-embedded-resource": true,
+                             "properties": {"data": {"type": "string"}}},
+                "mode": {"type": "string", "default": "auto"},
+                "nested": {"type": "object", "properties": {"depth": {"type": "integer", "default": 3}}}
+            },
+            "x-kubernetes-validations": [{"rule": "self.size < 5 || self.mode == 'big'", "message": "big sizes need mode big"}]}
+        }})
+    }
+
+    fn errors_of(object: Value) -> Vec<String> {
+        let v = SchemaValidator::new(&widget_schema());
+        let mut object = object;
+        v.prune_and_default(&mut object);
+        v.validate(&object, None)
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
 
     #[test]
     fn validator_can_be_shared_between_threads() {
         assert_send_sync::<SchemaValidator>();
+    }
+
+    #[test]
+    fn prunes_unknown_fields_but_keeps_preserved_and_embedded_ones() {
+        let v = SchemaValidator::new(&widget_schema());
+        let mut object = json!({"apiVersion": "x/v1", "kind": "W", "metadata": {"name": "w", "odd": 1},
+            "spec": {"size": 2, "bogus": true, "free": {"anything": [1]},
+                     "embedded": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "junk": 1}},
+            "extra": 1});
+        let pruned = v.prune_and_default(&mut object);
+        assert_eq!(pruned, vec!["spec.embedded.junk", "spec.bogus", "extra"]);
+        assert_eq!(
+            object["metadata"]["odd"], 1,
+            "metadata is the server's business, not the schema's"
+        );
+        assert_eq!(object["spec"]["free"]["anything"], json!([1]));
+        assert_eq!(object["spec"]["embedded"]["kind"], "ConfigMap");
+        assert_eq!(object["spec"]["mode"], "auto");
+        assert_eq!(
+            object["spec"]["free"]["known"], "k",
+            "defaults apply below preserved objects too"
+        );
+        assert!(
+            object["spec"].get("nested").is_none(),
+            "no default for an absent parent"
+        );
+    }
+
+    #[test]
+    fn nulls_on_non_nullable_fields_are_pruned_then_defaulted() {
+        let v = SchemaValidator::new(&widget_schema());
+        let mut object = json!({"spec": {"size": 2, "mode": null, "note": null, "nested": {}}});
+        assert!(v.prune_and_default(&mut object).is_empty());
+        assert_eq!(object["spec"]["mode"], "auto");
+        assert_eq!(object["spec"]["note"], Value::Null, "nullable keeps its null");
+        assert_eq!(object["spec"]["nested"]["depth"], 3);
+        assert!(v.validate(&object, None).is_empty());
+    }
+
+    #[test]
+    fn reports_constraints_in_the_apiservers_words() {
+        let errors = errors_of(json!({"spec": {"size": 10, "port": true, "note": "long",
+            "when": "yesterday", "tags": ["a", "a"], "labels": {"k": 1}}}));
+        // Fields are visited in key order, as serde_json keeps them.
+        assert_eq!(
+            errors,
+            vec![
+                "spec.labels[k]: Invalid value: \"integer\": spec.labels[k] in body must be of type string: \"integer\"",
+                "spec.note: Too long: may not be more than 3 bytes",
+                "spec.port: Invalid value: \"boolean\": spec.port in body must be of type integer or string: \"boolean\"",
+                "spec.size: Invalid value: 10: spec.size in body should be less than 10",
+                "spec.tags[1]: Duplicate value: \"a\"",
+                "spec.when: Invalid value: \"yesterday\": spec.when in body must be of type date-time: \"yesterday\"",
+                "<nil>: Invalid value: \"null\": some validation rules were not checked because the object was invalid; correct the existing errors to complete validation",
+            ]
+        );
+    }
+
+    #[test]
+    fn cel_rules_run_once_the_schema_holds() {
+        assert_eq!(
+            errors_of(json!({"spec": {"size": 7}})),
+            vec!["spec: Invalid value: \"object\": big sizes need mode big"]
+        );
+        assert!(errors_of(json!({"spec": {"size": 7, "mode": "big", "port": "http"}})).is_empty());
+        // A missing required field would make rules fail with "no such key": they wait for it.
+        assert_eq!(errors_of(json!({"spec": {}}))[0], "spec.size: Required value");
+        assert_eq!(errors_of(json!({"spec": {}})).len(), 2);
     }
 }

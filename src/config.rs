@@ -1,0 +1,377 @@
+//! Operator configuration: a YAML file (`config/ccs-operator.yaml` documents every key), then
+//! environment variables, then command-line flags, each overriding the one before.
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The whole configuration.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct OperatorConfig {
+    /// Customer Space API settings.
+    pub portal: PortalConfig,
+    /// Namespaces to watch; empty means all namespaces.
+    pub namespaces: Vec<String>,
+    /// Per-kind controller settings.
+    pub controllers: ControllersConfig,
+    /// Outgoing email.
+    pub smtp: SmtpConfig,
+    /// Metrics and health endpoints.
+    pub server: ServerConfig,
+    /// Leader election between replicas.
+    pub leader_election: LeaderElectionConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// Customer Space API settings.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct PortalConfig {
+    /// Base URL of the Customer Space API, used when a CloudContract sets no `spec.endpoint`.
+    pub endpoint: String,
+    /// Extra PEM CA bundle trusted for the portal, on top of the system roots.
+    pub ca_bundle: Option<PathBuf>,
+    /// TCP connect timeout.
+    #[serde(with = "humantime_serde")]
+    pub connect_timeout: Duration,
+    /// Whole-request timeout.
+    #[serde(with = "humantime_serde")]
+    pub request_timeout: Duration,
+    /// Shared token bucket in front of every portal call.
+    pub rate_limit: RateLimit,
+    /// Tighter limits for named operations (such as `submitRequest`), on top of the shared one.
+    pub operation_rate_limits: std::collections::BTreeMap<String, RateLimit>,
+}
+
+impl Default for PortalConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: "http://127.0.0.1:8443".into(),
+            ca_bundle: None,
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(30),
+            rate_limit: RateLimit {
+                requests_per_second: 20.0,
+                burst: 40,
+            },
+            operation_rate_limits: Default::default(),
+        }
+    }
+}
+
+/// A token bucket.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RateLimit {
+    /// Sustained calls per second.
+    pub requests_per_second: f64,
+    /// Calls allowed in a burst.
+    pub burst: u32,
+}
+
+/// Settings of every controller.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct ControllersConfig {
+    /// CloudContract controller.
+    pub cloud_contract: ControllerConfig,
+    /// PortalUser controller.
+    pub portal_user: ControllerConfig,
+    /// BudgetAlert controller.
+    pub budget_alert: ControllerConfig,
+    /// ServiceOrder controller.
+    pub service_order: ControllerConfig,
+}
+
+impl Default for ControllersConfig {
+    fn default() -> Self {
+        let every = |secs| ControllerConfig {
+            concurrency: 4,
+            poll_interval: Duration::from_secs(secs),
+        };
+        Self {
+            cloud_contract: every(300),
+            portal_user: every(600),
+            budget_alert: every(300),
+            service_order: every(60),
+        }
+    }
+}
+
+/// Settings of one controller.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ControllerConfig {
+    /// Objects reconciled at the same time.
+    pub concurrency: u16,
+    /// Default resync interval (jittered); `customerspace.io/poll-interval` overrides it per object.
+    #[serde(with = "humantime_serde")]
+    pub poll_interval: Duration,
+}
+
+/// How email leaves the operator.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct SmtpConfig {
+    /// SMTP server host. Empty disables SMTP (emails go to `mailDir` if set, else nowhere).
+    pub host: String,
+    /// SMTP server port.
+    pub port: u16,
+    /// `implicit` (SMTPS), `starttls`, or `none` (local sinks only).
+    pub tls: SmtpTls,
+    /// SMTP user name, if the server wants authentication.
+    pub username: Option<String>,
+    /// File holding the SMTP password (a mounted Secret); `CCS_SMTP_PASSWORD` overrides it.
+    pub password_file: Option<PathBuf>,
+    /// Sender address.
+    pub from: String,
+    /// Write each email as an `.eml` file in this directory instead of sending it.
+    pub mail_dir: Option<PathBuf>,
+}
+
+impl Default for SmtpConfig {
+    fn default() -> Self {
+        Self {
+            host: String::new(),
+            port: 25,
+            tls: SmtpTls::None,
+            username: None,
+            password_file: None,
+            from: "ccs-operator <ccs-operator@localhost>".into(),
+            mail_dir: None,
+        }
+    }
+}
+
+/// TLS mode of the SMTP connection.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// TLS from the first byte (port 465).
+    Implicit,
+    /// Plain connection upgraded with STARTTLS (port 587).
+    Starttls,
+    /// No TLS: local sinks only.
+    #[default]
+    None,
+}
+
+/// Metrics and health endpoints.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address serving `/metrics`, `/healthz` and `/readyz`.
+    pub listen: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: "0.0.0.0:8080".into(),
+        }
+    }
+}
+
+/// Leader election on a `coordination.k8s.io/v1` Lease.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct LeaderElectionConfig {
+    /// Elect a leader; disable only with a single replica.
+    pub enabled: bool,
+    /// Name of the Lease.
+    pub lease_name: String,
+    /// Namespace of the Lease; defaults to `POD_NAMESPACE`, then `default`.
+    pub lease_namespace: Option<String>,
+    /// How long a lease lasts without renewal; a standby takes over within this time.
+    #[serde(with = "humantime_serde")]
+    pub lease_duration: Duration,
+}
+
+impl Default for LeaderElectionConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            lease_name: "ccs-operator".into(),
+            lease_namespace: None,
+            lease_duration: Duration::from_secs(15),
+        }
+    }
+}
+
+/// Logging.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A tracing filter such as `info` or `ccs_operator=debug,info`.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+impl PortalConfig {
+    /// The portal client's settings.
+    pub fn client_config(&self) -> crate::portal::ClientConfig {
+        let limit = |l: &RateLimit| crate::portal::RateLimit {
+            per_second: l.requests_per_second,
+            burst: l.burst.max(1),
+        };
+        crate::portal::ClientConfig {
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
+            rate_limit: Some(limit(&self.rate_limit)),
+            operation_limits: self
+                .operation_rate_limits
+                .iter()
+                .map(|(k, v)| (k.clone(), limit(v)))
+                .collect(),
+            extra_ca_bundle: self.ca_bundle.clone(),
+            ..Default::default()
+        }
+    }
+}
+
+impl OperatorConfig {
+    /// Reads a YAML configuration file; keys left out keep their defaults.
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        serde_saphyr::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    }
+
+    /// Applies `CCS_*` environment variables from `vars` (normally `std::env::vars()`).
+    pub fn apply_env(&mut self, vars: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<()> {
+        for (key, value) in vars {
+            let parse_duration =
+                |v: &str| humantime::parse_duration(v).with_context(|| format!("{key}: not a duration: {v}"));
+            match key.as_str() {
+                "CCS_PORTAL_ENDPOINT" => self.portal.endpoint = value,
+                "CCS_PORTAL_CA_BUNDLE" => self.portal.ca_bundle = Some(value.into()),
+                "CCS_NAMESPACES" => {
+                    self.namespaces = value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(Into::into)
+                        .collect()
+                }
+                "CCS_SMTP_HOST" => self.smtp.host = value,
+                "CCS_SMTP_PORT" => {
+                    self.smtp.port = value.parse().with_context(|| format!("{key}: not a port"))?
+                }
+                "CCS_SMTP_USERNAME" => self.smtp.username = Some(value),
+                "CCS_SMTP_PASSWORD_FILE" => self.smtp.password_file = Some(value.into()),
+                "CCS_SMTP_FROM" => self.smtp.from = value,
+                "CCS_MAIL_DIR" => self.smtp.mail_dir = Some(value.into()),
+                "CCS_METRICS_LISTEN" => self.server.listen = value,
+                "CCS_LEADER_ELECTION" => self.leader_election.enabled = value != "false",
+                "CCS_LEASE_DURATION" => self.leader_election.lease_duration = parse_duration(&value)?,
+                "CCS_LOG_FORMAT" => {
+                    self.log.format =
+                        serde_saphyr::from_str(&value).with_context(|| format!("{key}: text or json"))?
+                }
+                "CCS_LOG_LEVEL" => self.log.level = value,
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks values that parse but cannot work.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let controllers = &self.controllers;
+        for (name, c) in [
+            ("cloudContract", controllers.cloud_contract),
+            ("portalUser", controllers.portal_user),
+            ("budgetAlert", controllers.budget_alert),
+            ("serviceOrder", controllers.service_order),
+        ] {
+            anyhow::ensure!(
+                c.concurrency > 0,
+                "controllers.{name}.concurrency must be at least 1"
+            );
+            anyhow::ensure!(
+                c.poll_interval >= Duration::from_secs(1),
+                "controllers.{name}.pollInterval must be at least 1s"
+            );
+        }
+        anyhow::ensure!(
+            self.portal.rate_limit.requests_per_second > 0.0,
+            "portal.rateLimit.requestsPerSecond must be > 0"
+        );
+        anyhow::ensure!(
+            self.smtp.tls != SmtpTls::Implicit || !self.smtp.host.is_empty(),
+            "smtp.tls is implicit but smtp.host is empty"
+        );
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_documented_default_file_parses_to_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/ccs-operator.yaml");
+        let config = OperatorConfig::from_file(&path).expect("documented config parses");
+        assert_eq!(config, OperatorConfig::default());
+        config.validate().expect("defaults are valid");
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        let mut config = OperatorConfig::default();
+        config
+            .apply_env([
+                ("CCS_NAMESPACES".to_string(), "team-a, team-b".to_string()),
+                ("CCS_LOG_FORMAT".to_string(), "json".to_string()),
+                ("CCS_LEASE_DURATION".to_string(), "30s".to_string()),
+                ("UNRELATED".to_string(), "x".to_string()),
+            ])
+            .expect("valid env");
+        assert_eq!(config.namespaces, ["team-a", "team-b"]);
+        assert_eq!(config.log.format, LogFormat::Json);
+        assert_eq!(config.leader_election.lease_duration, Duration::from_secs(30));
+        let err = config
+            .apply_env([("CCS_SMTP_PORT".to_string(), "lots".to_string())])
+            .unwrap_err();
+        assert!(err.to_string().contains("CCS_SMTP_PORT"));
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_rejected_with_their_name() {
+        let err = serde_saphyr::from_str::<OperatorConfig>("portal:\n  endpont: x\n").unwrap_err();
+        assert!(format!("{err}").contains("endpont"), "{err}");
+        let mut config = OperatorConfig::default();
+        config.controllers.budget_alert.concurrency = 0;
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("controllers.budgetAlert.concurrency")
+        );
+    }
+}

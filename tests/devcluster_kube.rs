@@ -1,0 +1,282 @@
+//! The dev cluster through kube-rs: CRUD, concurrency, generation, status, finalizers, watches,
+//! a converging kube-runtime Controller.
+
+mod devcluster_support;
+
+use devcluster_support::*;
+use futures::StreamExt;
+use kube::api::{DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams};
+use kube::runtime::watcher;
+use serde_json::json;
+use std::time::Duration;
+
+fn rv(o: &DynamicObject) -> String {
+    o.metadata.resource_version.clone().unwrap_or_default()
+}
+
+fn generation(o: &DynamicObject) -> i64 {
+    o.metadata.generation.unwrap_or_default()
+}
+
+#[tokio::test]
+async fn crud_conflict_generation_and_status_isolation() {
+    let (cluster, _client, api) = widget_cluster().await;
+
+    let created = api
+        .create(&PostParams::default(), &widget("w1", 3))
+        .await
+        .unwrap();
+    assert_eq!(generation(&created), 1);
+    assert_eq!(created.data["spec"]["color"], "blue", "schema default applied");
+    assert_eq!(
+        code(api.create(&PostParams::default(), &widget("w1", 3)).await),
+        409
+    );
+
+    // A stale resourceVersion on replace is a 409 Conflict.
+    let mut stale = created.clone();
+    let mut fresh = created.clone();
+    fresh.data["spec"]["replicas"] = json!(4);
+    let updated = api.replace("w1", &PostParams::default(), &fresh).await.unwrap();
+    assert_eq!(generation(&updated), 2, "spec change bumps generation");
+    stale.data["spec"]["replicas"] = json!(5);
+    assert_eq!(code(api.replace("w1", &PostParams::default(), &stale).await), 409);
+
+    // Metadata-only changes never bump generation; a no-op patch keeps the resourceVersion.
+    let label = Patch::Merge(json!({"metadata": {"labels": {"a": "b"}}}));
+    let labelled = api.patch("w1", &PatchParams::default(), &label).await.unwrap();
+    assert_eq!(generation(&labelled), 2);
+    let same = api.patch("w1", &PatchParams::default(), &label).await.unwrap();
+    assert_eq!(rv(&same), rv(&labelled), "no-op write keeps the resourceVersion");
+
+    // Status goes only through /status, and /status changes nothing else.
+    let via_main = api
+        .patch(
+            "w1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"status": {"ready": true}})),
+        )
+        .await
+        .unwrap();
+    assert!(
+        via_main.data.get("status").is_none(),
+        "main endpoint ignores status"
+    );
+    let via_status = api
+        .patch_status(
+            "w1",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"replicas": 9}, "status": {"ready": true}})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(via_status.data["status"]["ready"], true);
+    assert_eq!(
+        via_status.data["spec"]["replicas"], 4,
+        "status endpoint ignores spec"
+    );
+    assert_eq!(
+        generation(&via_status),
+        2,
+        "status change does not bump generation"
+    );
+
+    // Schema validation: 422 with the field named, like the real server.
+    let err = api
+        .create(&PostParams::default(), &widget("w2", 11))
+        .await
+        .unwrap_err();
+    let kube::Error::Api(status) = err else {
+        panic!("expected API error")
+    };
+    assert_eq!(status.code, 422);
+    assert!(
+        status
+            .message
+            .starts_with("Widget.dev.example.com \"w2\" is invalid: spec"),
+        "{}",
+        status.message
+    );
+    assert!(
+        status.message.contains("replicas must be <= 10"),
+        "{}",
+        status.message
+    );
+
+    // Strict field validation rejects unknown fields with 400.
+    let strict = PatchParams::apply("test").validation_strict();
+    let mut unknown = widget("w3", 1);
+    unknown.data["spec"]["bogus"] = json!(1);
+    assert_eq!(code(api.patch("w3", &strict, &Patch::Apply(&unknown)).await), 400);
+    let pruned = api.create(&PostParams::default(), &unknown).await.unwrap();
+    assert!(
+        pruned.data["spec"].get("bogus").is_none(),
+        "unknown fields are pruned"
+    );
+
+    // Delete without finalizers removes at once.
+    let gone = api.delete("w3", &DeleteParams::default()).await.unwrap();
+    assert!(gone.is_right(), "immediate delete answers a Status");
+    assert_eq!(code(api.get("w3").await), 404);
+    cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn finalizers_hold_deletion_until_removed() {
+    let (cluster, _client, api) = widget_cluster().await;
+    let mut w = widget("fin", 1);
+    w.metadata.finalizers = Some(vec!["dev.example.com/cleanup".into()]);
+    api.create(&PostParams::default(), &w).await.unwrap();
+
+    let pending = api.delete("fin", &DeleteParams::default()).await.unwrap();
+    let obj = pending.left().expect("blocked delete answers the object");
+    assert!(obj.metadata.deletion_timestamp.is_some());
+    assert_eq!(generation(&obj), 2, "first deletionTimestamp bumps generation");
+
+    // Adding a finalizer while terminating is forbidden.
+    let add = json!({"metadata": {"finalizers": ["dev.example.com/cleanup", "other"]}});
+    assert_eq!(
+        code(
+            api.patch("fin", &PatchParams::default(), &Patch::Merge(add))
+                .await
+        ),
+        422
+    );
+
+    // The kube-runtime finalizer helper's JSON patch: test then remove.
+    let remove = json!([
+        {"op": "test", "path": "/metadata/finalizers/0", "value": "dev.example.com/cleanup"},
+        {"op": "remove", "path": "/metadata/finalizers/0"}
+    ]);
+    let patch: json_patch::Patch = serde_json::from_value(remove).unwrap();
+    api.patch("fin", &PatchParams::default(), &Patch::<()>::Json(patch))
+        .await
+        .unwrap();
+    assert_eq!(
+        code(api.get("fin").await),
+        404,
+        "removing the last finalizer deletes"
+    );
+    cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn watcher_relists_after_in_stream_410_and_resumes_after_timeout() {
+    let (cluster, _client, api) = widget_cluster().await;
+    api.create(&PostParams::default(), &widget("a", 1)).await.unwrap();
+
+    // Server-side timeout of 1 s: the watcher must re-watch from its last version, not relist.
+    let config = watcher::Config::default().timeout(1);
+    let mut stream = watcher(api.clone(), config).boxed();
+    let mut inits = 0;
+    let mut seen_b = false;
+    let mut created_b = false;
+    let mut expired = false;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while tokio::time::Instant::now() < deadline {
+        let event = tokio::time::timeout(Duration::from_secs(5), stream.next()).await;
+        let Ok(Some(event)) = event else { continue };
+        match event {
+            Ok(watcher::Event::Init) => inits += 1,
+            Ok(watcher::Event::InitDone) if !created_b => {
+                // Let the 1 s watch time out once before writing.
+                tokio::time::sleep(Duration::from_millis(1500)).await;
+                api.create(&PostParams::default(), &widget("b", 2)).await.unwrap();
+                created_b = true;
+            }
+            Ok(watcher::Event::Apply(o)) if o.metadata.name.as_deref() == Some("b") => {
+                seen_b = true;
+                assert_eq!(inits, 1, "resuming after a timeout does not relist");
+                cluster.expire_watches();
+                expired = true;
+            }
+            Ok(watcher::Event::InitDone) if expired => break,
+            _ => {}
+        }
+    }
+    assert!(
+        seen_b,
+        "the watch resumed after its timeout and saw the new object"
+    );
+    assert_eq!(inits, 2, "an in-stream 410 makes the watcher relist");
+    cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn watch_from_expired_version_gets_in_stream_410() {
+    let (cluster, _client, api) = widget_cluster().await;
+    let first = api.create(&PostParams::default(), &widget("x", 1)).await.unwrap();
+    api.create(&PostParams::default(), &widget("y", 1)).await.unwrap();
+    cluster.expire_watches();
+    let params = kube::api::WatchParams::default().timeout(5);
+    let mut events = api.watch(&params, &rv(&first)).await.unwrap().boxed();
+    match events.next().await {
+        Some(Ok(kube::api::WatchEvent::Error(e))) => assert_eq!(e.code, 410),
+        other => panic!("expected an ERROR event, got {other:?}"),
+    }
+    cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn label_and_field_selectors_filter_lists() {
+    let (cluster, _client, api) = widget_cluster().await;
+    for (name, tier) in [("a", "web"), ("b", "db"), ("c", "web")] {
+        let mut w = widget(name, 1);
+        w.metadata.labels = Some([("tier".to_string(), tier.to_string())].into());
+        api.create(&PostParams::default(), &w).await.unwrap();
+    }
+    let names = |l: kube::core::ObjectList<DynamicObject>| -> Vec<String> {
+        l.items.into_iter().filter_map(|o| o.metadata.name).collect()
+    };
+    assert_eq!(
+        names(api.list(&ListParams::default().labels("tier=web")).await.unwrap()),
+        ["a", "c"]
+    );
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().labels("tier notin (web)"))
+                .await
+                .unwrap()
+        ),
+        ["b"]
+    );
+    assert_eq!(
+        names(
+            api.list(&ListParams::default().fields("metadata.name!=a"))
+                .await
+                .unwrap()
+        ),
+        ["b", "c"]
+    );
+    assert_eq!(
+        code(api.list(&ListParams::default().fields("spec.replicas=1")).await),
+        400
+    );
+    cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn streaming_list_sends_initial_events_then_bookmark() {
+    let (cluster, _client, api) = widget_cluster().await;
+    for name in ["s1", "s2"] {
+        api.create(&PostParams::default(), &widget(name, 1))
+            .await
+            .unwrap();
+    }
+    let mut stream = watcher(api, watcher::Config::default().streaming_lists()).boxed();
+    let mut initial = vec![];
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("events arrive")
+        {
+            Some(Ok(watcher::Event::InitApply(o))) => initial.push(o.metadata.name.unwrap()),
+            Some(Ok(watcher::Event::InitDone)) => break,
+            Some(Ok(_)) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    initial.sort();
+    assert_eq!(initial, ["s1", "s2"]);
+    cluster.shutdown().await;
+}
