@@ -43,6 +43,8 @@ pub enum BenchTarget {
     DevCluster(crate::devcluster::cli::BenchArgs),
     /// The simulator's throughput (`simulator`) or the portal client's overhead (`client`).
     Portal(crate::simulator::bench::BenchArgs),
+    /// The operator at scale: contracts and budgets to Ready, portal calls per poll interval, memory.
+    Operator(crate::runtime::bench::BenchArgs),
 }
 
 /// Runs a parsed command line.
@@ -67,5 +69,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench {
             target: BenchTarget::Portal(args),
         } => crate::simulator::bench::run(args),
+        Command::Bench {
+            target: BenchTarget::Operator(args),
+        } => crate::runtime::bench::main(args),
     }
 }

@@ -78,6 +78,9 @@ fn gauge(registry: &Registry, name: &str, help: &str, labels: &[&str]) -> GaugeV
 
 const OBJECT: [&str; 3] = ["namespace", "name", "contract_id"];
 
+/// The `kind` label values of the email counters.
+pub const EMAIL_KINDS: [&str; 3] = ["budget", "incident", "order"];
+
 impl Metrics {
     /// Creates and registers every metric on a fresh registry.
     pub fn new() -> Self {
@@ -98,7 +101,7 @@ impl Metrics {
             .register(Box::new(reconcile_duration.clone()))
             .expect("metric registered once");
         let threshold_labels = ["namespace", "name", "contract_id", "threshold", "basis"];
-        Self {
+        let metrics = Self {
             reconcile_runs: counter(
                 r,
                 "ccs_reconcile_runs_total",
@@ -201,7 +204,14 @@ impl Metrics {
                 leader
             },
             registry,
+        };
+        // Bounded label values start at 0, so the series exist (and `rate()` works) before the
+        // first email of a kind is sent or fails.
+        for kind in EMAIL_KINDS {
+            metrics.emails_sent.with_label_values(&[kind]);
+            metrics.emails_failed.with_label_values(&[kind]);
         }
+        metrics
     }
 
     /// The registry in the Prometheus text format.

@@ -3,43 +3,11 @@
 
 mod support;
 
-use ccs_operator::api::{BudgetAlert, CloudContract};
+use ccs_operator::api::BudgetAlert;
 use kube::Api;
-use serde_json::json;
 use std::time::Duration;
 use support::e2e::{Env, condition, has_condition, wait_for, wait_until};
-
-const CONTRACT: &str = "OCB258415";
-
-fn contract_manifest(name: &str, contract_id: &str, secret: &str) -> serde_json::Value {
-    json!({
-        "apiVersion": "customerspace.io/v1alpha1", "kind": "CloudContract",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"contractId": contract_id, "offer": "FlexibleEngine", "credentialsSecretRef": {"name": secret}}
-    })
-}
-
-fn budget_manifest(name: &str, amount: &str) -> serde_json::Value {
-    json!({
-        "apiVersion": "customerspace.io/v1alpha1", "kind": "BudgetAlert",
-        "metadata": {"name": name, "namespace": "default"},
-        "spec": {"contract": "acme", "amount": amount, "recipients": ["finops@acme.example"],
-                 "thresholds": [{"name": "half", "percent": 50}, {"name": "most", "percent": 90}]}
-    })
-}
-
-/// A Ready contract `acme`; returns its consumption to date.
-async fn ready_contract(env: &Env) -> f64 {
-    env.credentials_secret("acme-creds", CONTRACT, "operator").await;
-    env.apply::<CloudContract>(contract_manifest("acme", CONTRACT, "acme-creds"))
-        .await;
-    let contracts: Api<CloudContract> = Api::namespaced(env.client.clone(), "default");
-    let c = wait_for(&contracts, "acme", "Ready", |c| has_condition(c, "Ready", "True")).await;
-    c.status
-        .and_then(|s| s.consumption)
-        .map(|c| c.amount.parse().expect("decimal"))
-        .expect("consumption")
-}
+use support::manifests::{CONTRACT, budget};
 
 fn budget_emails(env: &Env) -> Vec<String> {
     env.smtp
@@ -57,9 +25,10 @@ fn count_with(messages: &[String], needle: &str) -> usize {
 async fn contract_and_budget_converge_and_kubectl_shows_the_columns() {
     let env = Env::start().await;
     let _op = env.operator(&[]);
-    let spend = ready_contract(&env).await;
-    env.apply::<BudgetAlert>(budget_manifest(
+    let spend = env.ready_contract().await;
+    env.apply::<BudgetAlert>(budget(
         "monthly",
+        "acme",
         &format!("{:.0}", spend * 10.0 + 1000.0),
     ))
     .await;
@@ -100,10 +69,10 @@ async fn contract_and_budget_converge_and_kubectl_shows_the_columns() {
 async fn a_threshold_crossing_sends_one_email_even_across_restarts() {
     let env = Env::start().await;
     let mut op = env.operator(&[]);
-    let spend = ready_contract(&env).await;
+    let spend = env.ready_contract().await;
     // Spend is just above half of this budget and well below 90%.
-    let budget = (spend / 0.6).round();
-    env.apply::<BudgetAlert>(budget_manifest("monthly", &format!("{budget:.0}")))
+    let amount = (spend / 0.6).round();
+    env.apply::<BudgetAlert>(budget("monthly", "acme", &format!("{amount:.0}")))
         .await;
     let budgets: Api<BudgetAlert> = Api::namespaced(env.client.clone(), "default");
     wait_for(&budgets, "monthly", "half Notified", |b| {
@@ -148,9 +117,10 @@ async fn a_threshold_crossing_sends_one_email_even_across_restarts() {
 async fn a_new_period_re_arms_and_stale_data_raises_nothing() {
     let env = Env::start().await;
     let _op = env.operator(&[]);
-    let spend = ready_contract(&env).await;
-    env.apply::<BudgetAlert>(budget_manifest(
+    let spend = env.ready_contract().await;
+    env.apply::<BudgetAlert>(budget(
         "monthly",
+        "acme",
         &format!("{:.0}", (spend / 0.6).round()),
     ))
     .await;
@@ -227,10 +197,11 @@ async fn a_new_period_re_arms_and_stale_data_raises_nothing() {
 async fn an_smtp_outage_surfaces_notification_failed_and_recovers() {
     let mut env = Env::start().await;
     let _op = env.operator(&[]);
-    let spend = ready_contract(&env).await;
+    let spend = env.ready_contract().await;
     env.smtp.stop();
-    env.apply::<BudgetAlert>(budget_manifest(
+    env.apply::<BudgetAlert>(budget(
         "monthly",
+        "acme",
         &format!("{:.0}", (spend / 0.6).round()),
     ))
     .await;

@@ -164,6 +164,17 @@ pub fn refresh(ctx: &Context) {
             .or_default() += 1;
     }
 
+    // Every state is a series, 0 when no order is in it.
+    for state in [
+        OrderState::Pending,
+        OrderState::Submitted,
+        OrderState::InProgress,
+        OrderState::Completed,
+        OrderState::Rejected,
+        OrderState::Cancelled,
+    ] {
+        m.orders.with_label_values(&[&format!("{state:?}")]).set(0);
+    }
     for o in ctx.stores.orders.all() {
         let status = o.status.as_ref();
         *ready

@@ -27,9 +27,11 @@ WATCHED = {
     ("", "secrets", ()): {"get", "list", "watch"},
     ("events.k8s.io", "events", ()): {"create", "patch"},
 }
+# kube-lease-manager creates the Lease, then reads it and renews or takes it over with patches
+# (server-side apply, strategic merge).
 LEASE = {
     ("coordination.k8s.io", "leases", ()): {"create"},
-    ("coordination.k8s.io", "leases", ("ccs-operator",)): {"get", "update"},
+    ("coordination.k8s.io", "leases", ("ccs-operator",)): {"get", "patch", "update"},
 }
 
 
@@ -89,7 +91,7 @@ def test_lease_role_follows_the_lease_settings():
     lease_roles = {ns: grants(r) for (_, ns, _), r in operator_roles(docs).items() if ns == "leases"}
     assert lease_roles == {"leases": {
         ("coordination.k8s.io", "leases", ()): {"create"},
-        ("coordination.k8s.io", "leases", ("my-lease",)): {"get", "update"},
+        ("coordination.k8s.io", "leases", ("my-lease",)): {"get", "patch", "update"},
     }}
     no_election = operator_roles(render(VALUE_SETS["single-replica"]))
     assert all(("coordination.k8s.io", "leases", ()) not in grants(r) for r in no_election.values())

@@ -1,7 +1,9 @@
 //! End-to-end environment: the embedded API server with the CRDs installed, the Customer Space
 //! simulator, a real SMTP server, and the operator binary (started, stopped, killed, restarted).
 
+use super::manifests::{self, CONTRACT};
 use super::smtp::SmtpSink;
+use ccs_operator::api::CloudContract;
 use ccs_operator::devcluster::{DevCluster, DevClusterConfig};
 use ccs_operator::simulator::{SimConfig, Simulator};
 use k8s_openapi::api::core::v1::Secret;
@@ -133,9 +135,41 @@ impl Env {
         .expect("applied")
     }
 
+    /// Applies the Secret `acme-creds` (the `operator` credential) and the CloudContract `acme` on
+    /// [`CONTRACT`], waits until it is Ready, and returns its consumption to date.
+    pub async fn ready_contract(&self) -> f64 {
+        self.credentials_secret("acme-creds", CONTRACT, "operator").await;
+        self.apply::<CloudContract>(manifests::contract("acme", CONTRACT, "acme-creds"))
+            .await;
+        let contracts: Api<CloudContract> = Api::namespaced(self.client.clone(), "default");
+        let c = wait_for(&contracts, "acme", "Ready", |c| has_condition(c, "Ready", "True")).await;
+        c.status
+            .and_then(|s| s.consumption)
+            .map(|c| c.amount.parse().expect("decimal"))
+            .expect("consumption")
+    }
+
     /// Starts the operator binary against this environment.
     pub fn operator(&self, extra: &[&str]) -> Operator {
-        Operator::start(self, extra)
+        Operator::start(self, &self.kubeconfig(), extra, &[])
+    }
+
+    /// Same, reaching the cluster through the kubeconfig file `kubeconfig` (such as a [`super::gate::Gate`]'s).
+    pub fn operator_via(&self, kubeconfig: &Path, extra: &[&str]) -> Operator {
+        Operator::start(self, kubeconfig, extra, &[])
+    }
+
+    /// A kubeconfig file like the cluster's, pointing at `server` instead.
+    pub fn kubeconfig_for(&self, server: &str) -> PathBuf {
+        let text = read(&self.kubeconfig()).replace(&self.cluster.base_url(), server);
+        let path = self.dir.path().join(format!("kubeconfig-{}", fastrand_suffix()));
+        std::fs::write(&path, text).expect("kubeconfig written");
+        path
+    }
+
+    /// Same, with extra environment variables (such as `CCS_LEASE_DURATION`).
+    pub fn operator_with_env(&self, vars: &[(&str, &str)], extra: &[&str]) -> Operator {
+        Operator::start(self, &self.kubeconfig(), extra, vars)
     }
 
     /// The simulator's calls from sequence `since` on.
@@ -236,13 +270,13 @@ pub struct Operator {
 }
 
 impl Operator {
-    fn start(env: &Env, extra: &[&str]) -> Self {
+    fn start(env: &Env, kubeconfig: &Path, extra: &[&str], vars: &[(&str, &str)]) -> Self {
         let log = env.dir.path().join(format!("operator-{}.log", fastrand_suffix()));
         let log_file = std::fs::File::create(&log).expect("log file");
         let mut args: Vec<String> = vec![
             "run".into(),
             "--kubeconfig".into(),
-            env.kubeconfig().display().to_string(),
+            kubeconfig.display().to_string(),
             "--portal-endpoint".into(),
             env.sim.base_url(),
             "--metrics-listen".into(),
@@ -261,6 +295,7 @@ impl Operator {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ccs-operator"))
             .args(&args)
             .env("CCS_LOG_LEVEL", "info,ccs_operator=debug")
+            .envs(vars.iter().copied())
             .env_remove("HTTPS_PROXY")
             .env_remove("https_proxy")
             .env_remove("HTTP_PROXY")
@@ -310,6 +345,20 @@ impl Operator {
             .lines()
             .find(|l| l.starts_with(series))
             .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    }
+
+    /// The HTTP status of `path` (such as `/readyz`) on its metrics server.
+    pub async fn probe(&self, path: &str) -> u16 {
+        reqwest::get(format!("http://{}{path}", self.metrics))
+            .await
+            .expect("probe")
+            .status()
+            .as_u16()
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Stops it with SIGTERM and waits for the exit (graceful shutdown).

@@ -2,4 +2,6 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod e2e;
+pub mod gate;
+pub mod manifests;
 pub mod smtp;

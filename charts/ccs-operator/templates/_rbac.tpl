@@ -28,7 +28,8 @@
   verbs: [create, patch]
 {{- end -}}
 
-{{/* Leader election: create the Lease, then read and renew only that one. */}}
+{{/* Leader election: create the Lease, then read and renew only that one (kube-lease-manager
+renews and takes over with server-side apply and strategic merge patches: patch). */}}
 {{- define "ccs-operator.leaseRules" -}}
 - apiGroups: [coordination.k8s.io]
   resources: [leases]
@@ -36,7 +37,7 @@
 - apiGroups: [coordination.k8s.io]
   resources: [leases]
   resourceNames: [{{ .Values.config.leaderElection.leaseName | quote }}]
-  verbs: [get, update]
+  verbs: [get, patch, update]
 {{- end -}}
 
 {{/*
