@@ -71,9 +71,7 @@ async fn a_threshold_crossing_sends_one_email_even_across_restarts() {
     let mut op = env.operator(&[]);
     let spend = env.ready_contract().await;
     // Spend is just above half of this budget and well below 90%.
-    let amount = (spend / 0.6).round();
-    env.apply::<BudgetAlert>(budget("monthly", "acme", &format!("{amount:.0}")))
-        .await;
+    env.budget_above_half("monthly", spend).await;
     let budgets: Api<BudgetAlert> = Api::namespaced(env.client.clone(), "default");
     wait_for(&budgets, "monthly", "half Notified", |b| {
         b.status.as_ref().is_some_and(|s| {
@@ -118,12 +116,7 @@ async fn a_new_period_re_arms_and_stale_data_raises_nothing() {
     let env = Env::start().await;
     let _op = env.operator(&[]);
     let spend = env.ready_contract().await;
-    env.apply::<BudgetAlert>(budget(
-        "monthly",
-        "acme",
-        &format!("{:.0}", (spend / 0.6).round()),
-    ))
-    .await;
+    env.budget_above_half("monthly", spend).await;
     let budgets: Api<BudgetAlert> = Api::namespaced(env.client.clone(), "default");
     let first = wait_for(&budgets, "monthly", "half notified", |b| {
         b.status.as_ref().is_some_and(|s| {
@@ -199,12 +192,7 @@ async fn an_smtp_outage_surfaces_notification_failed_and_recovers() {
     let _op = env.operator(&[]);
     let spend = env.ready_contract().await;
     env.smtp.stop();
-    env.apply::<BudgetAlert>(budget(
-        "monthly",
-        "acme",
-        &format!("{:.0}", (spend / 0.6).round()),
-    ))
-    .await;
+    env.budget_above_half("monthly", spend).await;
     let budgets: Api<BudgetAlert> = Api::namespaced(env.client.clone(), "default");
     let failed = wait_for(&budgets, "monthly", "NotificationFailed", |b| {
         has_condition(b, "NotificationFailed", "True")

@@ -6,6 +6,7 @@ mod support;
 
 use ccs_operator::api::{BudgetAlert, CloudContract};
 use ccs_operator::devcluster::{DevCluster, DevClusterConfig};
+use ccs_operator::portal::model::API_PREFIX;
 use ccs_operator::simulator::{FaultKind, FaultRule};
 use kube::Api;
 use std::path::Path;
@@ -108,10 +109,11 @@ async fn readyz_waits_for_the_caches_and_healthz_answers_at_once() {
     assert_eq!(op.probe("/healthz").await, 200);
     assert_eq!(op.probe("/readyz").await, 503);
     gate.open();
-    wait_until(DEADLINE, "/readyz 200", || async {
-        (op.probe("/readyz").await == 200).then_some(())
-    })
-    .await;
+    let start = Instant::now();
+    while op.probe("/readyz").await != 200 {
+        assert!(start.elapsed() < DEADLINE, "/readyz not 200; log:\n{}", op.logs());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(op.probe("/healthz").await, 200);
 }
 
@@ -183,7 +185,7 @@ async fn a_real_scrape_passes_promtool_and_exports_what_the_rules_and_dashboard_
     .expect("config");
     env.sim.set_faults(vec![FaultRule {
         method: Some("GET".into()),
-        route: "*/dashboard".into(),
+        route: format!("{API_PREFIX}/contracts/{{contractId}}/dashboard"),
         fault: FaultKind::Error { status: 503 },
         rate: 1.0,
         count: Some(1),
@@ -191,12 +193,7 @@ async fn a_real_scrape_passes_promtool_and_exports_what_the_rules_and_dashboard_
     let op = env.operator(&["--config", &config.display().to_string()]);
     let spend = env.ready_contract().await;
     // Spend above half of the budget: one email (ccs_emails_sent_total).
-    env.apply::<BudgetAlert>(budget(
-        "monthly",
-        "acme",
-        &format!("{:.0}", (spend / 0.6).round()),
-    ))
-    .await;
+    env.budget_above_half("monthly", spend).await;
     // A budget on a contract that does not exist: a reconcile error.
     env.apply::<BudgetAlert>(budget("orphan", "nobody", "1000")).await;
     let budgets: Api<BudgetAlert> = Api::namespaced(env.client.clone(), "default");
@@ -220,11 +217,19 @@ async fn a_real_scrape_passes_promtool_and_exports_what_the_rules_and_dashboard_
         "ccs_portal_retries_total{",
         "ccs_portal_rate_limited_waits_total{",
     ];
-    let scrape = wait_until(DEADLINE, "the state series", || async {
+    let start = Instant::now();
+    let scrape = loop {
         let scrape = op.scrape().await;
-        wanted.iter().all(|w| scrape.contains(w)).then_some(scrape)
-    })
-    .await;
+        let missing: Vec<_> = wanted.iter().filter(|w| !scrape.contains(*w)).collect();
+        if missing.is_empty() {
+            break scrape;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "{missing:?} not in the scrape:\n{scrape}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
 
     let file = env.dir.path().join("scrape.txt");
     std::fs::write(&file, &scrape).expect("scrape written");

@@ -4,6 +4,10 @@
 use crate::api::{BudgetAlert, CloudContract, PortalUser, ServiceOrder};
 use kube::runtime::reflector::Store;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+/// How often [`KindStores::wait_ready`] looks at a store's readiness again.
+const READY_RECHECK: Duration = Duration::from_millis(100);
 
 /// Caches of one kind: one store per watched scope (all namespaces, or each listed namespace).
 pub struct KindStores<K: kube::Resource<DynamicType = ()> + Clone + 'static> {
@@ -35,10 +39,17 @@ impl<K: kube::Resource<DynamicType = ()> + Clone + 'static> KindStores<K> {
     }
 
     /// Waits until every scope has listed once.
+    ///
+    /// kube's readiness signal (a oneshot behind `Store::wait_until_ready`) keeps the waker of the
+    /// last task that polled it only. The controller waits on the same store, so a single wait here
+    /// may never be woken: look again every 100 ms instead.
     pub async fn wait_ready(&self) {
         let stores: Vec<Store<K>> = self.stores.read().unwrap_or_else(|p| p.into_inner()).clone();
         for store in stores {
-            let _ = store.wait_until_ready().await;
+            while tokio::time::timeout(READY_RECHECK, store.wait_until_ready())
+                .await
+                .is_err()
+            {}
         }
     }
 }
@@ -65,4 +76,36 @@ pub fn claim_order<K: kube::Resource>(obj: &K) -> (Option<String>, String, Strin
         obj.namespace().unwrap_or_default(),
         obj.name_any(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kube::runtime::{reflector, watcher};
+
+    #[tokio::test]
+    async fn wait_ready_returns_although_another_task_waits_on_the_same_store() {
+        let (reader, mut writer) = reflector::store::<CloudContract>();
+        let stores = Arc::new(KindStores::default());
+        stores.add(reader.clone());
+        let ours = tokio::spawn({
+            let stores = stores.clone();
+            async move { stores.wait_ready().await }
+        });
+        tokio::task::yield_now().await;
+        // The controller waits too, after us: its waker replaces ours.
+        let controller = tokio::spawn(async move { reader.wait_until_ready().await });
+        tokio::task::yield_now().await;
+        writer.apply_watcher_event(&watcher::Event::InitDone);
+        let deadline = Duration::from_secs(10);
+        tokio::time::timeout(deadline, controller)
+            .await
+            .expect("the controller sees the store ready")
+            .expect("task")
+            .expect("ready");
+        tokio::time::timeout(deadline, ours)
+            .await
+            .expect("wait_ready returns once the store is ready")
+            .expect("task");
+    }
 }

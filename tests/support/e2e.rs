@@ -149,6 +149,14 @@ impl Env {
             .expect("consumption")
     }
 
+    /// Applies BudgetAlert `name` on contract `acme` sized so that `spend` is 60% of it: above the
+    /// `half` threshold, below `most`.
+    pub async fn budget_above_half(&self, name: &str, spend: f64) {
+        let amount = format!("{:.0}", (spend / 0.6).round());
+        self.apply::<ccs_operator::api::BudgetAlert>(manifests::budget(name, "acme", &amount))
+            .await;
+    }
+
     /// Starts the operator binary against this environment.
     pub fn operator(&self, extra: &[&str]) -> Operator {
         Operator::start(self, &self.kubeconfig(), extra, &[])
