@@ -42,10 +42,16 @@ async fn measure(env: &Env, op: &Operator) -> Window {
     let seq = env.last_call();
     let runs = reconcile_runs(op).await;
     tokio::time::sleep(POLL * WINDOW_POLLS).await;
-    Window {
+    let window = Window {
         calls: env.calls_since(seq + 1),
         runs: reconcile_runs(op).await - runs,
-    }
+    };
+    eprintln!(
+        "{WINDOW_POLLS} poll intervals: {} reconciles, {} portal calls",
+        window.runs,
+        window.calls.len()
+    );
+    window
 }
 
 /// Asserts the window shows at most one attempt per poll interval, each of at most `per_attempt`
@@ -70,6 +76,28 @@ fn assert_no_secret_in_logs(op: &Operator, secrets: &[&str]) {
     assert!(!logs.trim().is_empty(), "no log captured");
     for secret in secrets {
         assert!(!logs.contains(secret), "a secret value is in the operator's log");
+    }
+}
+
+/// Asserts no CloudContract (status included) and no Event holds one of `secrets`.
+async fn assert_no_secret_in_cluster(env: &Env, secrets: &[&str]) {
+    let events: Api<Event> = Api::namespaced(env.client.clone(), "default");
+    let events = events.list(&ListParams::default()).await.expect("events");
+    assert!(!events.items.is_empty(), "the operator records Events");
+    let objects = contracts(env)
+        .list(&ListParams::default())
+        .await
+        .expect("contracts");
+    let text = format!(
+        "{}{}",
+        serde_json::to_string(&events.items).expect("json"),
+        serde_json::to_string(&objects.items).expect("json")
+    );
+    for secret in secrets {
+        assert!(
+            !text.contains(secret),
+            "a secret value is in a status or an Event"
+        );
     }
 }
 
@@ -106,7 +134,15 @@ async fn wrong_credentials_say_unauthorized_without_a_hot_loop_or_a_secret_in_js
     );
     assert_no_hot_loop(&measure(&env, &op).await, 2);
 
-    assert_no_secret_in_logs(&op, &[wrong_secret, &good.client_secret, &good.api_key]);
+    // Fixed, the Secret requeues the contract: a success, logged too.
+    env.credentials_secret("acme-creds", CONTRACT, "operator").await;
+    wait_for(&contracts(&env), "acme", "Ready", |c| {
+        has_condition(c, "Ready", "True")
+    })
+    .await;
+    let secrets = [wrong_secret, &good.client_secret, &good.api_key];
+    assert_no_secret_in_logs(&op, &secrets);
+    assert_no_secret_in_cluster(&env, &secrets).await;
     for line in op.logs().lines().filter(|l| l.starts_with('{')) {
         serde_json::from_str::<serde_json::Value>(line).expect("each log line is one JSON object");
     }
@@ -159,6 +195,8 @@ async fn an_unknown_contract_id_names_spec_contract_id_without_a_hot_loop() {
         "{message}"
     );
     assert_no_hot_loop(&measure(&env, &op).await, 2);
+    let cred = env.credential(CONTRACT, "operator");
+    assert_no_secret_in_logs(&op, &[&cred.client_secret, &cred.api_key]);
 }
 
 /// A user with enabled access on the contract who is not its referent, from the simulator's world.

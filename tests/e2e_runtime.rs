@@ -78,6 +78,7 @@ async fn only_the_leader_acts_and_the_standby_takes_over_after_a_crash() {
     })
     .await;
     let takeover = killed.elapsed();
+    eprintln!("takeover after {takeover:?}");
     assert!(
         takeover <= LEASE + TAKEOVER_MARGIN,
         "took over after {takeover:?} (lease {LEASE:?})"
