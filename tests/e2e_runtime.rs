@@ -257,3 +257,49 @@ async fn a_real_scrape_passes_promtool_and_exports_what_the_rules_and_dashboard_
     }
     assert_eq!(missing_metric_names(&file), NOT_PRODUCED_YET);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_operator_benchmark_reads_each_contract_at_most_twice_per_interval() {
+    ccs_operator::install_crypto_provider();
+    let run = tokio::process::Command::new(env!("CARGO_BIN_EXE_ccs-operator"))
+        .args([
+            "bench",
+            "operator",
+            "--contracts",
+            "5",
+            "--budgets-per-contract",
+            "4",
+        ])
+        .args(["--poll-interval", "2s", "--intervals", "3"])
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(DEADLINE * 2, run)
+        .await
+        .expect("the benchmark ends")
+        .expect("the benchmark ran");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{table}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reads = table
+        .lines()
+        .find_map(|l| l.strip_prefix("portal reads / contract / interval"))
+        .and_then(|l| {
+            l.split(',')
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse::<f64>()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no reads row: {table}"));
+    assert!(reads <= 2.0, "{table}");
+    assert!(
+        table.contains("contracts / budget alerts            | 5 / 20"),
+        "{table}"
+    );
+}
