@@ -280,3 +280,32 @@ async fn streaming_list_sends_initial_events_then_bookmark() {
     assert_eq!(initial, ["s1", "s2"]);
     cluster.shutdown().await;
 }
+
+#[tokio::test]
+async fn deleting_a_crd_deletes_its_objects_and_its_discovery() {
+    let (cluster, client, api) = widget_cluster().await;
+    let mut named = widget("", 1);
+    named.metadata.generate_name = Some("gen-".into());
+    let generated = api.create(&PostParams::default(), &named).await.unwrap();
+    let name = generated.metadata.name.unwrap();
+    assert!(name.starts_with("gen-") && name.len() == 9, "{name}");
+
+    let crds: kube::Api<
+        k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+    > = kube::Api::all(client.clone());
+    crds.delete("widgets.dev.example.com", &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually("the CRD to go", || async {
+        crds.get("widgets.dev.example.com").await.is_err().then_some(())
+    })
+    .await;
+    assert_eq!(
+        code(api.get(&name).await),
+        404,
+        "the resource is no longer served"
+    );
+    let discovery = kube::Discovery::new(client).run().await.unwrap();
+    assert!(!discovery.has_group("dev.example.com"));
+    cluster.shutdown().await;
+}

@@ -147,6 +147,23 @@ async fn controller_converges_records_events_and_cleans_up() {
     })
     .await;
     assert!(selected.iter().any(|e| e.reason.as_deref() == Some("Reconciled")));
+    // A repeated event becomes a series: the recorder merge-patches the events.k8s.io object.
+    let w1 = api.get("w1").await.unwrap();
+    let again = Event {
+        type_: EventType::Warning,
+        reason: "Repeated".into(),
+        note: Some("again".into()),
+        action: "Test".into(),
+        secondary: None,
+    };
+    for _ in 0..2 {
+        ctx.recorder.publish(&again, &w1.object_ref(&())).await.unwrap();
+    }
+    let repeated = events
+        .list(&ListParams::default().fields("reason=Repeated"))
+        .await
+        .unwrap();
+    assert_eq!(repeated.items.len(), 1, "one object for the series");
 
     api.delete("w1", &DeleteParams::default()).await.unwrap();
     eventually("the finalizer to be removed", || async {
