@@ -170,20 +170,21 @@ async fn watcher_relists_after_in_stream_410_and_resumes_after_timeout() {
     let mut stream = watcher(api.clone(), config).boxed();
     let mut inits = 0;
     let mut seen_b = false;
+    let mut listed = false;
     let mut created_b = false;
     let mut expired = false;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while tokio::time::Instant::now() < deadline {
-        let event = tokio::time::timeout(Duration::from_secs(5), stream.next()).await;
+        // Write only once the first 1 s watch has ended and a second one started.
+        if listed && !created_b && cluster.store().watches_started() >= 2 {
+            api.create(&PostParams::default(), &widget("b", 2)).await.unwrap();
+            created_b = true;
+        }
+        let event = tokio::time::timeout(Duration::from_millis(100), stream.next()).await;
         let Ok(Some(event)) = event else { continue };
         match event {
             Ok(watcher::Event::Init) => inits += 1,
-            Ok(watcher::Event::InitDone) if !created_b => {
-                // Let the 1 s watch time out once before writing.
-                tokio::time::sleep(Duration::from_millis(1500)).await;
-                api.create(&PostParams::default(), &widget("b", 2)).await.unwrap();
-                created_b = true;
-            }
+            Ok(watcher::Event::InitDone) if !listed => listed = true,
             Ok(watcher::Event::Apply(o)) if o.metadata.name.as_deref() == Some("b") => {
                 seen_b = true;
                 assert_eq!(inits, 1, "resuming after a timeout does not relist");
