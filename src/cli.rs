@@ -21,6 +21,10 @@ pub enum Command {
         #[arg(long)]
         out_dir: Option<PathBuf>,
     },
+    /// Run the operator against the current cluster (or --kubeconfig) until SIGTERM.
+    Run(crate::runtime::cli::RunArgs),
+    /// Run the Customer Space simulator (the API of config/customer-space-api.yaml).
+    Simulator(crate::simulator::cli::SimulatorArgs),
     /// Run an embedded Kubernetes API server and write a kubeconfig for it. A development and
     /// test tool (in memory, plain HTTP, no RBAC), not a production API server.
     DevCluster(crate::devcluster::cli::DevClusterArgs),
@@ -37,6 +41,8 @@ pub enum Command {
 pub enum BenchTarget {
     /// Throughput, list latency and memory of the embedded API server.
     DevCluster(crate::devcluster::cli::BenchArgs),
+    /// The simulator's throughput (`simulator`) or the portal client's overhead (`client`).
+    Portal(crate::simulator::bench::BenchArgs),
 }
 
 /// Runs a parsed command line.
@@ -52,9 +58,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", crate::crdgen::all_as_yaml()?);
             Ok(())
         }
+        Command::Run(args) => crate::runtime::cli::main(args),
+        Command::Simulator(args) => crate::simulator::cli::run(args),
         Command::DevCluster(args) => crate::devcluster::cli::run(args),
         Command::Bench {
             target: BenchTarget::DevCluster(args),
         } => crate::devcluster::cli::bench(args),
+        Command::Bench {
+            target: BenchTarget::Portal(args),
+        } => crate::simulator::bench::run(args),
     }
 }

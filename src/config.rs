@@ -54,7 +54,7 @@ impl Default for PortalConfig {
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
             rate_limit: RateLimit {
-                requests_per_second: 20,
+                requests_per_second: 20.0,
                 burst: 40,
             },
             operation_rate_limits: Default::default(),
@@ -63,11 +63,11 @@ impl Default for PortalConfig {
 }
 
 /// A token bucket.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct RateLimit {
     /// Sustained calls per second.
-    pub requests_per_second: u32,
+    pub requests_per_second: f64,
     /// Calls allowed in a burst.
     pub burst: u32,
 }
@@ -231,6 +231,28 @@ pub enum LogFormat {
     Json,
 }
 
+impl PortalConfig {
+    /// The portal client's settings.
+    pub fn client_config(&self) -> crate::portal::ClientConfig {
+        let limit = |l: &RateLimit| crate::portal::RateLimit {
+            per_second: l.requests_per_second,
+            burst: l.burst.max(1),
+        };
+        crate::portal::ClientConfig {
+            connect_timeout: self.connect_timeout,
+            request_timeout: self.request_timeout,
+            rate_limit: Some(limit(&self.rate_limit)),
+            operation_limits: self
+                .operation_rate_limits
+                .iter()
+                .map(|(k, v)| (k.clone(), limit(v)))
+                .collect(),
+            extra_ca_bundle: self.ca_bundle.clone(),
+            ..Default::default()
+        }
+    }
+}
+
 impl OperatorConfig {
     /// Reads a YAML configuration file; keys left out keep their defaults.
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
@@ -295,7 +317,7 @@ impl OperatorConfig {
             );
         }
         anyhow::ensure!(
-            self.portal.rate_limit.requests_per_second > 0,
+            self.portal.rate_limit.requests_per_second > 0.0,
             "portal.rateLimit.requestsPerSecond must be > 0"
         );
         anyhow::ensure!(

@@ -8,7 +8,11 @@ pub mod config;
 pub mod controllers;
 pub mod crdgen;
 pub mod devcluster;
+pub mod email;
 pub mod metrics;
+pub mod portal;
+pub mod runtime;
+pub mod simulator;
 pub mod validation;
 
 /// Installs the process-wide rustls crypto provider (ring).

@@ -183,6 +183,20 @@ pub struct CloudContractStatus {
     /// When the status was last refreshed from the portal (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_time: Option<String>,
+    /// Incident states already emailed to `spec.notifications.recipients` (so each is sent once).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 100))]
+    pub notified_incidents: Vec<NotifiedIncident>,
+}
+
+/// An incident state that was emailed.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NotifiedIncident {
+    /// Incident id.
+    pub id: String,
+    /// The state that was emailed.
+    pub state: String,
 }
 
 /// Platform weather, as the portal's dashboard shows it.

@@ -39,12 +39,12 @@ impl Period {
 
     /// Start as an RFC 3339 instant (midnight UTC).
     pub fn start_rfc3339(&self) -> String {
-        midnight(self.start).to_rfc3339()
+        super::super::common::timestamp(midnight(self.start))
     }
 
     /// End as an RFC 3339 instant (midnight UTC).
     pub fn end_rfc3339(&self) -> String {
-        midnight(self.end).to_rfc3339()
+        super::super::common::timestamp(midnight(self.end))
     }
 
     /// Start as an instant.
@@ -76,7 +76,7 @@ mod tests {
         let now = at("2026-11-25T10:00:00Z");
         let month = Period::containing(BudgetPeriod::Monthly, now);
         assert_eq!((month.key.as_str(), month.days()), ("2026-11", 30));
-        assert_eq!(month.start_rfc3339(), "2026-11-01T00:00:00+00:00");
+        assert_eq!(month.start_rfc3339(), "2026-11-01T00:00:00Z");
         let quarter = Period::containing(BudgetPeriod::Quarterly, now);
         assert_eq!(
             (

@@ -86,8 +86,9 @@ fn parse_amount(field: String, value: &str) -> Result<Decimal, PlanError> {
     })
 }
 
-/// Evaluates a budget against fresh portal data. `previous` is the threshold status last written;
-/// `freshness` is the age beyond which data is stale (twice the poll interval).
+/// Evaluates a budget against portal data. `previous` is the threshold status last written; `now`
+/// stamps transitions and ages the data; `freshness` is the age beyond which data is stale (twice
+/// the poll interval) and triggers nothing.
 pub fn evaluate(
     spec: &BudgetAlertSpec,
     previous: &[ThresholdStatus],
@@ -102,7 +103,9 @@ pub fn evaluate(
         });
     }
     let budget = parse_amount("spec.amount".into(), &spec.amount)?;
-    let period = Period::containing(spec.period, now);
+    // The period follows the data's clock: right after midnight on the 1st, the portal may still
+    // report the previous month, which must not re-arm the thresholds early.
+    let period = Period::containing(spec.period, observation.data_as_of);
     let actual: Decimal = observation
         .daily
         .iter()
@@ -123,7 +126,7 @@ pub fn evaluate(
 
     let mut thresholds = Vec::with_capacity(spec.thresholds.len());
     let mut notices = Vec::new();
-    let now_text = now.to_rfc3339();
+    let now_text = crate::controllers::common::timestamp(now);
     // Actual thresholds first, so a Forecasted one can see which Actual ones are notified.
     let mut ordered: Vec<_> = spec.thresholds.iter().enumerate().collect();
     ordered.sort_by_key(|(_, t)| t.basis != ThresholdBasis::Actual);
@@ -231,7 +234,7 @@ pub fn mark_notified(thresholds: &mut [ThresholdStatus], name: &str, now: DateTi
         .find(|s| s.name == name && s.state == ThresholdState::Triggered)
     {
         status.state = ThresholdState::Notified;
-        status.notified_at = Some(now.to_rfc3339());
+        status.notified_at = Some(crate::controllers::common::timestamp(now));
     }
 }
 

@@ -30,7 +30,7 @@ fn spec(thresholds: Vec<Threshold>) -> BudgetAlertSpec {
     }
 }
 
-/// `per_day` EUR every day of November 2026 up to and including `last_day`, data as of the next midnight.
+/// `per_day` EUR every day of November 2026 up to and including `last_day`, data as of that day's end.
 fn spend(per_day: i64, last_day: u32) -> SpendObservation {
     let daily = (1..=last_day)
         .map(|d| {
@@ -40,14 +40,11 @@ fn spend(per_day: i64, last_day: u32) -> SpendObservation {
             )
         })
         .collect();
-    let as_of = NaiveDate::from_ymd_opt(2026, 11, last_day)
-        .expect("date")
-        .succ_opt()
-        .expect("next day");
+    let as_of = NaiveDate::from_ymd_opt(2026, 11, last_day).expect("date");
     SpendObservation {
         currency: "EUR".into(),
         daily,
-        data_as_of: as_of.and_hms_opt(0, 0, 0).expect("midnight").and_utc(),
+        data_as_of: as_of.and_hms_opt(23, 59, 59).expect("time").and_utc(),
     }
 }
 

@@ -1,0 +1,285 @@
+//! CloudContract controller: the portal's view of a contract into status, the declared referent
+//! into the portal, incident emails to the declared recipients.
+//!
+//! Pipeline: dereference (Secret, duplicate claims) -> observe (one shared dashboard read) ->
+//! plan (pure, [`plan::plan`]) -> apply (referent change, emails) -> status.
+
+pub mod plan;
+
+use super::common::annotations;
+use super::common::conditions::{self, is_true};
+use super::common::driver::{ConditionedStatus, Reconciled, jitter, reconcile_with};
+use super::common::report::{apply_status, event};
+use super::common::schedule::{Freshness, not_due_for};
+use super::common::{Category, ReconcileError};
+use super::context::Context;
+use super::portal_access::portal_error;
+use super::stores::claim_order;
+use crate::api::cloud_contract::{CloudContract, CloudContractStatus};
+use crate::email::templates::{IncidentFacts, incident_email};
+use crate::portal::{ErrorCategory, ReferentChange};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use kube::{Api, ResourceExt};
+use std::sync::Arc;
+
+impl ConditionedStatus for CloudContractStatus {
+    fn conditions_mut(&mut self) -> &mut Vec<Condition> {
+        &mut self.conditions
+    }
+
+    fn on_error(
+        &mut self,
+        err: &ReconcileError,
+        generation: Option<i64>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
+        if matches!(
+            err.category,
+            Category::Unauthorized | Category::SecretNotFound | Category::SecretInvalid
+        ) {
+            let reason = err.category.as_str();
+            conditions::set(
+                &mut self.conditions,
+                "CredentialsValid",
+                Some(false),
+                reason,
+                &err.message,
+                generation,
+                now,
+            );
+        }
+    }
+}
+
+impl Reconciled for CloudContract {
+    const KIND: &'static str = "CloudContract";
+}
+
+/// Reconciles one CloudContract.
+pub async fn reconcile(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    reconcile_with(obj, &ctx.clone(), |obj| run(obj, ctx)).await
+}
+
+/// What to do after a failure.
+pub fn error_policy(obj: Arc<CloudContract>, err: &ReconcileError, ctx: Arc<Context>) -> Action {
+    super::common::driver::error_policy(
+        obj.as_ref(),
+        err,
+        &ctx,
+        ctx.config.controllers.cloud_contract.poll_interval,
+    )
+}
+
+async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    let default_poll = ctx.config.controllers.cloud_contract.poll_interval;
+    let poll = annotations::poll_interval(obj.as_ref(), default_poll)
+        .map_err(|m| ReconcileError::new(Category::InvalidSpec, m))?;
+    if annotations::is_paused(obj.as_ref()) {
+        return Ok(Action::await_change());
+    }
+    check_duplicate(&obj, &ctx)?;
+    let now = ctx.now();
+    let previous = obj.status.clone().unwrap_or_default();
+    let requested = annotations::reconcile_requested_at(obj.as_ref());
+    let freshness = Freshness {
+        ready: is_true(&previous.conditions, "Ready"),
+        generation: obj.metadata.generation,
+        observed_generation: previous.observed_generation,
+        requested_at: requested.as_deref(),
+        handled_at: previous.last_handled_reconcile_at.as_deref(),
+        last_sync: previous.last_sync_time.as_deref(),
+    };
+    if let Some(wait) = not_due_for(&freshness, poll, now) {
+        return Ok(Action::requeue(wait));
+    }
+
+    // Observe.
+    let client = ctx.portal.client_for(&ctx.client, &obj).await?;
+    let endpoint = ctx.portal.endpoint_of(&obj);
+    let contract_id = &obj.spec.contract_id;
+    let snapshot = ctx
+        .portal
+        .snapshot(client.as_ref(), &endpoint, contract_id, poll)
+        .await
+        .map_err(|e| match e.category {
+            ErrorCategory::NotFound => ReconcileError::new(
+                Category::NotFound,
+                format!("spec.contractId: contract {contract_id} does not exist or is not visible with these credentials; check the id"),
+            ),
+            _ => portal_error(e, &format!("reading contract {contract_id}")),
+        })?;
+
+    // Plan.
+    let plan = plan::plan(&obj.spec, &previous, &snapshot.dashboard);
+    let mut status = plan.observed.clone();
+
+    // Apply.
+    for action in &plan.actions {
+        match action {
+            plan::ContractAction::ChangeReferent {
+                email,
+                remove_previous,
+            } => {
+                let change = ReferentChange {
+                    new_referent_email: email.clone(),
+                    remove_previous_referent_access: *remove_previous,
+                };
+                let contract = client.change_referent(contract_id, &change).await.map_err(|e| {
+                    portal_error(
+                        e,
+                        &format!("changing the referent of {contract_id} to {email} (spec.referent)"),
+                    )
+                })?;
+                ctx.portal.invalidate(&endpoint, contract_id);
+                status.referent = Some(contract.referent.email.clone());
+                let note = format!("referent of {contract_id} changed to {email}");
+                event(
+                    &ctx.recorder,
+                    obj.as_ref(),
+                    EventType::Normal,
+                    "ReferentChanged",
+                    "ChangeReferent",
+                    note,
+                )
+                .await;
+            }
+        }
+    }
+    let sent = send_incident_emails(&obj, &ctx, &plan.incident_notices).await;
+    status.notified_incidents =
+        plan::remember_incidents(&previous.notified_incidents, &sent, &snapshot.dashboard);
+
+    // Status.
+    let generation = obj.metadata.generation;
+    status.conditions = previous.conditions.clone();
+    status.observed_generation = generation;
+    status.last_handled_reconcile_at = requested;
+    status.last_sync_time = Some(crate::controllers::common::timestamp(now));
+    let c = &mut status.conditions;
+    conditions::set(
+        c,
+        "CredentialsValid",
+        Some(true),
+        "Accepted",
+        "the portal accepted the credentials",
+        generation,
+        now,
+    );
+    match &plan.drift {
+        Some(drift) => conditions::set(
+            c,
+            "Synced",
+            Some(false),
+            "ObserveOnlyDrift",
+            drift,
+            generation,
+            now,
+        ),
+        None => conditions::set(
+            c,
+            "Synced",
+            Some(true),
+            "Synced",
+            "the portal matches the spec",
+            generation,
+            now,
+        ),
+    }
+    let summary = format!(
+        "contract {contract_id} ({}) observed: weather {:?}, {} open incident(s)",
+        status.contract_name.as_deref().unwrap_or_default(),
+        status
+            .weather
+            .unwrap_or(crate::api::cloud_contract::Weather::Unknown),
+        status.incidents.as_ref().map_or(0, |i| i.open)
+    );
+    conditions::set(c, "Ready", Some(true), "Observed", &summary, generation, now);
+    let api: Api<CloudContract> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    apply_status(&api, obj.as_ref(), &status).await?;
+    let unsent = plan.incident_notices.len() - sent.len();
+    // Emails that failed are retried soon, not at the next poll.
+    let next = if unsent > 0 {
+        poll.min(std::time::Duration::from_secs(60))
+    } else {
+        poll
+    };
+    Ok(Action::requeue(jitter(next)))
+}
+
+/// Fails with `DuplicateContract` when an older CloudContract claims the same contract id.
+fn check_duplicate(obj: &CloudContract, ctx: &Context) -> Result<(), ReconcileError> {
+    let mine = claim_order(obj);
+    let owner = ctx
+        .stores
+        .contracts
+        .all()
+        .into_iter()
+        .filter(|other| {
+            other.spec.contract_id == obj.spec.contract_id && other.metadata.deletion_timestamp.is_none()
+        })
+        .min_by_key(|other| claim_order(other.as_ref()));
+    match owner {
+        Some(owner) if claim_order(owner.as_ref()) < mine => Err(ReconcileError::new(
+            Category::DuplicateContract,
+            format!(
+                "contract {} is already managed by CloudContract {}/{}; this one changes nothing until that one is deleted",
+                obj.spec.contract_id,
+                owner.namespace().unwrap_or_default(),
+                owner.name_any()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Sends the due incident emails; returns the incidents whose email went out.
+async fn send_incident_emails(
+    obj: &CloudContract,
+    ctx: &Context,
+    notices: &[crate::portal::Incident],
+) -> Vec<crate::portal::Incident> {
+    let Some(notifications) = &obj.spec.notifications else {
+        return Vec::new();
+    };
+    let uid = obj.uid().unwrap_or_default();
+    let mut sent = Vec::new();
+    for incident in notices {
+        let updated = incident.updated_at.to_rfc3339();
+        let facts = IncidentFacts {
+            contract_uid: &uid,
+            contract_id: &obj.spec.contract_id,
+            id: &incident.id,
+            title: &incident.title,
+            severity: i32::from(incident.severity),
+            state: plan::state_name(incident.state),
+            updated: &updated,
+        };
+        let email = incident_email(
+            &facts,
+            crate::api::common::Locale::En,
+            notifications.recipients.clone(),
+        );
+        match ctx.mailer.send(&email).await {
+            Ok(()) => {
+                ctx.metrics.emails_sent.with_label_values(&["incident"]).inc();
+                sent.push(incident.clone());
+            }
+            Err(err) => {
+                ctx.metrics.emails_failed.with_label_values(&["incident"]).inc();
+                let note = format!("incident {} email not sent: {err}", incident.id);
+                event(
+                    &ctx.recorder,
+                    obj,
+                    EventType::Warning,
+                    Category::EmailFailed.as_str(),
+                    "SendEmail",
+                    note,
+                )
+                .await;
+            }
+        }
+    }
+    sent
+}

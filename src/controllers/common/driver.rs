@@ -1,0 +1,152 @@
+//! The frame around every reconcile: metrics, error reporting (Event, failed conditions), backoff.
+
+use super::conditions;
+use super::error::ReconcileError;
+use super::report::{apply_status, error_event};
+use crate::controllers::context::Context;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::core::object::HasStatus;
+use kube::runtime::controller::Action;
+use kube::{Api, Resource, ResourceExt};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Status types with the standard conditions.
+pub trait ConditionedStatus: Default + Clone + Serialize {
+    /// The conditions.
+    fn conditions_mut(&mut self) -> &mut Vec<Condition>;
+    /// Lets a kind add its own failed conditions (such as `CredentialsValid=False`).
+    fn on_error(
+        &mut self,
+        _err: &ReconcileError,
+        _generation: Option<i64>,
+        _now: chrono::DateTime<chrono::Utc>,
+    ) {
+    }
+}
+
+/// A kind the operator reconciles.
+pub trait Reconciled:
+    Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+    + HasStatus
+    + Clone
+    + DeserializeOwned
+    + Serialize
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+where
+    Self::Status: ConditionedStatus,
+{
+    /// Kind name: the `kind` metric label.
+    const KIND: &'static str;
+}
+
+/// The backoff key of an object.
+pub fn object_key<K: Resource>(obj: &K) -> String {
+    format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
+}
+
+/// Runs `work` for `obj`, counting it, and on failure: an error metric, a Warning Event and
+/// `Ready=False` (reason: the error category) on the object.
+pub async fn reconcile_with<K, F, Fut>(obj: Arc<K>, ctx: &Context, work: F) -> Result<Action, ReconcileError>
+where
+    K: Reconciled,
+    K::Status: ConditionedStatus,
+    F: FnOnce(Arc<K>) -> Fut,
+    Fut: Future<Output = Result<Action, ReconcileError>>,
+{
+    let started = Instant::now();
+    ctx.metrics.reconcile_runs.with_label_values(&[K::KIND]).inc();
+    let result = work(obj.clone()).await;
+    ctx.metrics
+        .reconcile_duration
+        .with_label_values(&[K::KIND])
+        .observe(started.elapsed().as_secs_f64());
+    match result {
+        Ok(action) => {
+            ctx.backoff
+                .reset(&format!("{}/{}", K::KIND, object_key(obj.as_ref())));
+            Ok(action)
+        }
+        Err(err) => {
+            ctx.metrics
+                .reconcile_errors
+                .with_label_values(&[K::KIND, err.category.as_str()])
+                .inc();
+            tracing::warn!(kind = K::KIND, object = %object_key(obj.as_ref()), category = err.category.as_str(), "{}", err.message);
+            error_event(&ctx.recorder, obj.as_ref(), &err).await;
+            record_failure(obj.as_ref(), ctx, &err).await;
+            Err(err)
+        }
+    }
+}
+
+async fn record_failure<K>(obj: &K, ctx: &Context, err: &ReconcileError)
+where
+    K: Reconciled,
+    K::Status: ConditionedStatus,
+{
+    let now = ctx.now();
+    let generation = obj.meta().generation;
+    let api: Api<K> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    // Start from the stored status, not the cached object: the failed reconcile may have written
+    // status already (a Triggered threshold), and a server-side apply of an older status would undo it.
+    let latest = match api.get_status(&obj.name_any()).await {
+        Ok(latest) => latest,
+        Err(kube::Error::Api(e)) if e.code == 404 => return,
+        Err(read_err) => {
+            tracing::warn!(kind = K::KIND, object = %object_key(obj), "could not read status: {read_err}");
+            return;
+        }
+    };
+    let mut status = latest.status().cloned().unwrap_or_default();
+    status.on_error(err, generation, now);
+    let conditions = status.conditions_mut();
+    conditions::set(
+        conditions,
+        "Ready",
+        Some(false),
+        err.category.as_str(),
+        &err.message,
+        generation,
+        now,
+    );
+    conditions::set(
+        conditions,
+        "Synced",
+        Some(false),
+        err.category.as_str(),
+        &err.message,
+        generation,
+        now,
+    );
+    if let Err(write_err) = apply_status(&api, obj, &status).await {
+        tracing::warn!(kind = K::KIND, object = %object_key(obj), "could not record the failure in status: {write_err}");
+    }
+}
+
+/// What to do after a failed reconcile: terminal errors wait (re-checked at the slow `resync`, or
+/// sooner on a change); others retry with per-object exponential backoff.
+pub fn error_policy<K: Reconciled>(obj: &K, err: &ReconcileError, ctx: &Context, resync: Duration) -> Action
+where
+    K::Status: ConditionedStatus,
+{
+    if err.is_terminal() {
+        Action::requeue(jitter(resync))
+    } else {
+        Action::requeue(
+            ctx.backoff
+                .next_delay(&format!("{}/{}", K::KIND, object_key(obj))),
+        )
+    }
+}
+
+/// `d` spread by ±10%, so objects created together do not poll together.
+pub fn jitter(d: Duration) -> Duration {
+    d.mul_f64(0.9 + fastrand::f64() * 0.2)
+}

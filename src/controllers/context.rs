@@ -1,0 +1,61 @@
+//! What every reconcile shares: clients, configuration, metrics, the event recorder, the mailer,
+//! portal clients and the per-contract snapshot cache.
+
+use super::common::backoff::Backoff;
+use super::portal_access::PortalAccess;
+use super::stores::Stores;
+use crate::config::OperatorConfig;
+use crate::email::Mailer;
+use crate::metrics::Metrics;
+use chrono::{DateTime, Utc};
+use kube::runtime::events::{Recorder, Reporter};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Shared state of the controllers.
+pub struct Context {
+    /// Kubernetes client.
+    pub client: kube::Client,
+    /// Operator configuration.
+    pub config: OperatorConfig,
+    /// Metrics.
+    pub metrics: Metrics,
+    /// The one event recorder (so the API server can deduplicate repeated events).
+    pub recorder: Recorder,
+    /// Outgoing email.
+    pub mailer: Arc<dyn Mailer>,
+    /// Portal clients per credentials and the shared read cache.
+    pub portal: PortalAccess,
+    /// Per-object backoff of failing reconciles.
+    pub backoff: Backoff,
+    /// Reflector caches of every kind, filled as the controllers start.
+    pub stores: Stores,
+}
+
+impl Context {
+    /// Builds the context; the portal clients share one HTTP pool, rate limiter and metrics.
+    pub fn new(
+        client: kube::Client,
+        config: OperatorConfig,
+        metrics: Metrics,
+        mailer: Arc<dyn Mailer>,
+    ) -> anyhow::Result<Arc<Self>> {
+        let portal = PortalAccess::new(&config, &metrics.registry)?;
+        let recorder = Recorder::new(client.clone(), Reporter::from("ccs-operator"));
+        Ok(Arc::new(Self {
+            client,
+            config,
+            metrics,
+            recorder,
+            mailer,
+            portal,
+            backoff: Backoff::new(Duration::from_secs(2), Duration::from_secs(300)),
+            stores: Stores::default(),
+        }))
+    }
+
+    /// The current time (one place, so tests reason about it).
+    pub fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}

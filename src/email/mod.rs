@@ -1,0 +1,180 @@
+//! Outgoing email: composed in English or French, sent over SMTP with lettre (or written as `.eml`
+//! files for the demo), with a deterministic Message-ID so mail systems can drop duplicates.
+
+pub mod templates;
+
+use crate::config::{SmtpConfig, SmtpTls};
+use futures::future::BoxFuture;
+use lettre::message::{Mailbox, MultiPart, header::ContentType};
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::{AsyncFileTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// What an email is about; the `kind` label of the email metrics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmailKind {
+    /// A budget threshold was crossed.
+    Budget,
+    /// An incident opened or changed state.
+    Incident,
+    /// A service order completed or was rejected.
+    Order,
+}
+
+impl EmailKind {
+    /// Metric label value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Budget => "budget",
+            Self::Incident => "incident",
+            Self::Order => "order",
+        }
+    }
+}
+
+/// A composed email.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Email {
+    /// What it is about.
+    pub kind: EmailKind,
+    /// Recipients.
+    pub to: Vec<String>,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub text: String,
+    /// HTML body.
+    pub html: String,
+    /// Message-ID without angle brackets, such as `budget.<uid>.2026-11.half@ccs-operator`.
+    pub message_id: String,
+}
+
+/// Why an email was not sent.
+#[derive(Debug, thiserror::Error)]
+pub enum EmailError {
+    /// An address or the message is malformed: retrying will not help.
+    #[error("invalid email: {0}")]
+    Invalid(String),
+    /// The server could not be reached or refused the message for now.
+    #[error("email delivery failed: {0}")]
+    Delivery(String),
+}
+
+impl EmailError {
+    /// Whether a retry can succeed.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::Delivery(_))
+    }
+}
+
+/// Sends emails.
+pub trait Mailer: Send + Sync {
+    /// Sends one email to all its recipients.
+    fn send<'a>(&'a self, email: &'a Email) -> BoxFuture<'a, Result<(), EmailError>>;
+}
+
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Files(AsyncFileTransport<Tokio1Executor>),
+    Disabled,
+}
+
+/// The lettre-backed mailer.
+pub struct LettreMailer {
+    from: Mailbox,
+    transport: Transport,
+}
+
+impl LettreMailer {
+    /// Builds the mailer from configuration; `password` comes from the password file or
+    /// `CCS_SMTP_PASSWORD`, never from the config file itself.
+    pub fn from_config(config: &SmtpConfig, password: Option<String>) -> anyhow::Result<Self> {
+        let from: Mailbox = config
+            .from
+            .parse()
+            .map_err(|e| anyhow::anyhow!("smtp.from is not an email address: {e}"))?;
+        let transport = if !config.host.is_empty() {
+            let builder = match config.tls {
+                SmtpTls::Implicit => AsyncSmtpTransport::<Tokio1Executor>::relay(&config.host)?,
+                SmtpTls::Starttls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(&config.host)?,
+                SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&config.host),
+            };
+            let mut builder = builder.port(config.port).timeout(Some(Duration::from_secs(20)));
+            if let (Some(user), Some(password)) = (&config.username, password) {
+                builder = builder.credentials(Credentials::new(user.clone(), password));
+            }
+            Transport::Smtp(builder.build())
+        } else if let Some(dir) = &config.mail_dir {
+            std::fs::create_dir_all(dir)?;
+            Transport::Files(AsyncFileTransport::<Tokio1Executor>::new(dir))
+        } else {
+            Transport::Disabled
+        };
+        Ok(Self { from, transport })
+    }
+
+    /// A mailer writing `.eml` files into `dir`.
+    pub fn to_directory(dir: PathBuf, from: &str) -> anyhow::Result<Self> {
+        let config = SmtpConfig {
+            mail_dir: Some(dir),
+            from: from.into(),
+            ..SmtpConfig::default()
+        };
+        Self::from_config(&config, None)
+    }
+
+    fn build(&self, email: &Email) -> Result<Message, EmailError> {
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .subject(email.subject.clone())
+            .message_id(Some(format!("<{}>", email.message_id)));
+        for to in &email.to {
+            let mailbox: Mailbox = to
+                .parse()
+                .map_err(|e| EmailError::Invalid(format!("recipient {to}: {e}")))?;
+            builder = builder.to(mailbox);
+        }
+        let body = MultiPart::alternative()
+            .singlepart(
+                lettre::message::SinglePart::builder()
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(email.text.clone()),
+            )
+            .singlepart(
+                lettre::message::SinglePart::builder()
+                    .header(ContentType::TEXT_HTML)
+                    .body(email.html.clone()),
+            );
+        builder
+            .multipart(body)
+            .map_err(|e| EmailError::Invalid(e.to_string()))
+    }
+}
+
+impl Mailer for LettreMailer {
+    fn send<'a>(&'a self, email: &'a Email) -> BoxFuture<'a, Result<(), EmailError>> {
+        Box::pin(async move {
+            let message = self.build(email)?;
+            match &self.transport {
+                Transport::Smtp(smtp) => smtp
+                    .send(message)
+                    .await
+                    .map(drop)
+                    .map_err(|e| EmailError::Delivery(e.to_string())),
+                Transport::Files(files) => files
+                    .send(message)
+                    .await
+                    .map(drop)
+                    .map_err(|e| EmailError::Delivery(e.to_string())),
+                Transport::Disabled => {
+                    tracing::warn!(
+                        kind = email.kind.as_str(),
+                        "no SMTP host or mail directory configured; email dropped"
+                    );
+                    Ok(())
+                }
+            }
+        })
+    }
+}

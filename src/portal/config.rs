@@ -1,0 +1,145 @@
+//! Client configuration and credentials.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A secret string whose `Debug` never shows the value.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+    /// The value, for the one place that must send it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// OAuth2 client credentials plus the API key, as stored in the contract's Secret.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Credentials {
+    /// OAuth2 client id (not secret; shown in logs).
+    pub client_id: String,
+    /// OAuth2 client secret.
+    pub client_secret: Secret,
+    /// `X-Api-Key` value.
+    pub api_key: Secret,
+}
+
+impl Credentials {
+    /// Builds credentials from plain strings.
+    pub fn new(
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+        api_key: impl Into<String>,
+    ) -> Self {
+        Self {
+            client_id: client_id.into(),
+            client_secret: Secret::new(client_secret),
+            api_key: Secret::new(api_key),
+        }
+    }
+}
+
+/// A token bucket: sustained calls per second and burst size.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RateLimit {
+    /// Sustained calls per second (> 0).
+    pub per_second: f64,
+    /// Calls allowed at once after a quiet period (>= 1).
+    #[serde(default = "one")]
+    pub burst: u32,
+}
+
+fn one() -> u32 {
+    1
+}
+
+/// Retry behaviour of safe calls.
+#[derive(Clone, Copy, Debug, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RetryPolicy {
+    /// Attempts after the first one.
+    pub max_retries: usize,
+    /// First backoff delay.
+    #[serde(with = "millis")]
+    pub min_delay: Duration,
+    /// Largest backoff delay, and largest `Retry-After` honoured.
+    #[serde(with = "millis")]
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: 4,
+            min_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Client settings shared by every credential (see `PortalShared`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct ClientConfig {
+    /// TCP + TLS connect timeout.
+    #[serde(with = "millis")]
+    pub connect_timeout: Duration,
+    /// Whole request timeout (one attempt).
+    #[serde(with = "millis")]
+    pub request_timeout: Duration,
+    /// Retry behaviour.
+    pub retry: RetryPolicy,
+    /// Limit for every call together; `None`: unlimited.
+    pub rate_limit: Option<RateLimit>,
+    /// Extra limits per operation name (such as `submit_request`), applied on top of the global one.
+    pub operation_limits: BTreeMap<String, RateLimit>,
+    /// Refresh the token this long before it expires.
+    #[serde(with = "millis")]
+    pub token_refresh_margin: Duration,
+    /// PEM bundle of extra CA certificates trusted besides the system ones.
+    pub extra_ca_bundle: Option<PathBuf>,
+    /// `Accept-Language` sent on every call.
+    pub language: super::Language,
+}
+
+impl Default for ClientConfig {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(5),
+            request_timeout: Duration::from_secs(20),
+            retry: RetryPolicy::default(),
+            rate_limit: Some(RateLimit {
+                per_second: 20.0,
+                burst: 10,
+            }),
+            operation_limits: BTreeMap::new(),
+            token_refresh_margin: Duration::from_secs(60),
+            extra_ca_bundle: None,
+            language: super::Language::En,
+        }
+    }
+}
+
+/// Durations as integer milliseconds in configuration files.
+mod millis {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        u64::deserialize(d).map(Duration::from_millis)
+    }
+}

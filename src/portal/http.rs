@@ -1,0 +1,313 @@
+//! The reqwest implementation: authentication, rate limiting, retries, metrics and tracing.
+
+use super::config::{ClientConfig, Credentials, Secret};
+use super::error::{ErrorCategory, PortalError, PortalResult};
+use super::limiter::Limiter;
+use super::metrics::{PortalMetrics, code_class};
+use super::model::{ApiErrorBody, TokenResponse};
+use super::token::TokenCache;
+use backon::{BackoffBuilder, ExponentialBuilder};
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use reqwest::{Method, StatusCode};
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tracing::Instrument;
+
+/// What every client of the process shares: connection pool, rate limiter, metrics, settings.
+pub struct PortalShared {
+    http: reqwest::Client,
+    limiter: Limiter,
+    metrics: PortalMetrics,
+    config: ClientConfig,
+}
+
+impl PortalShared {
+    /// Builds the HTTP client (rustls, the process crypto provider, optional extra CA bundle) and
+    /// registers the metrics on `registry`.
+    pub fn new(config: ClientConfig, registry: &prometheus::Registry) -> anyhow::Result<Arc<Self>> {
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.request_timeout)
+            .user_agent(concat!("ccs-operator/", env!("CARGO_PKG_VERSION")));
+        if let Some(path) = &config.extra_ca_bundle {
+            let pem = std::fs::read(path)
+                .map_err(|e| anyhow::anyhow!("reading CA bundle {}: {e}", path.display()))?;
+            builder = builder.tls_certs_merge(reqwest::Certificate::from_pem_bundle(&pem)?);
+        }
+        let limiter = Limiter::new(config.rate_limit.as_ref(), &config.operation_limits)
+            .map_err(|e| anyhow::anyhow!("portal client configuration: {e}"))?;
+        Ok(Arc::new(Self {
+            http: builder.build()?,
+            limiter,
+            metrics: PortalMetrics::register(registry)?,
+            config,
+        }))
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+}
+
+/// A client bound to one endpoint and one set of credentials. Cheap to create; keeps its token.
+pub struct ReqwestPortal {
+    pub(super) shared: Arc<PortalShared>,
+    base_url: String,
+    credentials: Credentials,
+    token: TokenCache,
+}
+
+impl std::fmt::Debug for ReqwestPortal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReqwestPortal")
+            .field("base_url", &self.base_url)
+            .field("credentials", &self.credentials)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One HTTP call to make, possibly several times.
+pub(super) struct Call<'a> {
+    pub(super) operation: &'static str,
+    pub(super) method: Method,
+    pub(super) path: String,
+    pub(super) query: Vec<(&'a str, String)>,
+    pub(super) body: Option<&'a (dyn erased_json::Body + Sync)>,
+    /// Safe to repeat: reads and idempotent writes.
+    pub(super) retry: bool,
+}
+
+/// A successful answer.
+pub(super) struct Reply {
+    pub(super) headers: HeaderMap,
+    pub(super) body: Vec<u8>,
+}
+
+/// Lets `Call` hold any serializable body without generics.
+pub(super) mod erased_json {
+    /// A body serializable to JSON.
+    pub trait Body {
+        /// The JSON bytes.
+        fn to_json(&self) -> serde_json::Result<Vec<u8>>;
+    }
+    impl<T: serde::Serialize> Body for T {
+        fn to_json(&self) -> serde_json::Result<Vec<u8>> {
+            serde_json::to_vec(self)
+        }
+    }
+}
+
+impl ReqwestPortal {
+    /// A client for `base_url` (scheme, host and port, e.g. `https://portal.example`).
+    pub fn new(shared: Arc<PortalShared>, base_url: impl Into<String>, credentials: Credentials) -> Self {
+        let base_url = base_url.into().trim_end_matches('/').to_string();
+        Self {
+            shared,
+            base_url,
+            credentials,
+            token: TokenCache::default(),
+        }
+    }
+
+    /// A fresh backoff schedule (exponential with jitter).
+    fn backoff(&self) -> impl Iterator<Item = Duration> + use<> {
+        let retry = &self.shared.config.retry;
+        ExponentialBuilder::default()
+            .with_min_delay(retry.min_delay)
+            .with_max_delay(retry.max_delay)
+            .with_max_times(retry.max_retries)
+            .with_jitter()
+            .build()
+    }
+
+    /// Runs `attempt` until it succeeds, fails terminally, or the backoff is exhausted.
+    /// `attempt` gets the attempt number (0 first) so callers can look things up before a retry.
+    pub(super) async fn with_retries<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        retry: bool,
+        mut attempt: F,
+    ) -> PortalResult<T>
+    where
+        F: FnMut(u32) -> Fut,
+        Fut: Future<Output = PortalResult<T>>,
+    {
+        let span = tracing::debug_span!("portal", operation, endpoint = %self.base_url);
+        async move {
+            let mut backoff = self.backoff();
+            let mut n = 0;
+            loop {
+                let err = match attempt(n).await {
+                    Ok(value) => return Ok(value),
+                    Err(err) if !retry || err.is_terminal() => return Err(err),
+                    Err(err) => err,
+                };
+                let Some(delay) = backoff.next() else { return Err(err) };
+                // Retry-After is a floor, capped so a hostile header cannot park us for hours.
+                let delay = err.retry_after.map_or(delay, |ra| ra.min(self.shared.config.retry.max_delay).max(delay));
+                tracing::info!(category = err.category.as_str(), status = ?err.status, ?delay, "retrying portal call");
+                self.shared.metrics.retry(operation);
+                tokio::time::sleep(delay).await;
+                n += 1;
+            }
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// Makes a call with retries (when `call.retry`) and returns the 2xx answer.
+    pub(super) async fn send(&self, call: &Call<'_>) -> PortalResult<Reply> {
+        self.with_retries(call.operation, call.retry, |_| self.attempt(call))
+            .await
+    }
+
+    /// One attempt, authenticated; a 401 refreshes the token once and tries again.
+    async fn attempt(&self, call: &Call<'_>) -> PortalResult<Reply> {
+        let token = self.token(None).await?;
+        match self.exchange(call, Some(&token)).await {
+            Err(err) if err.category == ErrorCategory::Unauthorized => {
+                tracing::debug!("token rejected; refreshing once");
+                let token = self.token(Some(&token)).await?;
+                self.exchange(call, Some(&token)).await
+            }
+            other => other,
+        }
+    }
+
+    /// The cached token, or a new one.
+    async fn token(&self, rejected: Option<&Secret>) -> PortalResult<Secret> {
+        self.token.get(rejected, || self.fetch_token()).await
+    }
+
+    async fn fetch_token(&self) -> PortalResult<(Secret, Duration)> {
+        let call = Call {
+            operation: "token",
+            method: Method::POST,
+            path: "/oauth/v3/token".into(),
+            query: vec![],
+            body: None,
+            retry: true,
+        };
+        // No retry loop here: the caller's loop retries the whole attempt, token included.
+        let reply = self.exchange(&call, None).await?;
+        let token: TokenResponse = decode("token", &reply.body)?;
+        let lifetime = Duration::from_secs(token.expires_in);
+        // Refresh ahead of expiry, but never refresh on every call for short-lived tokens.
+        let valid_for = lifetime
+            .saturating_sub(self.shared.config.token_refresh_margin)
+            .max(lifetime / 2);
+        Ok((Secret::new(token.access_token), valid_for))
+    }
+
+    /// Sends one HTTP request (after the rate limiter) and records its metrics.
+    /// Without a bearer token it is the token request (HTTP Basic + form body).
+    async fn exchange(&self, call: &Call<'_>, bearer: Option<&Secret>) -> PortalResult<Reply> {
+        let shared = &self.shared;
+        if let Some(waited) = shared.limiter.acquire(call.operation).await {
+            shared.metrics.rate_limited(call.operation, waited);
+        }
+        let mut req = shared
+            .http
+            .request(call.method.clone(), format!("{}{}", self.base_url, call.path))
+            .header("X-Api-Key", self.credentials.api_key.expose())
+            .header("Accept-Language", shared.config.language.as_str())
+            .query(&call.query);
+        req = match bearer {
+            Some(token) => req.bearer_auth(token.expose()),
+            None => req
+                .basic_auth(
+                    &self.credentials.client_id,
+                    Some(self.credentials.client_secret.expose()),
+                )
+                .header("Content-Type", "application/x-www-form-urlencoded")
+                .body("grant_type=client_credentials"),
+        };
+        if let Some(body) = call.body {
+            let bytes = body.to_json().map_err(|e| {
+                PortalError::new(
+                    ErrorCategory::Invalid,
+                    call.operation,
+                    format!("encoding body: {e}"),
+                )
+            })?;
+            req = req.header("Content-Type", "application/json").body(bytes);
+        }
+        let start = Instant::now();
+        let result = async {
+            let resp = req.send().await?;
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let body = resp.bytes().await?;
+            Ok::<_, reqwest::Error>((status, headers, body))
+        }
+        .await;
+        match result {
+            Ok((status, headers, body)) => {
+                shared
+                    .metrics
+                    .attempt(call.operation, code_class(status.as_u16()), start.elapsed());
+                if status.is_success() {
+                    Ok(Reply {
+                        headers,
+                        body: body.to_vec(),
+                    })
+                } else {
+                    Err(http_error(call.operation, status, &headers, &body))
+                }
+            }
+            Err(err) => {
+                let timeout = err.is_timeout();
+                shared.metrics.attempt(
+                    call.operation,
+                    if timeout { "timeout" } else { "transport" },
+                    start.elapsed(),
+                );
+                let category = if timeout {
+                    ErrorCategory::Timeout
+                } else {
+                    ErrorCategory::Transport
+                };
+                // reqwest errors name the URL, never headers: nothing secret in the message.
+                Err(PortalError::new(category, call.operation, err.to_string()))
+            }
+        }
+    }
+}
+
+/// Builds the error of a non-2xx answer from its JSON body, when there is one.
+fn http_error(operation: &'static str, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> PortalError {
+    let parsed: Option<ApiErrorBody> = serde_json::from_slice(body).ok();
+    let message = match &parsed {
+        Some(b) if b.description.is_empty() => b.message.clone(),
+        Some(b) => format!("{}: {}", b.message, b.description),
+        None => status.canonical_reason().unwrap_or("error").to_string(),
+    };
+    PortalError {
+        category: ErrorCategory::from_status(status.as_u16()),
+        operation,
+        status: Some(status.as_u16()),
+        code: parsed.map(|b| b.code),
+        message,
+        retry_after: headers
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs),
+    }
+}
+
+/// Decodes a JSON answer; a mismatch is a `Decode` error naming the operation.
+pub(super) fn decode<T: serde::de::DeserializeOwned>(
+    operation: &'static str,
+    body: &[u8],
+) -> PortalResult<T> {
+    serde_json::from_slice(body).map_err(|e| {
+        PortalError::new(
+            ErrorCategory::Decode,
+            operation,
+            format!("unexpected answer: {e}"),
+        )
+    })
+}

@@ -1,0 +1,86 @@
+//! Client side of the Customer Space API: the trait controllers use, its models, its errors, and
+//! the resilient reqwest implementation.
+//!
+//! Build one [`PortalShared`] per process (HTTP pool, rate limiter, metrics) and one
+//! [`ReqwestPortal`] per set of credentials (it owns that credential's token cache); hand the
+//! controllers an `Arc<dyn CustomerSpace>`.
+
+mod config;
+mod error;
+mod http;
+mod limiter;
+mod metrics;
+pub mod model;
+mod ops;
+mod token;
+
+pub use config::{ClientConfig, Credentials, RateLimit, RetryPolicy, Secret};
+pub use error::{ErrorCategory, PortalError, PortalResult};
+pub use http::{PortalShared, ReqwestPortal};
+pub use metrics::PortalMetrics;
+pub use model::*;
+
+use async_trait::async_trait;
+
+/// Every operation of the Customer Space API the operator needs.
+///
+/// Reads are cheap to retry; writes are idempotent where the contract makes them so
+/// (`add_user` keyed by email, `set_access`, `submit_request` keyed by `customerReference`).
+/// Object safe: use it as `Arc<dyn CustomerSpace>`.
+#[async_trait]
+pub trait CustomerSpace: Send + Sync {
+    /// Gets a token if none is cached; proves the client id, secret and API key are valid.
+    async fn check_credentials(&self) -> PortalResult<()>;
+    /// The contracts these credentials can see (all pages).
+    async fn list_contracts(&self) -> PortalResult<Vec<Contract>>;
+    /// One contract.
+    async fn get_contract(&self, contract: &str) -> PortalResult<Contract>;
+    /// Contract, weather, incidents, consumption and latest bills in one read.
+    async fn dashboard(&self, contract: &str) -> PortalResult<Dashboard>;
+    /// Changes the referent; the caller must be the current referent.
+    async fn change_referent(&self, contract: &str, change: &ReferentChange) -> PortalResult<Contract>;
+    /// Users with access to a contract (all pages).
+    async fn list_users(&self, contract: &str) -> PortalResult<Vec<ContractUser>>;
+    /// The account with this email, if any.
+    async fn find_account(&self, email: &str) -> PortalResult<Option<Account>>;
+    /// Adds a user to a contract, reusing an existing account with the same email.
+    async fn add_user(&self, contract: &str, user: &NewUser) -> PortalResult<AddUserResult>;
+    /// Replaces a user's profiles and enabled flag on a contract.
+    async fn set_access(
+        &self,
+        contract: &str,
+        account_id: &str,
+        update: &AccessUpdate,
+    ) -> PortalResult<ContractUser>;
+    /// Removes a user's access to a contract (the account stays).
+    async fn remove_access(&self, contract: &str, account_id: &str) -> PortalResult<()>;
+    /// Deletes an account; needs Manager on Users on every contract it can access.
+    async fn delete_account(&self, account_id: &str) -> PortalResult<()>;
+    /// Sends the invitation email again.
+    async fn send_invitation(&self, account_id: &str) -> PortalResult<Account>;
+    /// Consumption to date in the current period.
+    async fn consumption(&self, contract: &str) -> PortalResult<Consumption>;
+    /// Weather and incidents.
+    async fn platform_status(&self, contract: &str) -> PortalResult<PlatformStatus>;
+    /// The latest bills, newest first.
+    async fn list_bills(&self, contract: &str, limit: u32) -> PortalResult<Vec<Bill>>;
+    /// The PDF of a bill.
+    async fn bill_pdf(&self, contract: &str, bill_id: &str) -> PortalResult<Vec<u8>>;
+    /// The CSV billing report of a month (`YYYY-MM`).
+    async fn billing_report(&self, contract: &str, period: &str) -> PortalResult<String>;
+    /// The catalog of the contract (all pages).
+    async fn list_catalog(&self, contract: &str) -> PortalResult<Vec<CatalogItem>>;
+    /// Submits a request exactly once: after a failed attempt the request is looked up by
+    /// `customerReference` before any new attempt.
+    async fn submit_request(&self, contract: &str, request: &NewRequest) -> PortalResult<ServiceRequest>;
+    /// One request.
+    async fn get_request(&self, contract: &str, request_id: &str) -> PortalResult<ServiceRequest>;
+    /// The request with this customer reference, if any.
+    async fn find_request(
+        &self,
+        contract: &str,
+        customer_reference: &str,
+    ) -> PortalResult<Option<ServiceRequest>>;
+    /// Cancels a request that is not final; cancelling a cancelled request is a no-op.
+    async fn cancel_request(&self, contract: &str, request_id: &str) -> PortalResult<ServiceRequest>;
+}

@@ -1,0 +1,288 @@
+//! The `CustomerSpace` operations over HTTP: paths, pagination and exactly-once submission.
+
+use super::CustomerSpace;
+use super::error::{ErrorCategory, PortalError, PortalResult};
+use super::http::{Call, ReqwestPortal, decode};
+use super::model::*;
+use async_trait::async_trait;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+
+/// Page size of list calls.
+const PAGE: usize = 100;
+
+/// Percent-encodes one path segment (ids come from users' manifests).
+fn seg(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn contract_path(contract: &str, rest: &str) -> String {
+    format!("{API_PREFIX}/contracts/{}{rest}", seg(contract))
+}
+
+fn get(operation: &'static str, path: String) -> Call<'static> {
+    Call {
+        operation,
+        method: Method::GET,
+        path,
+        query: vec![],
+        body: None,
+        retry: true,
+    }
+}
+
+impl ReqwestPortal {
+    async fn get_json<T: DeserializeOwned>(&self, call: Call<'_>) -> PortalResult<T> {
+        let reply = self.send(&call).await?;
+        decode(call.operation, &reply.body)
+    }
+
+    /// Reads every page of a list, trusting `X-Total-Count` and stopping on a short page.
+    async fn get_all<T: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        path: String,
+        filter: Vec<(&str, String)>,
+    ) -> PortalResult<Vec<T>> {
+        let mut items = Vec::new();
+        loop {
+            let mut query = filter.clone();
+            query.push(("offset", items.len().to_string()));
+            query.push(("limit", PAGE.to_string()));
+            let call = Call {
+                operation,
+                method: Method::GET,
+                path: path.clone(),
+                query,
+                body: None,
+                retry: true,
+            };
+            let reply = self.send(&call).await?;
+            let page: Vec<T> = decode(operation, &reply.body)?;
+            let total = reply
+                .headers
+                .get("X-Total-Count")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<usize>().ok());
+            let short = page.len() < PAGE;
+            items.extend(page);
+            if short || total.is_some_and(|t| items.len() >= t) {
+                return Ok(items);
+            }
+        }
+    }
+
+    async fn write<T: DeserializeOwned>(
+        &self,
+        operation: &'static str,
+        method: Method,
+        path: String,
+        body: Option<&(dyn super::http::erased_json::Body + Sync)>,
+        retry: bool,
+    ) -> PortalResult<T> {
+        let call = Call {
+            operation,
+            method,
+            path,
+            query: vec![],
+            body,
+            retry,
+        };
+        let reply = self.send(&call).await?;
+        decode(operation, &reply.body)
+    }
+
+    async fn delete(&self, operation: &'static str, path: String) -> PortalResult<()> {
+        // DELETE is idempotent in the contract: safe to retry.
+        let call = Call {
+            operation,
+            method: Method::DELETE,
+            path,
+            query: vec![],
+            body: None,
+            retry: true,
+        };
+        self.send(&call).await.map(|_| ())
+    }
+}
+
+#[async_trait]
+impl CustomerSpace for ReqwestPortal {
+    async fn check_credentials(&self) -> PortalResult<()> {
+        self.list_contracts().await.map(|_| ())
+    }
+
+    async fn list_contracts(&self) -> PortalResult<Vec<Contract>> {
+        self.get_all("list_contracts", format!("{API_PREFIX}/contracts"), vec![])
+            .await
+    }
+
+    async fn get_contract(&self, contract: &str) -> PortalResult<Contract> {
+        self.get_json(get("get_contract", contract_path(contract, "")))
+            .await
+    }
+
+    async fn dashboard(&self, contract: &str) -> PortalResult<Dashboard> {
+        self.get_json(get("dashboard", contract_path(contract, "/dashboard")))
+            .await
+    }
+
+    async fn change_referent(&self, contract: &str, change: &ReferentChange) -> PortalResult<Contract> {
+        // Setting the same referent twice is a no-op in the contract: safe to retry.
+        let path = contract_path(contract, "/referent");
+        self.write("change_referent", Method::PUT, path, Some(change), true)
+            .await
+    }
+
+    async fn list_users(&self, contract: &str) -> PortalResult<Vec<ContractUser>> {
+        self.get_all("list_users", contract_path(contract, "/users"), vec![])
+            .await
+    }
+
+    async fn find_account(&self, email: &str) -> PortalResult<Option<Account>> {
+        let mut call = get("find_account", format!("{API_PREFIX}/users"));
+        call.query.push(("email", email.to_string()));
+        let found: Vec<Account> = self.get_json(call).await?;
+        Ok(found.into_iter().next())
+    }
+
+    async fn add_user(&self, contract: &str, user: &NewUser) -> PortalResult<AddUserResult> {
+        // Keyed by email: a repeat reuses the account and sets the same profiles.
+        let path = contract_path(contract, "/users");
+        self.write("add_user", Method::POST, path, Some(user), true).await
+    }
+
+    async fn set_access(
+        &self,
+        contract: &str,
+        account_id: &str,
+        update: &AccessUpdate,
+    ) -> PortalResult<ContractUser> {
+        let path = contract_path(contract, &format!("/users/{}", seg(account_id)));
+        self.write("set_access", Method::PUT, path, Some(update), true)
+            .await
+    }
+
+    async fn remove_access(&self, contract: &str, account_id: &str) -> PortalResult<()> {
+        self.delete(
+            "remove_access",
+            contract_path(contract, &format!("/users/{}", seg(account_id))),
+        )
+        .await
+    }
+
+    async fn delete_account(&self, account_id: &str) -> PortalResult<()> {
+        self.delete(
+            "delete_account",
+            format!("{API_PREFIX}/users/{}", seg(account_id)),
+        )
+        .await
+    }
+
+    async fn send_invitation(&self, account_id: &str) -> PortalResult<Account> {
+        // Sends an email: never repeated automatically.
+        let path = format!("{API_PREFIX}/users/{}/invitation", seg(account_id));
+        self.write("send_invitation", Method::POST, path, None, false)
+            .await
+    }
+
+    async fn consumption(&self, contract: &str) -> PortalResult<Consumption> {
+        self.get_json(get("consumption", contract_path(contract, "/consumption")))
+            .await
+    }
+
+    async fn platform_status(&self, contract: &str) -> PortalResult<PlatformStatus> {
+        self.get_json(get(
+            "platform_status",
+            contract_path(contract, "/platform-status"),
+        ))
+        .await
+    }
+
+    async fn list_bills(&self, contract: &str, limit: u32) -> PortalResult<Vec<Bill>> {
+        let mut call = get("list_bills", contract_path(contract, "/bills"));
+        call.query = vec![("offset", "0".into()), ("limit", limit.to_string())];
+        self.get_json(call).await
+    }
+
+    async fn bill_pdf(&self, contract: &str, bill_id: &str) -> PortalResult<Vec<u8>> {
+        let call = get(
+            "bill_pdf",
+            contract_path(contract, &format!("/bills/{}/pdf", seg(bill_id))),
+        );
+        Ok(self.send(&call).await?.body)
+    }
+
+    async fn billing_report(&self, contract: &str, period: &str) -> PortalResult<String> {
+        let mut call = get("billing_report", contract_path(contract, "/billing-report"));
+        call.query.push(("period", period.to_string()));
+        let body = self.send(&call).await?.body;
+        String::from_utf8(body)
+            .map_err(|_| PortalError::new(ErrorCategory::Decode, call.operation, "report is not UTF-8"))
+    }
+
+    async fn list_catalog(&self, contract: &str) -> PortalResult<Vec<CatalogItem>> {
+        self.get_all("list_catalog", contract_path(contract, "/catalog-items"), vec![])
+            .await
+    }
+
+    async fn submit_request(&self, contract: &str, request: &NewRequest) -> PortalResult<ServiceRequest> {
+        let call = Call {
+            operation: "submit_request",
+            method: Method::POST,
+            path: contract_path(contract, "/requests"),
+            query: vec![],
+            body: Some(request),
+            retry: false,
+        };
+        // A failed attempt may still have been applied (commit then fail): look the reference up
+        // before trying again, so a request is never created twice.
+        self.with_retries(call.operation, true, |attempt| {
+            let call = &call;
+            async move {
+                if attempt > 0
+                    && let Some(found) = self.find_request(contract, &request.customer_reference).await?
+                {
+                    return Ok(found);
+                }
+                decode(call.operation, &self.send(call).await?.body)
+            }
+        })
+        .await
+    }
+
+    async fn get_request(&self, contract: &str, request_id: &str) -> PortalResult<ServiceRequest> {
+        self.get_json(get(
+            "get_request",
+            contract_path(contract, &format!("/requests/{}", seg(request_id))),
+        ))
+        .await
+    }
+
+    async fn find_request(
+        &self,
+        contract: &str,
+        customer_reference: &str,
+    ) -> PortalResult<Option<ServiceRequest>> {
+        let filter = vec![("customerReference", customer_reference.to_string())];
+        let found: Vec<ServiceRequest> = self
+            .get_all("find_request", contract_path(contract, "/requests"), filter)
+            .await?;
+        Ok(found
+            .into_iter()
+            .find(|r| r.customer_reference == customer_reference))
+    }
+
+    async fn cancel_request(&self, contract: &str, request_id: &str) -> PortalResult<ServiceRequest> {
+        let path = contract_path(contract, &format!("/requests/{}/cancel", seg(request_id)));
+        self.write("cancel_request", Method::POST, path, None, true).await
+    }
+}

@@ -1,0 +1,163 @@
+//! `ccs-operator run`: connects to the cluster, elects a leader, runs one controller per kind and
+//! serves metrics and health until SIGTERM or Ctrl-C.
+
+pub mod cli;
+pub mod leader;
+pub mod server;
+pub mod telemetry;
+mod wiring;
+
+use crate::config::OperatorConfig;
+use crate::controllers::context::Context;
+use crate::email::{LettreMailer, Mailer};
+use crate::metrics::Metrics;
+use server::Health;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Where the kube client comes from.
+#[derive(Clone, Debug, Default)]
+pub enum KubeSource {
+    /// `KUBECONFIG`, `~/.kube/config`, or the in-cluster service account.
+    #[default]
+    Infer,
+    /// A kubeconfig file.
+    File(std::path::PathBuf),
+}
+
+/// Connects a kube client.
+pub async fn kube_client(source: &KubeSource) -> anyhow::Result<kube::Client> {
+    let config = match source {
+        KubeSource::Infer => kube::Config::infer().await?,
+        KubeSource::File(path) => {
+            let kubeconfig = kube::config::Kubeconfig::read_from(path)?;
+            kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?
+        }
+    };
+    Ok(kube::Client::try_from(config)?)
+}
+
+/// The SMTP password: `CCS_SMTP_PASSWORD`, else the configured password file.
+fn smtp_password(config: &OperatorConfig) -> anyhow::Result<Option<String>> {
+    if let Ok(password) = std::env::var("CCS_SMTP_PASSWORD") {
+        return Ok(Some(password));
+    }
+    match &config.smtp.password_file {
+        Some(path) => Ok(Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| anyhow::anyhow!("smtp.passwordFile {}: {e}", path.display()))?
+                .trim()
+                .to_string(),
+        )),
+        None => Ok(None),
+    }
+}
+
+/// Runs the operator until `shutdown` resolves.
+pub async fn run(
+    config: OperatorConfig,
+    source: KubeSource,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    config.validate()?;
+    let client = kube_client(&source).await?;
+    let metrics = Metrics::new();
+    let mailer: Arc<dyn Mailer> = Arc::new(LettreMailer::from_config(&config.smtp, smtp_password(&config)?)?);
+    let ctx = Context::new(client.clone(), config.clone(), metrics.clone(), mailer)?;
+    let health = Health::default();
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
+    let stopped = {
+        let rx = stop_rx.clone();
+        move || {
+            let mut rx = rx.clone();
+            async move {
+                let _ = rx.wait_for(|s| *s).await;
+            }
+        }
+    };
+
+    let (addr, server) =
+        server::serve(&config.server.listen, metrics.clone(), health.clone(), stopped()).await?;
+    tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
+    println!("metrics and health listening on http://{addr}");
+
+    let mut leadership = if config.leader_election.enabled {
+        // A standby is healthy and ready to take over; it reports ready while it waits.
+        health.set_ready(true);
+        let mut rx = leader::elect(client.clone(), &config.leader_election).await?;
+        tracing::info!(identity = %leader::identity(), "waiting for the leader lease");
+        tokio::select! {
+            _ = rx.wait_for(|leader| *leader) => {}
+            _ = stopped() => { server.await?; return Ok(()) }
+        }
+        health.set_ready(false);
+        tracing::info!("acquired the leader lease");
+        Some(rx)
+    } else {
+        None
+    };
+    metrics.leader.set(1);
+
+    // Losing the lease stops the controllers too: another replica has taken over.
+    let lost = {
+        let leadership = leadership.take();
+        async move {
+            if let Some(mut rx) = leadership {
+                let _ = rx.wait_for(|leader| !*leader).await;
+                tracing::warn!("lost the leader lease; stopping");
+            } else {
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    let lost = futures::FutureExt::shared(Box::pin(lost));
+    let stop_all = {
+        let stopped = stopped.clone();
+        let lost = lost.clone();
+        move || {
+            let stopped = stopped();
+            let lost = lost.clone();
+            async move {
+                tokio::select! { _ = stopped => {}, _ = lost => {} }
+            }
+        }
+    };
+
+    // Spawned: the stores fill only while the controllers' watch streams are polled.
+    let controllers = tokio::spawn(wiring::start(ctx.clone(), stop_all.clone()));
+    ctx.stores.contracts.wait_ready().await;
+    ctx.stores.budgets.wait_ready().await;
+    health.set_ready(true);
+    tracing::info!("caches synced; ready");
+
+    let refresher = {
+        let ctx = ctx.clone();
+        let stop = stop_all();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            tokio::pin!(stop);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => crate::controllers::state_metrics::refresh(&ctx),
+                    _ = &mut stop => break,
+                }
+            }
+        })
+    };
+    let _ = controllers.await;
+    let _ = refresher.await;
+    metrics.leader.set(0);
+    health.set_ready(false);
+    let lost_lease = futures::FutureExt::now_or_never(lost.clone()).is_some() && !*stop_rx.borrow();
+    if lost_lease {
+        anyhow::bail!("lost the leader lease");
+    }
+    server.await?;
+    Ok(())
+}

@@ -1,0 +1,132 @@
+//! One kube-runtime Controller per kind and watched scope, with the relations that requeue
+//! dependents: a Secret requeues the CloudContracts using it, a CloudContract its BudgetAlerts.
+
+use crate::api::{BudgetAlert, CloudContract};
+use crate::controllers::context::Context;
+use crate::controllers::{budget_alert, cloud_contract};
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Secret;
+use kube::runtime::controller::{Config as ControllerConfig, Controller};
+use kube::runtime::reflector::{self, ObjectRef};
+use kube::runtime::{WatchStreamExt, watcher};
+use kube::{Api, Resource, ResourceExt};
+use std::future::Future;
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+/// Reconciles are triggered by spec, annotation and deletion changes, not by our status writes.
+fn trigger_hash<K: Resource>(obj: &K) -> Option<u64> {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    obj.meta().generation.hash(&mut h);
+    obj.meta().annotations.hash(&mut h);
+    obj.meta()
+        .deletion_timestamp
+        .as_ref()
+        .map(|t| t.0.to_string())
+        .hash(&mut h);
+    Some(h.finish())
+}
+
+fn api<K>(client: &kube::Client, namespace: &Option<String>) -> Api<K>
+where
+    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>,
+{
+    match namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// A controller whose cache is shared through the context, and whose triggers skip status writes.
+fn controller<K>(api: Api<K>, concurrency: u16) -> (Controller<K>, reflector::Store<K>)
+where
+    K: Resource<DynamicType = ()>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug
+        + Send
+        + Sync
+        + 'static,
+{
+    let (reader, writer) = reflector::store();
+    let stream = watcher(api, watcher::Config::default())
+        .default_backoff()
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(trigger_hash, Default::default());
+    let controller = Controller::for_stream(stream, reader.clone())
+        .with_config(ControllerConfig::default().concurrency(concurrency));
+    (controller, reader)
+}
+
+/// Starts every controller; the returned future ends when they have all shut down.
+pub fn start<S, F>(ctx: Arc<Context>, stop: S) -> impl Future<Output = ()>
+where
+    S: Fn() -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = ()> + Send + Sync + 'static,
+{
+    let scopes: Vec<Option<String>> = if ctx.config.namespaces.is_empty() {
+        vec![None]
+    } else {
+        ctx.config.namespaces.iter().cloned().map(Some).collect()
+    };
+    let mut runs = Vec::new();
+    for scope in scopes {
+        let client = ctx.client.clone();
+        let cfg = &ctx.config.controllers;
+
+        let (contracts, contract_store) =
+            controller::<CloudContract>(api(&client, &scope), cfg.cloud_contract.concurrency);
+        ctx.stores.contracts.add(contract_store.clone());
+        let by_secret = contract_store.clone();
+        let contracts = contracts
+            .watches(
+                api::<Secret>(&client, &scope),
+                watcher::Config::default(),
+                move |secret: Secret| {
+                    let ns = secret.namespace();
+                    by_secret
+                        .state()
+                        .into_iter()
+                        .filter(|c| {
+                            c.namespace() == ns && c.spec.credentials_secret_ref.name == secret.name_any()
+                        })
+                        .map(|c| ObjectRef::from_obj(c.as_ref()))
+                        .collect::<Vec<_>>()
+                },
+            )
+            .graceful_shutdown_on(stop())
+            .run(
+                cloud_contract::reconcile,
+                cloud_contract::error_policy,
+                ctx.clone(),
+            )
+            .for_each(|_| futures::future::ready(()));
+        runs.push(contracts.boxed());
+
+        let (budgets, budget_store) =
+            controller::<BudgetAlert>(api(&client, &scope), cfg.budget_alert.concurrency);
+        ctx.stores.budgets.add(budget_store.clone());
+        let budgets = budgets
+            .watches(
+                api::<CloudContract>(&client, &scope),
+                watcher::Config::default(),
+                move |contract: CloudContract| {
+                    let ns = contract.namespace();
+                    budget_store
+                        .state()
+                        .into_iter()
+                        .filter(|b| b.namespace() == ns && b.spec.contract == contract.name_any())
+                        .map(|b| ObjectRef::from_obj(b.as_ref()))
+                        .collect::<Vec<_>>()
+                },
+            )
+            .graceful_shutdown_on(stop())
+            .run(budget_alert::reconcile, budget_alert::error_policy, ctx.clone())
+            .for_each(|_| futures::future::ready(()));
+        runs.push(budgets.boxed());
+    }
+    futures::future::join_all(runs).map(drop)
+}
+
+use futures::FutureExt;

@@ -1,0 +1,107 @@
+//! The call log: every business call with its route, status and client id; never a secret.
+
+use super::auth::{basic_credentials, bearer};
+use super::server::App;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+/// One logged call.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(rename_all = "camelCase")]
+pub struct CallRecord {
+    /// Sequence number, from 1.
+    pub seq: u64,
+    /// Simulated time of the call.
+    pub at: DateTime<Utc>,
+    /// HTTP method.
+    pub method: String,
+    /// Route template, as in the OpenAPI document (the path when no route matched).
+    pub route: String,
+    /// Path as called.
+    pub path: String,
+    /// Contract id from the path, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contract_id: Option<String>,
+    /// Client id of the caller, if known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    /// Status answered.
+    pub status: u16,
+    /// Injected fault, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
+}
+
+/// Marks a response with the fault that shaped it.
+#[derive(Clone, Debug)]
+pub struct FaultApplied(pub String);
+
+/// A bounded log.
+#[derive(Default)]
+pub struct CallLog {
+    records: VecDeque<CallRecord>,
+    next: u64,
+}
+
+impl CallLog {
+    fn push(&mut self, mut record: CallRecord, capacity: usize) {
+        self.next += 1;
+        record.seq = self.next;
+        if self.records.len() >= capacity.max(1) {
+            self.records.pop_front();
+        }
+        self.records.push_back(record);
+    }
+    /// All records after `since`.
+    pub fn since(&self, since: u64) -> Vec<CallRecord> {
+        self.records.iter().filter(|r| r.seq > since).cloned().collect()
+    }
+    /// Forgets everything (sequence numbers keep growing).
+    pub fn clear(&mut self) {
+        self.records.clear();
+    }
+}
+
+fn contract_of(path: &str) -> Option<String> {
+    let mut parts = path.split('/');
+    parts.by_ref().find(|p| *p == "contracts")?;
+    parts.next().filter(|p| !p.is_empty()).map(String::from)
+}
+
+/// Middleware recording each call once it is answered.
+pub async fn record(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let method = req.method().to_string();
+    let path = req.uri().path().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| path.clone(), |m| m.as_str().to_string());
+    let client_id = match bearer(req.headers()) {
+        Some(token) => app.client_of_token(token),
+        None => basic_credentials(req.headers()).map(|(id, _)| id),
+    };
+    let at = app.read().clock.now();
+    let resp = next.run(req).await;
+    let record = CallRecord {
+        seq: 0,
+        at,
+        method,
+        contract_id: contract_of(&path),
+        route,
+        path,
+        client_id,
+        status: resp.status().as_u16(),
+        fault: resp.extensions().get::<FaultApplied>().map(|f| f.0.clone()),
+    };
+    let capacity = app.call_log_capacity;
+    app.calls
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(record, capacity);
+    resp
+}

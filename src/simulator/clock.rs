@@ -1,0 +1,71 @@
+//! The simulated clock: runs `speed` times faster than real time and can be set or advanced.
+
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use serde::{Deserialize, Serialize};
+use std::time::Instant;
+
+/// Simulated time = `base` + real time elapsed since `anchor` x `speed`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Clock {
+    base: DateTime<Utc>,
+    speed: f64,
+    /// Not persisted: a restarted simulator resumes from the saved `base`.
+    #[serde(skip, default = "Instant::now")]
+    anchor: Instant,
+}
+
+impl Clock {
+    /// A clock showing `start` now.
+    pub fn new(start: DateTime<Utc>, speed: f64) -> Self {
+        Self {
+            base: start,
+            speed: sanitize(speed),
+            anchor: Instant::now(),
+        }
+    }
+
+    /// Current simulated time.
+    pub fn now(&self) -> DateTime<Utc> {
+        let elapsed = self.anchor.elapsed().as_secs_f64() * self.speed;
+        // Clamp to what chrono represents; a silly speed must not panic.
+        let micros = (elapsed * 1e6).min(1e17) as i64;
+        self.base + ChronoDuration::microseconds(micros)
+    }
+
+    /// Sets the time.
+    pub fn set(&mut self, now: DateTime<Utc>) {
+        self.base = now;
+        self.anchor = Instant::now();
+    }
+
+    /// Moves the time forward (or back, with a negative amount).
+    pub fn advance(&mut self, seconds: f64) {
+        let target = self.now() + ChronoDuration::microseconds((seconds.clamp(-1e12, 1e12) * 1e6) as i64);
+        self.set(target);
+    }
+
+    /// Changes the speed from now on.
+    pub fn set_speed(&mut self, speed: f64) {
+        let now = self.now();
+        self.speed = sanitize(speed);
+        self.set(now);
+    }
+
+    /// Current speed.
+    pub fn speed(&self) -> f64 {
+        self.speed
+    }
+
+    /// A copy with `base` at the current time, for saving.
+    pub fn folded(&self) -> Self {
+        Self::new(self.now(), self.speed)
+    }
+}
+
+fn sanitize(speed: f64) -> f64 {
+    if speed.is_finite() {
+        speed.clamp(0.0, 1e7)
+    } else {
+        1.0
+    }
+}

@@ -1,0 +1,90 @@
+//! A real SMTP server (aiosmtpd from the project venv) storing mail in a maildir.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running SMTP sink; killed on drop.
+pub struct SmtpSink {
+    child: Child,
+    /// Port it listens on (127.0.0.1).
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+fn python() -> PathBuf {
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "{} missing: run `bash .ci/test` once (it creates the venv)",
+        venv.display()
+    );
+    venv
+}
+
+impl SmtpSink {
+    /// Starts a sink and waits until it accepts connections.
+    pub fn start() -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
+        let mut child = Command::new(python())
+            .arg(script)
+            .arg(dir.path().join("maildir"))
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start smtp sink");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("read port");
+        let port = line
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("smtp sink printed {line:?}, not a port"));
+        Self { child, port, dir }
+    }
+
+    /// Every message received so far, as raw RFC 5322 text.
+    pub fn messages(&self) -> Vec<String> {
+        let new = self.dir.path().join("maildir/new");
+        let Ok(entries) = std::fs::read_dir(new) else {
+            return Vec::new();
+        };
+        let mut out: Vec<String> = entries
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Waits until at least `n` messages arrived, or panics at the deadline.
+    pub fn wait_for(&self, n: usize, deadline: Duration) -> Vec<String> {
+        let start = Instant::now();
+        loop {
+            let messages = self.messages();
+            if messages.len() >= n {
+                return messages;
+            }
+            assert!(
+                start.elapsed() < deadline,
+                "{} messages after {deadline:?}, wanted {n}",
+                messages.len()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Stops the server (an SMTP outage); `messages` still reads what arrived.
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
