@@ -310,3 +310,34 @@ async fn deleting_a_crd_deletes_its_objects_and_its_discovery() {
     assert!(!discovery.has_group("dev.example.com"));
     cluster.shutdown().await;
 }
+
+#[tokio::test]
+async fn non_structural_crds_are_rejected() {
+    let cluster = cluster().await;
+    let client = cluster.client().unwrap();
+    let mut crd = widget_crd();
+    crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["items"] =
+        json!({"type": "array", "items": {}});
+    let crds: kube::Api<DynamicObject> = kube::Api::all_with(
+        client,
+        &kube::discovery::ApiResource::erase::<
+            k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
+        >(&()),
+    );
+    let err = crds
+        .create(&PostParams::default(), &serde_json::from_value(crd).unwrap())
+        .await
+        .unwrap_err();
+    let kube::Error::Api(status) = err else {
+        panic!("expected API error")
+    };
+    assert_eq!(status.code, 422);
+    assert!(
+        status
+            .message
+            .contains("properties[spec].properties[items].items.type: Required value"),
+        "{}",
+        status.message
+    );
+    cluster.shutdown().await;
+}

@@ -84,7 +84,17 @@ pub fn admit(
             v = info.version
         )));
     }
-    let errors = schema.validator.validate(object, old);
+    let mut errors = schema.validator.validate(object, old);
+    if let Some(old) = old.filter(|_| !errors.is_empty()) {
+        // Ratcheting: an update need not fix what was already invalid in the stored object.
+        let before: Vec<(String, String)> = schema
+            .validator
+            .validate(old, None)
+            .into_iter()
+            .map(|e| (e.field, e.detail))
+            .collect();
+        errors.retain(|e| !before.iter().any(|(f, d)| *f == e.field && *d == e.detail));
+    }
     if !errors.is_empty() {
         let causes = errors
             .into_iter()

@@ -243,7 +243,7 @@ pub fn builtins() -> Vec<ResourceInfo> {
     );
     crd.short_names = vec!["crd".into(), "crds".into()];
     crd.status_subresource = true;
-    crd.columns = vec![col("Created At", "date", ".metadata.creationTimestamp")];
+    crd.columns = vec![col("Created At", "string", ".metadata.creationTimestamp")];
     vec![ns, cm, secret, event, event_v1, lease, crd]
 }
 
