@@ -250,7 +250,15 @@ async fn bearer_token_is_required_when_configured() {
         ..Default::default()
     };
     let mut cluster = cluster_with(config).await;
-    let (c, base) = (http(), cluster.base_url());
+    // With a token the server speaks HTTPS: kubectl only sends credentials over TLS.
+    let base = cluster.base_url();
+    assert!(base.starts_with("https://"), "{base}");
+    let ca = reqwest::Certificate::from_pem(cluster.ca_pem().unwrap().as_bytes()).unwrap();
+    let c = reqwest::Client::builder()
+        .no_proxy()
+        .add_root_certificate(ca)
+        .build()
+        .unwrap();
     for (token, want) in [(None, 401), (Some("wrong"), 401), (Some("s3cret"), 200)] {
         let mut request = c.get(format!("{base}{CMS}"));
         if let Some(t) = token {

@@ -385,3 +385,19 @@ async fn invalid_manifests_are_rejected_by_kubectl_apply_naming_the_field() {
     }
     cluster.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kubectl_uses_the_token_over_tls() {
+    let config = ccs_operator::devcluster::DevClusterConfig {
+        token: Some("t0ken".into()),
+        ..Default::default()
+    };
+    let mut cluster = cluster_with(config).await;
+    let k = Kubectl::new(&mut cluster).await;
+    assert!(k.ok(&["get", "namespaces"]).await.contains("kube-system"));
+    let kubeconfig = k.dir.path().join("kubeconfig");
+    let text = std::fs::read_to_string(&kubeconfig).unwrap();
+    std::fs::write(&kubeconfig, text.replace("t0ken", "wrong")).unwrap();
+    assert!(k.fails(&["get", "namespaces"]).await.contains("Unauthorized"));
+    cluster.shutdown().await;
+}
