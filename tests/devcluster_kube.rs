@@ -341,3 +341,47 @@ async fn non_structural_crds_are_rejected() {
     );
     cluster.shutdown().await;
 }
+
+#[tokio::test]
+async fn server_side_apply_tracks_managers_and_conflicts() {
+    let (cluster, _client, api) = widget_cluster().await;
+    let config = |replicas: i64| widget("ssa", replicas);
+    api.patch("ssa", &PatchParams::apply("alice"), &Patch::Apply(&config(1)))
+        .await
+        .unwrap();
+    let same = api
+        .patch("ssa", &PatchParams::apply("bob"), &Patch::Apply(&config(1)))
+        .await;
+    assert!(same.is_ok(), "applying the same value shares ownership");
+    let err = api
+        .patch("ssa", &PatchParams::apply("bob"), &Patch::Apply(&config(2)))
+        .await
+        .unwrap_err();
+    let kube::Error::Api(status) = err else {
+        panic!("expected API error")
+    };
+    assert_eq!(status.code, 409);
+    assert!(
+        status.message.contains("conflict with \"alice\""),
+        "{}",
+        status.message
+    );
+    let forced = api
+        .patch(
+            "ssa",
+            &PatchParams::apply("bob").force(),
+            &Patch::Apply(&config(2)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(forced.data["spec"]["replicas"], 2);
+    let managers: Vec<String> = forced
+        .metadata
+        .managed_fields
+        .unwrap()
+        .into_iter()
+        .filter_map(|m| m.manager)
+        .collect();
+    assert!(managers.contains(&"bob".to_string()), "{managers:?}");
+    cluster.shutdown().await;
+}

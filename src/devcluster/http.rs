@@ -159,6 +159,7 @@ fn flag(query: &Query, key: &str) -> bool {
 
 fn write_options(query: &Query) -> WriteOptions {
     WriteOptions {
+        force: flag(query, "force"),
         dry_run: query.get("dryRun").is_some_and(|v| v == "All"),
         field_manager: query.get("fieldManager").cloned().unwrap_or_default(),
         field_validation: super::admission::FieldValidation::parse(

@@ -46,6 +46,8 @@ pub struct WriteOptions {
     pub field_manager: String,
     /// `fieldValidation`.
     pub field_validation: FieldValidation,
+    /// `force=true`: server-side apply takes over conflicting fields.
+    pub force: bool,
 }
 
 impl WriteOptions {
@@ -327,6 +329,13 @@ fn update_with(
         }
     }
     let warnings = admit(t, &mut new, Some(&old), o)?;
+    if let Some(config) = applied.filter(|_| !o.force) {
+        // Conflicts are judged on the admitted result, so defaults re-applied are no change.
+        let conflicts = managed::conflicts(&old, &new, config, o.manager(), t.subresource.as_deref());
+        if !conflicts.is_empty() {
+            return Err(ApiError::apply_conflicts(&conflicts));
+        }
+    }
     if meta::generation_changes(&info, &old, &new) {
         let g = old["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
         meta_mut(&mut new).insert("generation".into(), json!(g));
