@@ -57,7 +57,12 @@ fn changed_set(old: &Value, new: &Value) -> Value {
             continue;
         }
         let sub = if child.is_object() && before.is_object() {
-            changed_set(before, child)
+            let sub = changed_set(before, child);
+            // Only removals below: nothing is newly owned here.
+            if sub.as_object().is_some_and(|m| m.is_empty()) {
+                continue;
+            }
+            sub
         } else {
             field_set(child)
         };
@@ -135,6 +140,18 @@ pub fn record(
         .filter(|e| !same_entry(e, manager, op, subresource) && e["subresource"].as_str() == subresource)
     {
         for path in &taken {
+            strip(&mut e["fieldsV1"], path);
+        }
+    }
+    // Fields that no longer exist are nobody's any more.
+    let content = owned_content(new);
+    for e in list
+        .iter_mut()
+        .filter(|e| e["subresource"].as_str() == subresource)
+    {
+        let mut owned = BTreeSet::new();
+        leaf_paths(&e["fieldsV1"], &mut vec![], &mut owned);
+        for path in owned.iter().filter(|p| !has_path(&content, p)) {
             strip(&mut e["fieldsV1"], path);
         }
     }
@@ -316,6 +333,11 @@ mod tests {
             1,
             "the emptied entry of \"one\" is dropped"
         );
+        // Removing a field (e.g. a Lease release) frees it: another manager may then set it.
+        let mut released = forced.clone();
+        released["data"] = json!({});
+        record(Some(&forced), &mut released, "two", Operation::Update, None, None);
+        assert!(by(&released, "4", "three").is_empty(), "{:?}", entries(&released));
     }
 
     #[test]
