@@ -250,3 +250,42 @@ async fn namespaces_terminate_with_their_contents_and_secrets_encode_string_data
     assert_eq!(code(secrets.get("creds").await), 404);
     cluster.shutdown().await;
 }
+
+#[tokio::test]
+async fn lease_election_has_one_leader_at_a_time() {
+    use kube_lease_manager::LeaseManagerBuilder;
+    let cluster = cluster().await;
+    let client = cluster.client().unwrap();
+    let manager = |identity: &str| {
+        LeaseManagerBuilder::new(client.clone(), "ccs-operator-leader")
+            .with_namespace("default")
+            .with_identity(identity)
+            .with_duration(5)
+            .with_grace(1)
+            .build()
+    };
+    let (a, b) = (manager("a").await.unwrap(), manager("b").await.unwrap());
+    let (mut a_leads, a_task) = a.watch().await;
+    let (mut b_leads, b_task) = b.watch().await;
+    eventually("a leader", || async {
+        (*a_leads.borrow() || *b_leads.borrow()).then_some(())
+    })
+    .await;
+    assert!(
+        !(*a_leads.borrow_and_update() && *b_leads.borrow_and_update()),
+        "never two leaders"
+    );
+    // The leader steps down; the other takes over.
+    let (leader_task, follower) = if *a_leads.borrow() {
+        (a_task, b_leads)
+    } else {
+        (b_task, a_leads)
+    };
+    leader_task.abort();
+    let _ = leader_task.await;
+    eventually("the follower to take over", || async {
+        (*follower.borrow()).then_some(())
+    })
+    .await;
+    cluster.shutdown().await;
+}
