@@ -383,6 +383,13 @@ async fn invalid_manifests_are_rejected_by_kubectl_apply_naming_the_field() {
             k.ok(&["delete", "-f", &write(0)]).await;
         }
     }
+    // Built-in kinds are strict too: a typo is an unknown field.
+    let typo = k.file(
+        "typo.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: typo\ndta:\n  k: v\n",
+    );
+    let rejected = k.fails(&["apply", "-f", &typo]).await;
+    assert!(rejected.contains("unknown field \"dta\""), "{rejected}");
     cluster.shutdown().await;
 }
 

@@ -40,6 +40,7 @@ pub mod selector;
 pub mod store;
 pub mod table;
 pub mod tls;
+pub mod typed;
 pub mod view;
 pub mod watch;
 

@@ -146,13 +146,16 @@ fn check_namespace_open(inner: &Inner, t: &Target, name: &str) -> ApiResult<()> 
     }
 }
 
-/// Runs schema processing for custom resources and built-in normalisation.
+/// Runs schema processing: typed decoding and defaults of built-ins, the CRD schema for custom
+/// resources. Returns Warning texts.
 fn admit(t: &Target, object: &mut Value, old: Option<&Value>, o: &WriteOptions) -> ApiResult<Vec<String>> {
     builtin::normalize(&t.info, object, old)?;
-    if t.info.is_custom() {
-        admission::admit(&t.info, object, old, o.field_validation)
-    } else {
-        Ok(vec![])
+    match t.info.builtin {
+        Some(kind) => {
+            let unknown = super::typed::prune(kind, object)?;
+            admission::unknown_fields(&t.info, &unknown, o.field_validation)
+        }
+        None => admission::admit(&t.info, object, old, o.field_validation),
     }
 }
 
