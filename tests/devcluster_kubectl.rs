@@ -268,6 +268,11 @@ async fn patch_label_watch_wait_describe_and_diff() {
         )
         .await
         .unwrap();
+    let events = k.ok(&["get", "events"]).await;
+    assert!(
+        events.contains("cloudcontract/acme-prod") && events.contains("ContractSynced"),
+        "{events}"
+    );
     let described = k.ok(&["describe", "ccontract", "acme-prod"]).await;
     assert!(
         described.contains("ContractSynced") && described.contains("contract FE-0001 synced"),
