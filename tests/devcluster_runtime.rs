@@ -214,6 +214,45 @@ async fn owner_references_are_garbage_collected_and_dry_run_persists_nothing() {
         cms.get("dependent").await.is_err().then_some(())
     })
     .await;
+
+    // Foreground: the owner waits (finalizer foregroundDeletion) for a dependent held by its own finalizer.
+    let owner = cms
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "fg"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let dependent = json!({"metadata": {"name": "fg-dep", "finalizers": ["test/hold"], "ownerReferences": [{"apiVersion": "v1",
+        "kind": "ConfigMap", "name": "fg", "uid": owner.uid().unwrap(), "blockOwnerDeletion": true}]}});
+    cms.create(
+        &PostParams::default(),
+        &serde_json::from_value(dependent).unwrap(),
+    )
+    .await
+    .unwrap();
+    cms.delete("fg", &DeleteParams::foreground()).await.unwrap();
+    let held = cms.get("fg").await.unwrap();
+    assert_eq!(held.finalizers(), ["foregroundDeletion"]);
+    assert!(
+        cms.get("fg-dep")
+            .await
+            .unwrap()
+            .metadata
+            .deletion_timestamp
+            .is_some()
+    );
+    cms.patch(
+        "fg-dep",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    eventually("the owner to go after its dependent", || async {
+        cms.get("fg").await.is_err().then_some(())
+    })
+    .await;
     cluster.shutdown().await;
 }
 

@@ -3,6 +3,7 @@
 
 use super::discovery;
 use super::error::{ApiError, ApiResult};
+use super::gc::Propagation;
 use super::openapi;
 use super::ops::{DeleteOptions, Outcome, Target, WriteOptions};
 use super::patch::PatchType;
@@ -349,12 +350,17 @@ fn delete_options(query: &Query, body: &Value) -> DeleteOptions {
         .as_array()
         .is_some_and(|a| a.iter().any(|v| v == "All"))
         || from_query("dryRun").as_deref() == Some("All");
-    let orphan = policy.as_deref() == Some("Orphan")
-        || body["orphanDependents"].as_bool() == Some(true)
+    let orphan = body["orphanDependents"].as_bool() == Some(true)
         || from_query("orphanDependents").as_deref() == Some("true");
+    let propagation = match policy.as_deref() {
+        Some("Orphan") => Propagation::Orphan,
+        Some("Foreground") => Propagation::Foreground,
+        _ if orphan => Propagation::Orphan,
+        _ => Propagation::Background,
+    };
     DeleteOptions {
         dry_run,
-        orphan,
+        propagation,
         uid: body["preconditions"]["uid"].as_str().map(String::from),
         resource_version: body["preconditions"]["resourceVersion"]
             .as_str()

@@ -86,8 +86,8 @@ impl Outcome {
 pub struct DeleteOptions {
     /// `dryRun=All`.
     pub dry_run: bool,
-    /// `propagationPolicy=Orphan` (or `orphanDependents=true`).
-    pub orphan: bool,
+    /// `propagationPolicy` (Orphan also from `orphanDependents=true`).
+    pub propagation: super::gc::Propagation,
     /// `preconditions.uid`.
     pub uid: Option<String>,
     /// `preconditions.resourceVersion`.
@@ -445,7 +445,7 @@ impl Store {
         let deletion = if d.dry_run {
             Deletion::DryRun(old)
         } else {
-            inner.delete_object(info, &t.key(), d.orphan)
+            inner.delete_object(info, &t.key(), d.propagation)
         };
         Ok(match deletion {
             Deletion::Pending(obj) => Outcome::ok(info, &obj, vec![]),
