@@ -328,3 +328,11 @@ async fn lease_election_has_one_leader_at_a_time() {
     .await;
     cluster.shutdown().await;
 }
+
+#[tokio::test]
+async fn benchmark_runs_end_to_end_on_a_small_scale() {
+    ccs_operator::install_crypto_provider();
+    let report = ccs_operator::devcluster::bench::run(200, 200).await.unwrap();
+    assert!(report.creates_per_sec > 0.0 && report.updates_per_sec > 0.0 && report.list_ms > 0.0);
+    assert!(report.to_string().contains("updates/s with 4 watchers"));
+}

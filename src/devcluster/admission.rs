@@ -67,9 +67,8 @@ pub fn admit(
         .filter_map(|k| map.remove(*k).map(|v| (k.to_string(), v)))
         .collect();
     let unknown = schema.validator.prune_and_default(object);
-    let map = object.as_object_mut().expect("still an object");
-    for (k, v) in kept {
-        map.insert(k, v);
+    if let Some(map) = object.as_object_mut() {
+        map.extend(kept);
     }
     let name = object["metadata"]["name"]
         .as_str()
