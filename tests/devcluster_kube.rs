@@ -253,6 +253,18 @@ async fn label_and_field_selectors_filter_lists() {
         code(api.list(&ListParams::default().fields("spec.replicas=1")).await),
         400
     );
+    // Pagination: limit and continue, the later page keeping the first page's revision.
+    let first = api.list(&ListParams::default().limit(2)).await.unwrap();
+    let token = first.metadata.continue_.clone().expect("a continue token");
+    assert_eq!(first.metadata.remaining_item_count, Some(1));
+    let rest = api
+        .list(&ListParams::default().limit(2).continue_token(&token))
+        .await
+        .unwrap();
+    assert_eq!(names(first.clone()), ["a", "b"]);
+    assert_eq!(names(rest.clone()), ["c"]);
+    assert_eq!(rest.metadata.resource_version, first.metadata.resource_version);
+    assert!(rest.metadata.continue_.is_none_or(|c| c.is_empty()));
     cluster.shutdown().await;
 }
 

@@ -268,10 +268,14 @@ async fn resource(
         }
         (Method::GET, true) => {
             let sel = selectors(&query, &info)?;
+            let page = super::list::Page {
+                limit: query.get("limit").and_then(|l| l.parse().ok()),
+                continue_token: query.get("continue").filter(|c| !c.is_empty()).cloned(),
+            };
             Ok(bytes_response(
                 StatusCode::OK,
                 "application/json",
-                super::list::list(store, &info, path.namespace.as_deref(), &sel, format),
+                super::list::list(store, &info, path.namespace.as_deref(), &sel, format, &page)?,
             ))
         }
         (Method::GET, false) => {
