@@ -82,13 +82,7 @@ async fn crud_conflict_generation_and_status_isolation() {
     );
 
     // Schema validation: 422 with the field named, like the real server.
-    let err = api
-        .create(&PostParams::default(), &widget("w2", 11))
-        .await
-        .unwrap_err();
-    let kube::Error::Api(status) = err else {
-        panic!("expected API error")
-    };
+    let status = api_error(api.create(&PostParams::default(), &widget("w2", 11)).await);
     assert_eq!(status.code, 422);
     assert!(
         status
@@ -330,19 +324,11 @@ async fn non_structural_crds_are_rejected() {
     let mut crd = widget_crd();
     crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["items"] =
         json!({"type": "array", "items": {}});
-    let crds: kube::Api<DynamicObject> = kube::Api::all_with(
-        client,
-        &kube::discovery::ApiResource::erase::<
-            k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
-        >(&()),
+    let status = api_error(
+        crd_api(&client)
+            .create(&PostParams::default(), &serde_json::from_value(crd).unwrap())
+            .await,
     );
-    let err = crds
-        .create(&PostParams::default(), &serde_json::from_value(crd).unwrap())
-        .await
-        .unwrap_err();
-    let kube::Error::Api(status) = err else {
-        panic!("expected API error")
-    };
     assert_eq!(status.code, 422);
     assert!(
         status
@@ -365,13 +351,10 @@ async fn server_side_apply_tracks_managers_and_conflicts() {
         .patch("ssa", &PatchParams::apply("bob"), &Patch::Apply(&config(1)))
         .await;
     assert!(same.is_ok(), "applying the same value shares ownership");
-    let err = api
-        .patch("ssa", &PatchParams::apply("bob"), &Patch::Apply(&config(2)))
-        .await
-        .unwrap_err();
-    let kube::Error::Api(status) = err else {
-        panic!("expected API error")
-    };
+    let status = api_error(
+        api.patch("ssa", &PatchParams::apply("bob"), &Patch::Apply(&config(2)))
+            .await,
+    );
     assert_eq!(status.code, 409);
     assert!(
         status.message.contains("conflict with \"alice\""),
