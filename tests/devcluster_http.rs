@@ -383,6 +383,7 @@ fn property_random_bodies_never_crash_or_corrupt_the_server() {
         "application/strategic-merge-patch+json",
         "application/apply-patch+yaml",
         "application/yaml",
+        "application/vnd.kubernetes.protobuf",
     ];
     let strategy = (
         json_value(),

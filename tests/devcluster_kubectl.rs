@@ -399,6 +399,51 @@ async fn invalid_manifests_are_rejected_by_kubectl_apply_naming_the_field() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn generator_commands_send_protobuf_and_work() {
+    let mut cluster = cluster().await;
+    let k = Kubectl::new(&mut cluster).await;
+    k.ok(&["create", "namespace", "demo"]).await;
+    k.ok(&[
+        "create",
+        "configmap",
+        "cfg",
+        "-n",
+        "demo",
+        "--from-literal=a=1",
+        "--from-literal=b=2",
+    ])
+    .await;
+    k.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "creds",
+        "-n",
+        "demo",
+        "--from-literal=clientId=abc",
+    ])
+    .await;
+    let listed = k.ok(&["get", "configmaps,secrets", "-n", "demo"]).await;
+    assert!(
+        listed.contains("configmap/cfg") && listed.contains("Opaque"),
+        "{listed}"
+    );
+    let data = k
+        .ok(&[
+            "get",
+            "secret",
+            "creds",
+            "-n",
+            "demo",
+            "-o",
+            "jsonpath={.data.clientId}",
+        ])
+        .await;
+    assert_eq!(data, "YWJj", "base64 of abc");
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn kubectl_uses_the_token_over_tls() {
     let config = ccs_operator::devcluster::DevClusterConfig {
         token: Some("t0ken".into()),

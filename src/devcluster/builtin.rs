@@ -35,7 +35,7 @@ fn secret(object: &mut Value) -> ApiResult<()> {
             object["data"][k] = Value::String(base64::engine::general_purpose::STANDARD.encode(text));
         }
     }
-    if object["type"].is_null() {
+    if object["type"].as_str().is_none_or(str::is_empty) {
         object["type"] = json!("Opaque");
     }
     Ok(())

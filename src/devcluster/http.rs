@@ -171,7 +171,10 @@ fn write_options(query: &Query) -> WriteOptions {
 
 /// Decodes a JSON (or YAML) body.
 fn decode(content_type: &str, body: &Bytes) -> ApiResult<Value> {
-    if content_type.contains("protobuf") || content_type.contains("cbor") {
+    if content_type.contains("protobuf") {
+        return super::protobuf::decode(body);
+    }
+    if content_type.contains("cbor") {
         return Err(ApiError::unsupported_media_type(
             "application/json, application/yaml",
         ));

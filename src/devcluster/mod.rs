@@ -34,6 +34,7 @@ pub mod openapi;
 pub mod ops;
 pub mod patch;
 pub mod persist;
+pub mod protobuf;
 pub mod resource;
 pub mod route;
 pub mod selector;
