@@ -21,6 +21,8 @@ pub enum Command {
         #[arg(long)]
         out_dir: Option<PathBuf>,
     },
+    /// Try everything with no cluster: embedded API server, simulator and operator in one process.
+    Demo(crate::demo::DemoArgs),
     /// Run the operator against the current cluster (or --kubeconfig) until SIGTERM.
     Run(crate::runtime::cli::RunArgs),
     /// Run the Customer Space simulator (the API of config/customer-space-api.yaml).
@@ -58,6 +60,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", crate::crdgen::all_as_yaml()?);
             Ok(())
         }
+        Command::Demo(args) => crate::demo::main(args),
         Command::Run(args) => crate::runtime::cli::main(args),
         Command::Simulator(args) => crate::simulator::cli::run(args),
         Command::DevCluster(args) => crate::devcluster::cli::run(args),

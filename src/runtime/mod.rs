@@ -17,18 +17,21 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 /// Where the kube client comes from.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub enum KubeSource {
     /// `KUBECONFIG`, `~/.kube/config`, or the in-cluster service account.
     #[default]
     Infer,
     /// A kubeconfig file.
     File(std::path::PathBuf),
+    /// A ready client (the demo and benchmarks, with an in-process API server).
+    Client(kube::Client),
 }
 
 /// Connects a kube client.
 pub async fn kube_client(source: &KubeSource) -> anyhow::Result<kube::Client> {
     let config = match source {
+        KubeSource::Client(client) => return Ok(client.clone()),
         KubeSource::Infer => kube::Config::infer().await?,
         KubeSource::File(path) => {
             let kubeconfig = kube::config::Kubeconfig::read_from(path)?;
@@ -54,6 +57,52 @@ fn smtp_password(config: &OperatorConfig) -> anyhow::Result<Option<String>> {
     }
 }
 
+/// Fails fast, naming the fix, when a CRD is missing or the operator may not list a kind.
+async fn preflight(client: &kube::Client, namespaces: &[String]) -> anyhow::Result<()> {
+    use crate::api::{BudgetAlert, CloudContract, PortalUser, ServiceOrder};
+    use kube::api::{Api, ListParams};
+    async fn check<K>(client: &kube::Client, namespace: Option<&str>) -> anyhow::Result<()>
+    where
+        K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let api: Api<K> = match namespace {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        };
+        let plural = K::plural(&());
+        match api.list(&ListParams::default().limit(1)).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(e)) if e.code == 404 => anyhow::bail!(
+                "the CRD {plural}.customerspace.io is not installed: kubectl apply -f crds/ (or install the Helm chart)"
+            ),
+            Err(kube::Error::Api(e)) if e.code == 403 => {
+                anyhow::bail!(
+                    "the operator may not list {plural} ({}): check its RBAC",
+                    e.message
+                )
+            }
+            Err(e) => Err(anyhow::anyhow!(
+                "cannot reach the Kubernetes API to list {plural}: {e}"
+            )),
+        }
+    }
+    let scopes: Vec<Option<&str>> = if namespaces.is_empty() {
+        vec![None]
+    } else {
+        namespaces.iter().map(|n| Some(n.as_str())).collect()
+    };
+    for scope in scopes {
+        check::<CloudContract>(client, scope).await?;
+        check::<PortalUser>(client, scope).await?;
+        check::<BudgetAlert>(client, scope).await?;
+        check::<ServiceOrder>(client, scope).await?;
+    }
+    Ok(())
+}
+
 /// Runs the operator until `shutdown` resolves.
 pub async fn run(
     config: OperatorConfig,
@@ -62,6 +111,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     config.validate()?;
     let client = kube_client(&source).await?;
+    preflight(&client, &config.namespaces).await?;
     let metrics = Metrics::new();
     let mailer: Arc<dyn Mailer> = Arc::new(LettreMailer::from_config(&config.smtp, smtp_password(&config)?)?);
     let ctx = Context::new(client.clone(), config.clone(), metrics.clone(), mailer)?;
@@ -85,15 +135,22 @@ pub async fn run(
     let (addr, server) =
         server::serve(&config.server.listen, metrics.clone(), health.clone(), stopped()).await?;
     tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
-    println!("metrics and health listening on http://{addr}");
+    // Scripts and tests read the address from the first line of stdout (with port 0 it is not
+    // known in advance); in-process callers (the demo) keep stdout for themselves.
+    if !matches!(source, KubeSource::Client(_)) {
+        println!("metrics and health listening on http://{addr}");
+    }
 
     let mut leadership = if config.leader_election.enabled {
         // A standby is healthy and ready to take over; it reports ready while it waits.
         health.set_ready(true);
         let mut rx = leader::elect(client.clone(), &config.leader_election).await?;
         tracing::info!(identity = %leader::identity(), "waiting for the leader lease");
+        let acquired = async {
+            let _ = rx.wait_for(|leader| *leader).await;
+        };
         tokio::select! {
-            _ = rx.wait_for(|leader| *leader) => {}
+            _ = acquired => {}
             _ = stopped() => { server.await?; return Ok(()) }
         }
         health.set_ready(false);
@@ -131,10 +188,17 @@ pub async fn run(
 
     // Spawned: the stores fill only while the controllers' watch streams are polled.
     let controllers = tokio::spawn(wiring::start(ctx.clone(), stop_all.clone()));
-    ctx.stores.contracts.wait_ready().await;
-    ctx.stores.budgets.wait_ready().await;
-    health.set_ready(true);
-    tracing::info!("caches synced; ready");
+    let synced = async {
+        ctx.stores.contracts.wait_ready().await;
+        ctx.stores.budgets.wait_ready().await;
+    };
+    tokio::select! {
+        _ = synced => {
+            health.set_ready(true);
+            tracing::info!("caches synced; ready");
+        }
+        _ = stop_all() => {}
+    }
 
     let refresher = {
         let ctx = ctx.clone();

@@ -1,4 +1,5 @@
 //! Helpers shared by the integration tests: real peers started on OS-chosen ports.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod e2e;
 pub mod smtp;
