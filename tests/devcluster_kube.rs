@@ -380,3 +380,35 @@ async fn server_side_apply_tracks_managers_and_conflicts() {
     assert!(managers.contains(&"bob".to_string()), "{managers:?}");
     cluster.shutdown().await;
 }
+
+#[tokio::test]
+async fn selector_watches_see_objects_enter_and_leave() {
+    let (cluster, _client, api) = widget_cluster().await;
+    let list = api.list(&ListParams::default()).await.unwrap();
+    let rv = list.metadata.resource_version.unwrap();
+    let params = kube::api::WatchParams::default().labels("team=a").timeout(10);
+    let mut events = api.watch(&params, &rv).await.unwrap().boxed();
+    api.create(&PostParams::default(), &widget("sel", 1))
+        .await
+        .unwrap();
+    let label = |v: Option<&str>| Patch::Merge(json!({"metadata": {"labels": {"team": v}}}));
+    api.patch("sel", &PatchParams::default(), &label(Some("a")))
+        .await
+        .unwrap();
+    api.patch("sel", &PatchParams::default(), &label(Some("b")))
+        .await
+        .unwrap();
+    let mut seen = vec![];
+    while seen.len() < 2 {
+        match events.next().await.expect("events").unwrap() {
+            kube::api::WatchEvent::Added(o) => seen.push(("ADDED", o.metadata.name.unwrap())),
+            kube::api::WatchEvent::Deleted(o) => seen.push(("DELETED", o.metadata.name.unwrap())),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(
+        seen,
+        [("ADDED", "sel".to_string()), ("DELETED", "sel".to_string())]
+    );
+    cluster.shutdown().await;
+}
