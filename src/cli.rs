@@ -28,7 +28,7 @@ pub enum Command {
     /// Run the Customer Space simulator (the API of config/customer-space-api.yaml).
     Simulator(crate::simulator::cli::SimulatorArgs),
     /// Run an embedded Kubernetes API server and write a kubeconfig for it. A development and
-    /// test tool (in memory, plain HTTP, no RBAC), not a production API server.
+    /// test tool (in memory, no RBAC, HTTPS only with --token), not a production API server.
     DevCluster(crate::devcluster::cli::DevClusterArgs),
     /// Run a benchmark.
     Bench {

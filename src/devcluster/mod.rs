@@ -198,21 +198,24 @@ impl DevCluster {
         )
     }
 
-    /// Writes the kubeconfig (mode 0600, it may hold the token).
+    /// Writes the kubeconfig (mode 0600, it may hold the token), atomically.
     pub fn write_kubeconfig(&mut self, path: &Path) -> anyhow::Result<()> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)?;
         }
+        // Written aside then renamed, so a reader never sees a half-written file.
+        let tmp = path.with_extension("tmp");
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
             .mode(0o600)
-            .open(path)
-            .with_context(|| format!("writing {}", path.display()))?;
+            .open(&tmp)
+            .with_context(|| format!("writing {}", tmp.display()))?;
         file.write_all(self.kubeconfig_yaml().as_bytes())?;
+        std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
         self.kubeconfig = Some(path.to_path_buf());
         Ok(())
     }
