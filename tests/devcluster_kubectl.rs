@@ -173,7 +173,7 @@ async fn samples_apply_both_ways_and_read_back_with_columns_yaml_and_explain() {
     }
     let yaml = k.ok(&["get", "ccontract", "acme-prod", "-o", "yaml"]).await;
     assert!(
-        yaml.contains("contractId: FE-0001") && yaml.contains("uid:"),
+        yaml.contains("contractId: OCB675658") && yaml.contains("uid:"),
         "{yaml}"
     );
     let explain = k.ok(&["explain", "portaluser.spec.access"]).await;
