@@ -281,7 +281,25 @@ async fn namespaces_terminate_with_their_contents_and_secrets_encode_string_data
     let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "c"}})).unwrap();
     assert_eq!(code(missing.create(&PostParams::default(), &cm).await), 404);
 
+    // A finalizer keeps the namespace Terminating; nothing new may be created in it meanwhile.
+    let held: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "held", "finalizers": ["test/hold"]}})).unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "team");
+    cms.create(&PostParams::default(), &held).await.unwrap();
     namespaces.delete("team", &DeleteParams::default()).await.unwrap();
+    let terminating = namespaces.get("team").await.unwrap();
+    assert_eq!(
+        terminating.status.and_then(|s| s.phase).as_deref(),
+        Some("Terminating")
+    );
+    assert_eq!(code(cms.create(&PostParams::default(), &cm).await), 403);
+    cms.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
     eventually("the namespace to go", || async {
         namespaces.get("team").await.is_err().then_some(())
     })
