@@ -114,15 +114,16 @@ async fn bad_input_gets_status_errors_and_never_breaks_the_store() {
     )
     .await;
     assert_eq!((code.as_u16(), &cm["data"]), (200, &json!({"a": "1", "b": "2"})));
-    let w = json!({"apiVersion": "dev.example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"replicas": 1}});
-    send(
-        &c,
-        M::POST,
-        format!("{base}{WIDGETS}"),
-        "application/json",
-        w.to_string().into_bytes(),
-    )
-    .await;
+    // The default fieldValidation (Warn) prunes unknown fields and says so in a Warning header.
+    let w = json!({"apiVersion": "dev.example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": {"replicas": 1, "bogus": 1}});
+    let r = c
+        .post(format!("{base}{WIDGETS}"))
+        .header("content-type", "application/json")
+        .body(w.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.headers()["warning"], r#"299 - "unknown field \"spec.bogus\"""#);
     let (code, status) = send(
         &c,
         M::PATCH,
