@@ -443,3 +443,48 @@ fn property_random_bodies_never_crash_or_corrupt_the_server() {
         .unwrap();
     rt.block_on(cluster.shutdown());
 }
+
+#[test]
+fn property_random_paths_and_queries_get_status_answers() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let cluster = rt.block_on(async {
+        let cluster = cluster().await;
+        install_widget_crd(&cluster.client().unwrap()).await;
+        cluster
+    });
+    let (c, base) = (http(), cluster.base_url());
+    let segment = prop_oneof![
+        Just("api".to_string()),
+        Just("apis".to_string()),
+        Just("v1".to_string()),
+        Just("namespaces".to_string()),
+        Just("default".to_string()),
+        Just("dev.example.com".to_string()),
+        Just("widgets".to_string()),
+        Just("configmaps".to_string()),
+        Just("status".to_string()),
+        "[a-z0-9.%-]{0,8}",
+    ];
+    let query = prop_oneof![
+        Just(String::new()),
+        "(labelSelector|fieldSelector|resourceVersion|limit|continue|watch|timeoutSeconds)=[a-z0-9=!,() %.-]{0,12}",
+    ];
+    let strategy = (prop::collection::vec(segment, 0..8), query);
+    let mut runner = proptest::test_runner::TestRunner::new(ProptestConfig {
+        cases: 200,
+        ..ProptestConfig::default()
+    });
+    runner
+        .run(&strategy, |(segments, query)| {
+            rt.block_on(async {
+                // Watches are bounded so a matching path cannot hang the case.
+                let url = format!("{base}/{}?{query}&timeoutSeconds=1", segments.join("/"));
+                let r = c.get(url).send().await.unwrap();
+                let code = r.status().as_u16();
+                prop_assert!(code < 500, "server error {code}");
+                Ok(())
+            })
+        })
+        .unwrap();
+    rt.block_on(cluster.shutdown());
+}
