@@ -186,6 +186,11 @@ async fn samples_apply_both_ways_and_read_back_with_columns_yaml_and_explain() {
         yaml.contains(&sample_line("contractId")) && yaml.contains("uid:"),
         "{yaml}"
     );
+    let builtin = k.ok(&["explain", "configmap.data"]).await;
+    assert!(
+        builtin.contains("Data contains the configuration data"),
+        "{builtin}"
+    );
     let explain = k.ok(&["explain", "portaluser.spec.access"]).await;
     assert!(
         explain.contains("contract") && explain.contains("profiles"),
