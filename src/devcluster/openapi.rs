@@ -67,12 +67,15 @@ fn paths_for(r: &ResourceInfo, paths: &mut Map<String, Value>) {
     }
 }
 
+/// A kind's root schema and the definitions it references.
+type SchemaSet = (Value, Map<String, Value>);
+
 /// Schemas of a built-in kind and everything it references, generated from its k8s-openapi type
 /// (so `kubectl explain configmap.data` has the upstream descriptions). Computed once.
-fn builtin_schemas(builtin: Builtin) -> &'static (Value, Map<String, Value>) {
-    static CACHE: OnceLock<Vec<(Builtin, (Value, Map<String, Value>))>> = OnceLock::new();
+fn builtin_schemas(builtin: Builtin) -> &'static SchemaSet {
+    static CACHE: OnceLock<Vec<(Builtin, SchemaSet)>> = OnceLock::new();
     let all = CACHE.get_or_init(|| {
-        fn of<T: schemars::JsonSchema>() -> (Value, Map<String, Value>) {
+        fn of<T: schemars::JsonSchema>() -> SchemaSet {
             let mut generator = schemars::generate::SchemaSettings::openapi3().into_generator();
             let mut root = generator.root_schema_for::<T>().to_value();
             if let Some(m) = root.as_object_mut() {
