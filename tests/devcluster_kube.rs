@@ -412,3 +412,27 @@ async fn selector_watches_see_objects_enter_and_leave() {
     );
     cluster.shutdown().await;
 }
+
+#[tokio::test]
+async fn metadata_watcher_gets_partial_object_metadata() {
+    let (cluster, _client, api) = widget_cluster().await;
+    api.create(&PostParams::default(), &widget("meta", 1))
+        .await
+        .unwrap();
+    let mut stream = kube::runtime::metadata_watcher(api, watcher::Config::default()).boxed();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("events")
+        {
+            Some(Ok(watcher::Event::InitApply(o))) => {
+                assert_eq!(o.metadata.name.as_deref(), Some("meta"));
+                assert_eq!(o.types.map(|t| t.kind).as_deref(), Some("PartialObjectMetadata"));
+                break;
+            }
+            Some(Ok(_)) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    cluster.shutdown().await;
+}
