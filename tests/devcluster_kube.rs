@@ -415,11 +415,13 @@ async fn selector_watches_see_objects_enter_and_leave() {
 
 #[tokio::test]
 async fn metadata_watcher_gets_partial_object_metadata() {
-    let (cluster, _client, api) = widget_cluster().await;
+    let (cluster, client, api) = widget_cluster().await;
     api.create(&PostParams::default(), &widget("meta", 1))
         .await
         .unwrap();
-    let mut stream = kube::runtime::metadata_watcher(api, watcher::Config::default()).boxed();
+    let metadata: kube::Api<kube::core::PartialObjectMeta<DynamicObject>> =
+        kube::Api::namespaced_with(client, "default", &widget_resource());
+    let mut stream = watcher(metadata, watcher::Config::default()).boxed();
     loop {
         match tokio::time::timeout(Duration::from_secs(10), stream.next())
             .await
