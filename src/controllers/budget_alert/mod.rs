@@ -68,27 +68,38 @@ pub fn error_policy(obj: Arc<BudgetAlert>, err: &ReconcileError, ctx: Arc<Contex
     )
 }
 
-/// The CloudContract a budget or order names, from the cache; its absence or unreadiness is a
-/// terminal error naming the field (the contract's own changes requeue the dependents).
-pub fn referenced_contract(
+/// The CloudContract a budget or order names; its absence or unreadiness is a terminal error naming
+/// the field (the contract's own changes requeue the dependents).
+///
+/// Read from the cache, and again from the API server when the cached copy is missing or not Ready:
+/// the contract change that requeues a dependent comes through another watch than the cache's, and
+/// may arrive first. Failing on the stale copy would leave the dependent waiting a poll interval.
+pub async fn referenced_contract(
     ctx: &Context,
     namespace: &str,
     name: &str,
 ) -> Result<Arc<CloudContract>, ReconcileError> {
-    let contract = ctx
+    let cached = ctx
         .stores
         .contracts
         .all()
         .into_iter()
-        .find(|c| c.namespace().as_deref() == Some(namespace) && c.name_any() == name)
-        .ok_or_else(|| {
-            ReconcileError::new(
-                Category::ReferenceNotFound,
-                format!(
-                    "spec.contract: CloudContract {namespace}/{name} not found; create it or fix the name"
-                ),
-            )
-        })?;
+        .find(|c| c.namespace().as_deref() == Some(namespace) && c.name_any() == name);
+    let contract = match cached {
+        Some(c) if is_true(&c.status.clone().unwrap_or_default().conditions, "Ready") => c,
+        _ => Api::<CloudContract>::namespaced(ctx.client.clone(), namespace)
+            .get_opt(name)
+            .await?
+            .map(Arc::new)
+            .ok_or_else(|| {
+                ReconcileError::new(
+                    Category::ReferenceNotFound,
+                    format!(
+                        "spec.contract: CloudContract {namespace}/{name} not found; create it or fix the name"
+                    ),
+                )
+            })?,
+    };
     let status = contract.status.clone().unwrap_or_default();
     if !is_true(&status.conditions, "Ready") {
         let why = status
@@ -130,7 +141,7 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
     }
 
     // Observe: the contract's snapshot, shared with its CloudContract and every other budget.
-    let contract = referenced_contract(&ctx, &namespace, &obj.spec.contract)?;
+    let contract = referenced_contract(&ctx, &namespace, &obj.spec.contract).await?;
     let client = ctx.portal.client_for(&ctx.client, &contract).await?;
     let endpoint = ctx.portal.endpoint_of(&contract);
     let contract_id = contract.spec.contract_id.clone();
