@@ -133,6 +133,8 @@ pub async fn run(
     let controllers = tokio::spawn(wiring::start(ctx.clone(), stop_all.clone()));
     ctx.stores.contracts.wait_ready().await;
     ctx.stores.budgets.wait_ready().await;
+    ctx.stores.users.wait_ready().await;
+    ctx.stores.orders.wait_ready().await;
     health.set_ready(true);
     tracing::info!("caches synced; ready");
 
