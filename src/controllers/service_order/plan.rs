@@ -128,11 +128,17 @@ pub fn follow(status: &mut ServiceOrderStatus, request: &ServiceRequest) {
     status.state = Some(order_state(request.state));
     status.submitted_at = Some(timestamp(request.submitted_at));
     for change in &request.history {
+        let time = timestamp(change.at);
+        let state = order_state(change.state);
+        // The portal returns its whole history every time: keep each change once.
+        if status.history.iter().any(|h| h.time == time && h.state == state) {
+            continue;
+        }
         record(
             &mut status.history,
             OrderHistoryEntry {
-                time: timestamp(change.at),
-                state: order_state(change.state),
+                time,
+                state,
                 message: Some(change.message.clone()).filter(|m| !m.is_empty()),
             },
         );
