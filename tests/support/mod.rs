@@ -1,4 +1,6 @@
 //! Helpers shared by the integration tests: real peers started on OS-chosen ports.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod access;
+pub mod operator_env;
 pub mod smtp;
