@@ -179,7 +179,7 @@ async fn disabling_and_each_deletion_policy() {
         .await;
     }
     // Another PortalUser names shared@ (on another contract), so its Delete falls back.
-    env.contract("other", 2, "operator").await;
+    env.contract("other", 1, "operator").await;
     env.create(user(
         "shared-elsewhere",
         "shared@acme.example",

@@ -89,7 +89,12 @@ impl Env {
             .env_remove("https_proxy")
             .env_remove("http_proxy")
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            // CCS_TEST_OPERATOR_LOG=1 shows the operator's log when a test needs explaining.
+            .stderr(if std::env::var_os("CCS_TEST_OPERATOR_LOG").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .spawn()
             .expect("operator starts");
         self.operator = Some(child);
@@ -104,9 +109,16 @@ impl Env {
     }
 
     /// Creates the credentials Secret and the CloudContract `name` for the `index`-th simulated
-    /// contract, with the seeded credential `label`; returns the contract id.
+    /// Flexible Engine contract (its catalog has the `FE-` items), with the seeded credential
+    /// `label`; returns the contract id.
     pub async fn contract(&self, name: &str, index: usize, label: &str) -> String {
-        let contract_id = self.sim.contract_ids()[index].clone();
+        let contract_id = self.sim.with_world(|w| {
+            let mut fe = w
+                .contracts
+                .values()
+                .filter(|c| c.offer == ccs_operator::portal::Offer::FE);
+            fe.nth(index).expect("enough FE contracts").id.clone()
+        });
         let creds = self
             .sim
             .seeded_credentials()
@@ -122,14 +134,9 @@ impl Env {
             .create(&PostParams::default(), &secret)
             .await
             .expect("secret created");
-        let offer = self.sim.with_world(|w| w.contracts[&contract_id].offer);
-        let offer = match offer {
-            ccs_operator::portal::Offer::FE => "FlexibleEngine",
-            ccs_operator::portal::Offer::FCA => "FlexibleComputingAdvanced",
-        };
         self.create(json!({
             "apiVersion": "customerspace.io/v1alpha1", "kind": "CloudContract", "metadata": {"name": name},
-            "spec": {"contractId": contract_id, "offer": offer, "credentialsSecretRef": {"name": format!("{name}-creds")}}
+            "spec": {"contractId": contract_id, "offer": "FlexibleEngine", "credentialsSecretRef": {"name": format!("{name}-creds")}}
         }))
         .await;
         contract_id

@@ -44,12 +44,8 @@ pub async fn reconcile(obj: Arc<PortalUser>, ctx: Arc<Context>) -> Result<Action
 
 /// What to do after a failure.
 pub fn error_policy(obj: Arc<PortalUser>, err: &ReconcileError, ctx: Arc<Context>) -> Action {
-    super::common::driver::error_policy(
-        obj.as_ref(),
-        err,
-        &ctx,
-        ctx.config.controllers.portal_user.poll_interval,
-    )
+    let poll = ctx.config.controllers.portal_user.poll_interval;
+    super::common::driver::dependent_error_policy(obj.as_ref(), err, &ctx, poll)
 }
 
 /// A cached CloudContract by name, Ready or not (the cleanup path needs no readiness).

@@ -25,6 +25,14 @@ use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
 use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a failed order waits before trying again on its own when retrying cannot help
+/// (unknown item, missing contract): the short poll that follows requests would be a hot loop.
+/// A change of the CloudContract requeues it sooner.
+const TERMINAL_RESYNC: Duration = Duration::from_secs(600);
+/// The catalog changes rarely; one read serves every order of the contract for this long.
+const CATALOG_MAX_AGE: Duration = Duration::from_secs(600);
 
 impl ConditionedStatus for ServiceOrderStatus {
     fn conditions_mut(&mut self) -> &mut Vec<Condition> {
@@ -43,12 +51,8 @@ pub async fn reconcile(obj: Arc<ServiceOrder>, ctx: Arc<Context>) -> Result<Acti
 
 /// What to do after a failure.
 pub fn error_policy(obj: Arc<ServiceOrder>, err: &ReconcileError, ctx: Arc<Context>) -> Action {
-    super::common::driver::error_policy(
-        obj.as_ref(),
-        err,
-        &ctx,
-        ctx.config.controllers.service_order.poll_interval,
-    )
+    let poll = ctx.config.controllers.service_order.poll_interval;
+    super::common::driver::dependent_error_policy(obj.as_ref(), err, &ctx, poll.max(TERMINAL_RESYNC))
 }
 
 async fn run(obj: Arc<ServiceOrder>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
@@ -97,17 +101,7 @@ async fn run(obj: Arc<ServiceOrder>, ctx: Arc<Context>) -> Result<Action, Reconc
     status.observed_generation = generation;
     status.last_handled_reconcile_at = requested;
     if status.request_id.is_none() {
-        submit(
-            &obj,
-            &ctx,
-            &api,
-            client.as_ref(),
-            &key,
-            &contract_id,
-            &mut status,
-            poll,
-        )
-        .await?;
+        submit(&obj, &ctx, &api, client.as_ref(), &key, &contract_id, &mut status).await?;
     } else if !plan::is_final(status.state) {
         let id = status.request_id.clone().unwrap_or_default();
         let request = client
@@ -177,7 +171,6 @@ async fn submit(
     key: &str,
     contract_id: &str,
     status: &mut ServiceOrderStatus,
-    poll: std::time::Duration,
 ) -> Result<(), ReconcileError> {
     let found = match status.customer_reference.clone() {
         // A reference on record may have been submitted before a crash: look it up first.
@@ -189,7 +182,7 @@ async fn submit(
             let catalog = ctx
                 .portal
                 .catalogs
-                .get(key, poll, || client.list_catalog(contract_id))
+                .get(key, CATALOG_MAX_AGE, || client.list_catalog(contract_id))
                 .await
                 .map_err(|e| portal_error(e, &format!("reading the catalog of {contract_id}")))?;
             plan::validate(&obj.spec, &catalog)?;
