@@ -67,7 +67,14 @@ async fn run(obj: Arc<ServiceOrder>, ctx: Arc<Context>) -> Result<Action, Reconc
         return cleanup(&obj, &ctx, &api).await;
     }
     let now = ctx.now();
-    let previous = obj.status.clone().unwrap_or_default();
+    // The status as stored, not as cached: a reconcile triggered by the CloudContract may run
+    // before the cache sees our last write, and acting on an older status would submit or
+    // email again (and the server-side apply of it would drop newer fields).
+    let previous = match api.get_status(&obj.name_any()).await {
+        Ok(latest) => latest.status.unwrap_or_default(),
+        Err(kube::Error::Api(e)) if e.code == 404 => return Ok(Action::await_change()),
+        Err(e) => return Err(e.into()),
+    };
     let requested = annotations::reconcile_requested_at(obj.as_ref());
     if plan::is_final(previous.state)
         && !plan::notification_due(&obj.spec, &previous)
