@@ -43,6 +43,8 @@ pub enum BenchTarget {
     DevCluster(crate::devcluster::cli::BenchArgs),
     /// The simulator's throughput (`simulator`) or the portal client's overhead (`client`).
     Portal(crate::simulator::bench::BenchArgs),
+    /// PortalUsers at scale: time to Ready against the bound, steady-state portal calls, memory.
+    Users(crate::runtime::bench::UsersBenchArgs),
 }
 
 /// Runs a parsed command line.
@@ -67,5 +69,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench {
             target: BenchTarget::Portal(args),
         } => crate::simulator::bench::run(args),
+        Command::Bench {
+            target: BenchTarget::Users(args),
+        } => crate::runtime::bench::run(args),
     }
 }

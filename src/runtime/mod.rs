@@ -1,6 +1,7 @@
 //! `ccs-operator run`: connects to the cluster, elects a leader, runs one controller per kind and
 //! serves metrics and health until SIGTERM or Ctrl-C.
 
+pub mod bench;
 pub mod cli;
 pub mod leader;
 pub mod server;

@@ -12,7 +12,7 @@ use super::budget_alert::referenced_contract;
 use super::common::annotations;
 use super::common::conditions::{self, is_true};
 use super::common::driver::{ConditionedStatus, Reconciled, jitter, reconcile_with};
-use super::common::report::{apply_status, event};
+use super::common::report::{apply_status, event, stored_status};
 use super::common::schedule::{Freshness, not_due_for};
 use super::common::{Category, ReconcileError, finalizer, timestamp};
 use super::context::Context;
@@ -114,7 +114,11 @@ async fn run(obj: Arc<PortalUser>, ctx: Arc<Context>) -> Result<Action, Reconcil
     }
     check_conflict(&ctx, &obj)?;
     let now = ctx.now();
-    let previous = obj.status.clone().unwrap_or_default();
+    // As stored, not as cached: an older status would misreport `adopted` and be applied over
+    // the newer one.
+    let Some(previous) = stored_status(&api, obj.as_ref()).await? else {
+        return Ok(Action::await_change());
+    };
     let requested = annotations::reconcile_requested_at(obj.as_ref());
     let freshness = Freshness {
         ready: is_true(&previous.conditions, "Ready"),

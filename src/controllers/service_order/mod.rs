@@ -11,7 +11,7 @@ use super::budget_alert::referenced_contract;
 use super::common::annotations;
 use super::common::conditions::{self, is_true};
 use super::common::driver::{ConditionedStatus, Reconciled, jitter, reconcile_with};
-use super::common::report::{apply_status, event};
+use super::common::report::{apply_status, event, stored_status};
 use super::common::schedule::{Freshness, not_due_for};
 use super::common::{Category, ReconcileError, finalizer, timestamp};
 use super::context::Context;
@@ -67,13 +67,9 @@ async fn run(obj: Arc<ServiceOrder>, ctx: Arc<Context>) -> Result<Action, Reconc
         return cleanup(&obj, &ctx, &api).await;
     }
     let now = ctx.now();
-    // The status as stored, not as cached: a reconcile triggered by the CloudContract may run
-    // before the cache sees our last write, and acting on an older status would submit or
-    // email again (and the server-side apply of it would drop newer fields).
-    let previous = match api.get_status(&obj.name_any()).await {
-        Ok(latest) => latest.status.unwrap_or_default(),
-        Err(kube::Error::Api(e)) if e.code == 404 => return Ok(Action::await_change()),
-        Err(e) => return Err(e.into()),
+    // As stored, not as cached: acting on an older status would email again.
+    let Some(previous) = stored_status(&api, obj.as_ref()).await? else {
+        return Ok(Action::await_change());
     };
     let requested = annotations::reconcile_requested_at(obj.as_ref());
     if plan::is_final(previous.state)

@@ -1,0 +1,281 @@
+//! `ccs-operator bench users`: PortalUsers at scale against the simulator with latency, the
+//! operator running as a separate process so its memory is measured alone.
+//!
+//! Reports the time until every PortalUser is Ready against the bound (portal calls strictly
+//! needed x latency / allowed concurrency), the steady-state portal calls per poll interval and
+//! contract, and the operator's resident memory with `--objects` objects in its caches.
+
+use crate::devcluster::{DevCluster, DevClusterConfig};
+use crate::simulator::{FaultKind, FaultRule, SimConfig, Simulator};
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, ListParams, PostParams};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// Flags of `bench users`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct UsersBenchArgs {
+    /// PortalUsers to converge.
+    #[arg(long, default_value_t = 2_000)]
+    pub users: usize,
+    /// Contracts they are spread over.
+    #[arg(long, default_value_t = 20)]
+    pub contracts: usize,
+    /// Simulated latency of every portal call, in milliseconds.
+    #[arg(long, default_value_t = 20)]
+    pub latency_ms: u64,
+    /// `controllers.portalUser.concurrency` of the operator.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: u16,
+    /// Poll interval of PortalUsers and CloudContracts during the steady-state measurement.
+    #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
+    pub poll: Duration,
+    /// Poll intervals the steady state is observed for.
+    #[arg(long, default_value_t = 3)]
+    pub steady_polls: u32,
+    /// Objects in the operator's caches for the memory figure (the extra ones are paused
+    /// PortalUsers: cached, never sent to the portal).
+    #[arg(long, default_value_t = 10_000)]
+    pub objects: usize,
+}
+
+/// Runs the benchmark.
+pub fn run(args: UsersBenchArgs) -> anyhow::Result<()> {
+    crate::install_crypto_provider();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(bench(args))
+}
+
+/// Everything the operator process needs: the cluster, the portal, its configuration.
+struct Stage {
+    cluster: DevCluster,
+    client: kube::Client,
+    sim: Simulator,
+    /// Scratch directory (kubeconfig, configuration), removed at the end.
+    dir: std::path::PathBuf,
+}
+
+async fn stage(args: &UsersBenchArgs) -> anyhow::Result<Stage> {
+    let dir = std::env::temp_dir().join(format!("ccs-bench-users-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let mut cluster = DevCluster::start(DevClusterConfig::default()).await?;
+    cluster.write_kubeconfig(&dir.join("kubeconfig"))?;
+    let client = cluster.client()?;
+    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in crate::api::all_crds() {
+        crds.create(&PostParams::default(), &crd).await?;
+    }
+    let sim = Simulator::start(SimConfig {
+        contracts: args.contracts.max(5),
+        ..SimConfig::default()
+    })
+    .await?;
+    let config = format!(
+        "portal:\n  endpoint: {}\n  rateLimit: {{requestsPerSecond: 10000, burst: 10000}}\n\
+         controllers:\n  cloudContract: {{concurrency: 4, pollInterval: {poll}}}\n  portalUser: {{concurrency: {}, pollInterval: {poll}}}\n\
+         server: {{listen: 127.0.0.1:0}}\nleaderElection: {{enabled: false}}\nlog: {{level: error}}\n",
+        sim.base_url(),
+        args.concurrency,
+        poll = humantime::format_duration(args.poll),
+    );
+    std::fs::write(dir.join("config.yaml"), config)?;
+    Ok(Stage {
+        cluster,
+        client,
+        sim,
+        dir,
+    })
+}
+
+/// One Secret and CloudContract per simulated contract, with the `operator` credential.
+async fn contracts(stage: &Stage, count: usize) -> anyhow::Result<Vec<String>> {
+    let operator = stage
+        .sim
+        .seeded_credentials()
+        .into_iter()
+        .find(|c| c.label == "operator")
+        .ok_or_else(|| anyhow::anyhow!("no operator credential"))?;
+    let ids: Vec<(String, crate::portal::Offer)> = stage
+        .sim
+        .with_world(|w| w.contracts.values().map(|c| (c.id.clone(), c.offer)).collect());
+    let secrets: Api<Secret> = Api::namespaced(stage.client.clone(), "default");
+    let mut names = Vec::new();
+    for (i, (id, offer)) in ids.into_iter().take(count).enumerate() {
+        let name = format!("c{i:02}");
+        let secret = json!({"metadata": {"name": format!("{name}-creds")}, "stringData": {
+            "clientId": operator.client_id, "clientSecret": operator.client_secret, "apiKey": operator.api_key}});
+        secrets
+            .create(&PostParams::default(), &serde_json::from_value(secret)?)
+            .await?;
+        let offer = match offer {
+            crate::portal::Offer::FE => "FlexibleEngine",
+            crate::portal::Offer::FCA => "FlexibleComputingAdvanced",
+        };
+        let contract = json!({"metadata": {"name": name}, "spec": {"contractId": id, "offer": offer,
+            "credentialsSecretRef": {"name": format!("{name}-creds")}}});
+        let contract: crate::api::CloudContract = serde_json::from_value(contract)?;
+        Api::namespaced(stage.client.clone(), "default")
+            .create(&PostParams::default(), &contract)
+            .await?;
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// Creates PortalUsers `from..to`, spread over `contracts`; `paused` ones stay in the cache only.
+async fn users(
+    client: &kube::Client,
+    contracts: &[String],
+    from: usize,
+    to: usize,
+    paused: bool,
+) -> anyhow::Result<()> {
+    let api: Api<crate::api::PortalUser> = Api::namespaced(client.clone(), "default");
+    futures::stream::iter(from..to)
+        .map(|i| {
+            let api = api.clone();
+            let contract = contracts[i % contracts.len()].clone();
+            async move {
+                let mut obj = json!({"metadata": {"name": format!("u{i:05}")}, "spec": {
+                    "email": format!("bench.user.{i:05}@bench.example"), "firstName": "Bench", "lastName": format!("User{i}"),
+                    "invitation": {"send": false},
+                    "access": [{"contract": contract, "profiles": {"dashboard": "Visitor", "requests": "Manager"}}]}});
+                if paused {
+                    obj["metadata"]["annotations"] = json!({crate::api::common::ANNOTATION_PAUSED: "true"});
+                }
+                api.create(&PostParams::default(), &serde_json::from_value(obj)?).await?;
+                anyhow::Ok(())
+            }
+        })
+        .buffer_unordered(32)
+        .try_collect::<Vec<_>>()
+        .await?;
+    Ok(())
+}
+
+/// How many PortalUsers are Ready.
+async fn ready_users(client: &kube::Client) -> anyhow::Result<usize> {
+    let api: Api<crate::api::PortalUser> = Api::namespaced(client.clone(), "default");
+    let list = api.list(&ListParams::default()).await?;
+    Ok(list
+        .items
+        .iter()
+        .filter(|u| {
+            u.status
+                .as_ref()
+                .is_some_and(|s| crate::controllers::common::conditions::is_true(&s.conditions, "Ready"))
+        })
+        .count())
+}
+
+fn rss_mib(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let kib: f64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0.0);
+    kib / 1024.0
+}
+
+async fn bench(args: UsersBenchArgs) -> anyhow::Result<()> {
+    let stage = stage(&args).await?;
+    let names = contracts(&stage, args.contracts).await?;
+    users(&stage.client, &names, 0, args.users, false).await?;
+    stage.sim.set_faults(vec![FaultRule {
+        method: None,
+        route: "*".into(),
+        fault: FaultKind::Latency {
+            ms: args.latency_ms,
+            jitter_ms: 0,
+        },
+        rate: 1.0,
+        count: None,
+    }]);
+    let first_call = stage.sim.calls(0).last().map_or(0, |c| c.seq);
+    let mut operator = std::process::Command::new(std::env::current_exe()?)
+        .arg("run")
+        .arg("--config")
+        .arg(stage.dir.join("config.yaml"))
+        .arg("--kubeconfig")
+        .arg(stage.dir.join("kubeconfig"))
+        .stdout(std::process::Stdio::null())
+        .spawn()?;
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(1800);
+    while ready_users(&stage.client).await? < args.users {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "PortalUsers not Ready after 30 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let converged = started.elapsed();
+    let calls = stage.sim.calls(first_call);
+    let user_calls = calls.iter().filter(|c| c.route.contains("/users")).count();
+    // Strictly needed: one token and one users list per contract, one add per user.
+    let needed = 2 * args.contracts + args.users;
+    let bound = Duration::from_millis(args.latency_ms) * needed as u32 / u32::from(args.concurrency);
+    println!(
+        "PortalUsers: {} over {} contracts, latency {} ms, concurrency {}",
+        args.users, args.contracts, args.latency_ms, args.concurrency
+    );
+    println!(
+        "  all Ready after {:.2} s; bound {:.2} s ({needed} calls x {} ms / {}); ratio {:.2}",
+        converged.as_secs_f64(),
+        bound.as_secs_f64(),
+        args.latency_ms,
+        args.concurrency,
+        converged.as_secs_f64() / bound.as_secs_f64()
+    );
+    println!(
+        "  portal calls while converging: {} in all, {user_calls} on users routes",
+        calls.len()
+    );
+
+    // Steady state: every object has synced once; count the calls over whole poll intervals.
+    tokio::time::sleep(args.poll).await;
+    let mark = stage.sim.calls(0).last().map_or(0, |c| c.seq);
+    tokio::time::sleep(args.poll * args.steady_polls).await;
+    let steady = stage.sim.calls(mark);
+    let writes = steady
+        .iter()
+        .filter(|c| c.method != "GET" && !c.route.contains("oauth"))
+        .count();
+    let per_contract = steady.len() as f64 / f64::from(args.steady_polls) / args.contracts as f64;
+    println!(
+        "  steady state over {} polls of {:?}: {} calls, {per_contract:.2} per contract per poll, {writes} writes",
+        args.steady_polls,
+        args.poll,
+        steady.len()
+    );
+
+    let rss_before = rss_mib(operator.id());
+    if args.objects > args.users + args.contracts {
+        users(
+            &stage.client,
+            &names,
+            args.users,
+            args.objects - args.contracts,
+            true,
+        )
+        .await?;
+        // Let the watches deliver them.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    println!(
+        "  operator RSS: {rss_before:.1} MiB with {} objects, {:.1} MiB with {} objects",
+        args.users + args.contracts,
+        rss_mib(operator.id()),
+        args.objects.max(args.users + args.contracts)
+    );
+    let _ = operator.kill();
+    let _ = operator.wait();
+    let _ = std::fs::remove_dir_all(&stage.dir);
+    stage.cluster.shutdown().await;
+    Ok(())
+}
