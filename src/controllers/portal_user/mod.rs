@@ -271,7 +271,31 @@ async fn cleanup(obj: &PortalUser, ctx: &Context, api: &Api<PortalUser>) -> Resu
         .await;
     }
     if obj.spec.management_policy != UserManagementPolicy::ObserveOnly {
-        apply::apply(ctx, obj, &targets, &mut views, &plan.actions).await?;
+        match apply::apply(ctx, obj, &targets, &mut views, &plan.actions).await {
+            Ok(_) => {}
+            // The portal refuses to delete an account that is the referent of a contract this
+            // object does not list: remove the listed access instead, and say so.
+            Err(e) if e.category == Category::Conflict => {
+                let note = format!(
+                    "the account of {} cannot be deleted ({}); removing its access instead",
+                    obj.spec.email, e.message
+                );
+                event(
+                    &ctx.recorder,
+                    obj,
+                    EventType::Warning,
+                    "CleanupPolicy",
+                    "Delete",
+                    note,
+                )
+                .await;
+                let mut spec = obj.spec.clone();
+                spec.deletion_policy = crate::api::portal_user::UserDeletionPolicy::RemoveAccess;
+                let fallback = plan::plan_deletion(&spec, account_id, &views, email_still_referenced);
+                apply::apply(ctx, obj, &targets, &mut views, &fallback.actions).await?;
+            }
+            Err(e) => return Err(e),
+        }
     }
     finalizer::release(api, obj).await?;
     Ok(Action::await_change())
