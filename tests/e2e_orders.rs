@@ -4,13 +4,13 @@
 mod support;
 
 use ccs_operator::api::{CloudContract, PortalUser, ServiceOrder};
-use ccs_operator::simulator::{FaultKind, FaultRule, SimConfig};
+use ccs_operator::simulator::{FaultKind, FaultRule};
 use kube::ResourceExt;
 use kube::api::DeleteParams;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use support::access::*;
-use support::operator_env::*;
+use support::e2e::*;
 
 fn order(name: &str, spec: Value) -> Value {
     let mut obj = json!({
@@ -23,7 +23,7 @@ fn order(name: &str, spec: Value) -> Value {
 }
 
 async fn state_of(env: &Env, name: &str) -> Option<String> {
-    let o = env.api::<ServiceOrder>().get(name).await.ok()?;
+    let o = api::<ServiceOrder>(&env).get(name).await.ok()?;
     Some(format!("{:?}", o.status?.state?))
 }
 
@@ -43,29 +43,28 @@ fn order_emails(env: &Env) -> BTreeMap<String, usize> {
     out
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_samples_converge() {
-    let mut env = Env::start(SimConfig::default()).await;
-    let id = env.contract("acme-prod", 0, "operator").await;
-    env.start_operator();
+    let env = Env::start().await;
+    let id = contract(&env, "acme-prod", 0, "operator").await;
+    let _operator = env.operator(&[]);
     let samples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/samples");
-    for file in [
-        "20-portaluser.yaml",
-        "30-budgetalert.yaml",
-        "40-serviceorder.yaml",
-    ] {
+    let sample = |file: &str| -> Value {
         let text = std::fs::read_to_string(samples.join(file)).expect("sample");
-        let obj: Value = serde_saphyr::from_str(&text).expect("sample YAML");
-        env.create(obj).await;
-    }
-    wait_condition(&env.api::<CloudContract>(), "acme-prod", "Ready", |s, _| {
+        serde_saphyr::from_str(&text).expect("sample YAML")
+    };
+    env.apply::<PortalUser>(sample("20-portaluser.yaml")).await;
+    env.apply::<ccs_operator::api::BudgetAlert>(sample("30-budgetalert.yaml"))
+        .await;
+    env.apply::<ServiceOrder>(sample("40-serviceorder.yaml")).await;
+    wait_condition(&api::<CloudContract>(&env), "acme-prod", "Ready", |s, _| {
         s == "True"
     })
     .await;
-    wait_condition(&env.api::<PortalUser>(), "jane-doe", "Ready", |s, _| s == "True").await;
+    wait_condition(&api::<PortalUser>(&env), "jane-doe", "Ready", |s, _| s == "True").await;
     assert!(access(&env, &id, "jane.doe@acme.example").is_some());
-    let orders = env.api::<ServiceOrder>();
-    eventually("order submitted", DEADLINE, || async {
+    let orders = api::<ServiceOrder>(&env);
+    wait_until(DEADLINE, "order submitted", || async {
         (state_of(&env, "acme-prod-extra-storage").await? == "Submitted").then_some(())
     })
     .await;
@@ -80,26 +79,27 @@ async fn the_samples_converge() {
             .contains(&done.metadata.uid.clone().unwrap_or_default())
     );
     let uid = done.metadata.uid.expect("uid");
-    let emails = eventually("order email", DEADLINE, || async {
+    let emails = wait_until(DEADLINE, "order email", || async {
         order_emails(&env).get(&uid).copied()
     })
     .await;
     assert_eq!(emails, 1);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn catalog_errors_and_a_contract_typo_touch_nothing() {
-    let (env, id) = with_contract(SimConfig::default()).await;
-    let seq = mark(&env);
-    env.create(order("typo", json!({"contract": "acme-prd"}))).await;
-    env.create(order("unknown", json!({"catalogItem": "FE-OBX"})))
+    let (env, _operator, id) = with_contract(&[]).await;
+    let seq = env.last_call();
+    env.apply::<ServiceOrder>(order("typo", json!({"contract": "acme-prd"})))
         .await;
-    env.create(order(
+    env.apply::<ServiceOrder>(order("unknown", json!({"catalogItem": "FE-OBX"})))
+        .await;
+    env.apply::<ServiceOrder>(order(
         "params",
         json!({"parameters": {"region": "mars-1", "colour": "red", "name": null}}),
     ))
     .await;
-    let orders = env.api::<ServiceOrder>();
+    let orders = api::<ServiceOrder>(&env);
     let typo = wait_condition(&orders, "typo", "Ready", |s, r| {
         s == "False" && r == "ReferenceNotFound"
     })
@@ -130,22 +130,22 @@ async fn catalog_errors_and_a_contract_typo_touch_nothing() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cancel_on_delete_cancels_and_the_default_keeps_the_request() {
-    let (env, id) = with_contract(SimConfig::default()).await;
-    env.create(order("cancelled", json!({"cancelOnDelete": true})))
+    let (env, _operator, id) = with_contract(&[]).await;
+    env.apply::<ServiceOrder>(order("cancelled", json!({"cancelOnDelete": true})))
         .await;
-    env.create(order("kept", json!({}))).await;
+    env.apply::<ServiceOrder>(order("kept", json!({}))).await;
     for name in ["cancelled", "kept"] {
-        eventually("submitted", DEADLINE, || async {
+        wait_until(DEADLINE, "submitted", || async {
             (state_of(&env, name).await? == "Submitted").then_some(())
         })
         .await;
-        env.api::<ServiceOrder>()
+        api::<ServiceOrder>(&env)
             .delete(name, &DeleteParams::default())
             .await
             .expect("deleted");
-        wait_gone(&env.api::<ServiceOrder>(), name).await;
+        wait_gone(&api::<ServiceOrder>(&env), name).await;
     }
     let mut states: Vec<String> = env
         .sim
@@ -157,14 +157,45 @@ async fn cancel_on_delete_cancels_and_the_default_keeps_the_request() {
     assert_eq!(states, ["Cancelled", "Transmitted"]);
 }
 
+/// Prints the last observation when a wait fails.
+struct PrintOnPanic(std::sync::Arc<std::sync::Mutex<String>>, std::path::PathBuf);
+
+impl Drop for PrintOnPanic {
+    fn drop(&mut self) {
+        eprintln!(
+            "last unfinished order: {}",
+            self.0.lock().map(|s| s.clone()).unwrap_or_default()
+        );
+        let name = self
+            .0
+            .lock()
+            .map(|s| s.split(':').next().unwrap_or_default().to_string())
+            .unwrap_or_default();
+        let logs = format!("grep -h '/{name}' {}/*.log | tail -n 30", self.1.display());
+        let _ = std::process::Command::new("sh").arg("-c").arg(logs).status();
+    }
+}
+
 const ORDERS: usize = 100;
 const CRASHES: usize = 6;
 /// `controllers.serviceOrder.concurrency` of the test configuration.
 const CONCURRENCY: usize = 16;
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_hundred_orders_survive_faults_and_crashes_exactly_once() {
-    let (mut env, id) = with_contract(SimConfig::default()).await;
+    // More concurrent reconciles than the default, so crashes catch orders in flight.
+    let config = tempfile::NamedTempFile::new().expect("config file");
+    std::fs::write(
+        config.path(),
+        // The default 20 calls/s would be spent on following 100 orders every 2 s.
+        format!(
+            "portal:\n  rateLimit: {{requestsPerSecond: 1000, burst: 1000}}\ncontrollers:\n  serviceOrder: {{concurrency: {CONCURRENCY}, pollInterval: 1s}}\n"
+        ),
+    )
+    .expect("config written");
+    let config = config.path().display().to_string();
+    let flags = ["--config", config.as_str()];
+    let (env, mut operator, id) = with_contract(&flags).await;
     env.sim.set_faults(vec![
         FaultRule {
             method: Some("POST".into()),
@@ -185,17 +216,31 @@ async fn a_hundred_orders_survive_faults_and_crashes_exactly_once() {
         },
     ]);
     for i in 0..ORDERS {
-        env.create(order(&format!("o{i:03}"), json!({}))).await;
+        env.apply::<ServiceOrder>(order(&format!("o{i:03}"), json!({})))
+            .await;
     }
-    let orders = env.api::<ServiceOrder>();
+    let orders = api::<ServiceOrder>(&env);
+    let last = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let dir = env.dir.path().to_path_buf();
     let progress = |want: usize, what: &'static str, done: fn(&ServiceOrder) -> bool| {
         let orders = orders.clone();
+        let last = last.clone();
+        let dir = dir.clone();
         async move {
-            eventually(what, Duration::from_secs(120), || async {
+            let guard = PrintOnPanic(last.clone(), dir.clone());
+            wait_until(Duration::from_secs(120), what, || async {
                 let list = orders.list(&Default::default()).await.ok()?;
-                (list.items.iter().filter(|o| done(o)).count() >= want).then_some(())
+                let stuck: Vec<_> = list.items.iter().filter(|o| !done(o)).collect();
+                if let Some(o) = stuck.first() {
+                    // Shown only when the wait fails: what the first unfinished order says.
+                    last.lock()
+                        .expect("lock")
+                        .clone_from(&format!("{}: {:?}", o.name_any(), o.status));
+                }
+                (list.items.len() - stuck.len() >= want).then_some(())
             })
-            .await
+            .await;
+            std::mem::forget(guard);
         }
     };
     // Crash while submitting: after every few more submissions, kill and restart.
@@ -204,8 +249,8 @@ async fn a_hundred_orders_survive_faults_and_crashes_exactly_once() {
             o.status.as_ref().is_some_and(|s| s.request_id.is_some())
         })
         .await;
-        env.kill_operator();
-        env.start_operator();
+        operator.kill();
+        operator = env.operator(&flags);
     }
     progress(ORDERS, "every order submitted", |o| {
         o.status.as_ref().is_some_and(|s| s.request_id.is_some())
@@ -218,8 +263,8 @@ async fn a_hundred_orders_survive_faults_and_crashes_exactly_once() {
             o.status.as_ref().is_some_and(|s| s.notified_at.is_some())
         })
         .await;
-        env.kill_operator();
-        env.start_operator();
+        operator.kill();
+        operator = env.operator(&flags);
     }
     progress(ORDERS, "every order notified", |o| {
         o.status.as_ref().is_some_and(|s| s.notified_at.is_some())

@@ -5,15 +5,14 @@ mod support;
 
 use ccs_operator::api::PortalUser;
 use ccs_operator::api::common::ANNOTATION_RECONCILE_REQUESTED_AT;
-use ccs_operator::simulator::SimConfig;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::json;
 use support::access::*;
-use support::operator_env::*;
+use support::e2e::*;
 
 async fn request_reconcile(env: &Env, name: &str, value: &str) {
     let patch = json!({"metadata": {"annotations": {ANNOTATION_RECONCILE_REQUESTED_AT: value}}});
-    env.api::<PortalUser>()
+    api::<PortalUser>(&env)
         .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .expect("annotated");
@@ -21,28 +20,28 @@ async fn request_reconcile(env: &Env, name: &str, value: &str) {
 
 /// Waits until the object handled the reconcile request `value`.
 async fn handled(env: &Env, name: &str, value: &str) -> PortalUser {
-    eventually("reconcile request handled", DEADLINE, || async {
-        let u = env.api::<PortalUser>().get(name).await.ok()?;
+    wait_until(DEADLINE, "reconcile request handled", || async {
+        let u = api::<PortalUser>(&env).get(name).await.ok()?;
         (u.status.as_ref()?.last_handled_reconcile_at.as_deref() == Some(value)).then_some(u)
     })
     .await
 }
 
 async fn ready(env: &Env, name: &str) -> PortalUser {
-    wait_condition(&env.api::<PortalUser>(), name, "Ready", |s, _| s == "True").await
+    wait_condition(&api::<PortalUser>(&env), name, "Ready", |s, _| s == "True").await
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn create_then_adopt_with_one_invitation_and_no_writes_in_steady_state() {
-    let (env, id) = with_contract(SimConfig::default()).await;
-    env.create(user(
+    let (env, _operator, id) = with_contract(&[]).await;
+    env.apply::<PortalUser>(user(
         "new",
         "new.person@acme.example",
         json!({"login": "new.person.acme"}),
     ))
     .await;
     let (existing, existing_login) = seeded_user(&env, &id);
-    env.create(user("old", &existing, json!({"login": "wanted.login"})))
+    env.apply::<PortalUser>(user("old", &existing, json!({"login": "wanted.login"})))
         .await;
 
     let created = ready(&env, "new").await.status.expect("status");
@@ -68,7 +67,7 @@ async fn create_then_adopt_with_one_invitation_and_no_writes_in_steady_state() {
     );
 
     // Steady state: a forced reconcile reads, writes nothing, sends no second invitation.
-    let seq = mark(&env);
+    let seq = env.last_call();
     request_reconcile(&env, "new", "1").await;
     request_reconcile(&env, "old", "1").await;
     handled(&env, "new", "1").await;
@@ -80,19 +79,20 @@ async fn create_then_adopt_with_one_invitation_and_no_writes_in_steady_state() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_later_of_two_claims_gets_conflict_and_changes_nothing() {
-    let (env, id) = with_contract(SimConfig::default()).await;
-    env.create(user("first", "twin@acme.example", json!({}))).await;
+    let (env, _operator, id) = with_contract(&[]).await;
+    env.apply::<PortalUser>(user("first", "twin@acme.example", json!({})))
+        .await;
     ready(&env, "first").await;
-    let seq = mark(&env);
-    env.create(user(
+    let seq = env.last_call();
+    env.apply::<PortalUser>(user(
         "second",
         "twin@acme.example",
         json!({"access": [{"contract": "acme", "profiles": {"invoices": "Manager"}}]}),
     ))
     .await;
-    let second = wait_condition(&env.api::<PortalUser>(), "second", "Ready", |s, r| {
+    let second = wait_condition(&api::<PortalUser>(&env), "second", "Ready", |s, r| {
         s == "False" && r == "Conflict"
     })
     .await;
@@ -107,28 +107,28 @@ async fn the_later_of_two_claims_gets_conflict_and_changes_nothing() {
     );
 
     // Deleting the loser touches nothing either.
-    env.api::<PortalUser>()
+    api::<PortalUser>(&env)
         .delete("second", &DeleteParams::default())
         .await
         .expect("deleted");
-    wait_gone(&env.api::<PortalUser>(), "second").await;
+    wait_gone(&api::<PortalUser>(&env), "second").await;
     assert_eq!(writes_since(&env, seq), vec![]);
     assert!(access(&env, &id, "twin@acme.example").is_some());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn create_only_and_observe_only_never_update() {
-    let (env, id) = with_contract(SimConfig::default()).await;
+    let (env, _operator, id) = with_contract(&[]).await;
     let (observed, _) = seeded_user(&env, &id);
     let before = access(&env, &id, &observed).expect("seeded access");
-    let seq = mark(&env);
-    env.create(user(
+    let seq = env.last_call();
+    env.apply::<PortalUser>(user(
         "watch",
         &observed,
         json!({"managementPolicy": "ObserveOnly"}),
     ))
     .await;
-    let watched = wait_condition(&env.api::<PortalUser>(), "watch", "Synced", |s, r| {
+    let watched = wait_condition(&api::<PortalUser>(&env), "watch", "Synced", |s, r| {
         s == "False" && r == "ObserveOnlyDrift"
     })
     .await;
@@ -137,7 +137,7 @@ async fn create_only_and_observe_only_never_update() {
     assert_eq!(writes_since(&env, seq), vec![], "ObserveOnly writes nothing");
     assert_eq!(access(&env, &id, &observed), Some(before));
 
-    env.create(user(
+    env.apply::<PortalUser>(user(
         "once",
         "create.only@acme.example",
         json!({"managementPolicy": "CreateOnly"}),
@@ -149,12 +149,12 @@ async fn create_only_and_observe_only_never_update() {
         "CreateOnly creates"
     );
     let patch = json!({"spec": {"access": [{"contract": "acme", "profiles": {"invoices": "Manager"}}]}});
-    env.api::<PortalUser>()
+    api::<PortalUser>(&env)
         .patch("once", &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .expect("patched");
-    let seq = mark(&env);
-    let once = wait_condition(&env.api::<PortalUser>(), "once", "Synced", |_, r| {
+    let seq = env.last_call();
+    let once = wait_condition(&api::<PortalUser>(&env), "once", "Synced", |_, r| {
         r == "CreateOnly"
     })
     .await;
@@ -162,9 +162,9 @@ async fn create_only_and_observe_only_never_update() {
     assert_eq!(writes_since(&env, seq), vec![], "CreateOnly never updates");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn disabling_and_each_deletion_policy() {
-    let (env, id) = with_contract(SimConfig::default()).await;
+    let (env, _operator, id) = with_contract(&[]).await;
     let referent = referent(&env, &id);
     for (name, email, policy) in [
         ("removed", "removed@acme.example", "RemoveAccess"),
@@ -173,14 +173,14 @@ async fn disabling_and_each_deletion_policy() {
         ("shared", "shared@acme.example", "Delete"),
         ("boss", referent.as_str(), "RemoveAccess"),
     ] {
-        env.create(user(name, email, json!({"deletionPolicy": policy, "access": [{"contract": "acme", "profiles": {
+        env.apply::<PortalUser>(user(name, email, json!({"deletionPolicy": policy, "access": [{"contract": "acme", "profiles": {
             "dashboard": "Manager", "contracts": "Manager", "users": "Manager", "requests": "Manager", "catalog": "Manager",
             "invoices": "Manager", "documents": "Manager", "support": "Manager", "console": "Manager"}}]})))
         .await;
     }
     // Another PortalUser names shared@ (on another contract), so its Delete falls back.
-    env.contract("other", 1, "operator").await;
-    env.create(user(
+    contract(&env, "other", 1, "operator").await;
+    env.apply::<PortalUser>(user(
         "shared-elsewhere",
         "shared@acme.example",
         json!({"access": [{"contract": "other", "profiles": {"support": "Visitor"}}]}),
@@ -198,24 +198,24 @@ async fn disabling_and_each_deletion_policy() {
     }
 
     let patch = json!({"spec": {"enabled": false}});
-    env.api::<PortalUser>()
+    api::<PortalUser>(&env)
         .patch("removed", &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .expect("disabled");
-    let disabled = eventually("access disabled", DEADLINE, || async {
+    let disabled = wait_until(DEADLINE, "access disabled", || async {
         access(&env, &id, "removed@acme.example").filter(|(_, enabled)| !enabled)
     })
     .await;
     assert!(!disabled.1);
 
     for name in ["removed", "deleted", "orphaned", "shared", "boss"] {
-        env.api::<PortalUser>()
+        api::<PortalUser>(&env)
             .delete(name, &DeleteParams::default())
             .await
             .expect("deleted");
     }
     for name in ["removed", "deleted", "orphaned", "shared", "boss"] {
-        wait_gone(&env.api::<PortalUser>(), name).await;
+        wait_gone(&api::<PortalUser>(&env), name).await;
     }
     assert!(
         access(&env, &id, "removed@acme.example").is_none() && account_exists(&env, "removed@acme.example")
@@ -244,13 +244,14 @@ async fn disabling_and_each_deletion_policy() {
     assert!(boss.iter().any(|(_, n)| n.contains("referent")), "{boss:?}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn missing_rights_name_the_contract_and_the_profile() {
-    let mut env = Env::start(SimConfig::default()).await;
-    let id = env.contract("acme", 0, "visitor").await;
-    env.start_operator();
-    env.create(user("nope", "nope@acme.example", json!({}))).await;
-    let nope = wait_condition(&env.api::<PortalUser>(), "nope", "Ready", |s, r| {
+    let env = Env::start().await;
+    let id = contract(&env, "acme", 0, "visitor").await;
+    let _operator = env.operator(&[]);
+    env.apply::<PortalUser>(user("nope", "nope@acme.example", json!({})))
+        .await;
+    let nope = wait_condition(&api::<PortalUser>(&env), "nope", "Ready", |s, r| {
         s == "False" && r == "Forbidden"
     })
     .await;

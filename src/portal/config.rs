@@ -76,9 +76,12 @@ pub struct RetryPolicy {
     /// First backoff delay.
     #[serde(with = "millis")]
     pub min_delay: Duration,
-    /// Largest backoff delay, and largest `Retry-After` honoured.
+    /// Largest backoff delay.
     #[serde(with = "millis")]
     pub max_delay: Duration,
+    /// Largest `Retry-After` honoured (a hostile header must not park a worker for hours).
+    #[serde(with = "millis")]
+    pub max_retry_after: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -87,6 +90,7 @@ impl Default for RetryPolicy {
             max_retries: 4,
             min_delay: Duration::from_millis(200),
             max_delay: Duration::from_secs(10),
+            max_retry_after: Duration::from_secs(60),
         }
     }
 }

@@ -24,7 +24,7 @@ pub struct PortalShared {
 
 impl PortalShared {
     /// Builds the HTTP client (rustls, the process crypto provider, optional extra CA bundle) and
-    /// registers the metrics on `registry`.
+    /// registers the metrics on `registry` (once per registry: a second registration fails).
     pub fn new(config: ClientConfig, registry: &prometheus::Registry) -> anyhow::Result<Arc<Self>> {
         let mut builder = reqwest::Client::builder()
             .connect_timeout(config.connect_timeout)
@@ -33,7 +33,13 @@ impl PortalShared {
         if let Some(path) = &config.extra_ca_bundle {
             let pem = std::fs::read(path)
                 .map_err(|e| anyhow::anyhow!("reading CA bundle {}: {e}", path.display()))?;
-            builder = builder.tls_certs_merge(reqwest::Certificate::from_pem_bundle(&pem)?);
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)?;
+            anyhow::ensure!(
+                !certs.is_empty(),
+                "CA bundle {} holds no PEM certificate",
+                path.display()
+            );
+            builder = builder.tls_certs_merge(certs);
         }
         let limiter = Limiter::new(config.rate_limit.as_ref(), &config.operation_limits)
             .map_err(|e| anyhow::anyhow!("portal client configuration: {e}"))?;
@@ -146,7 +152,8 @@ impl ReqwestPortal {
                 };
                 let Some(delay) = backoff.next() else { return Err(err) };
                 // Retry-After is a floor, capped so a hostile header cannot park us for hours.
-                let delay = err.retry_after.map_or(delay, |ra| ra.min(self.shared.config.retry.max_delay).max(delay));
+                let cap = self.shared.config.retry.max_retry_after;
+                let delay = err.retry_after.map_or(delay, |ra| ra.min(cap).max(delay));
                 tracing::info!(category = err.category.as_str(), status = ?err.status, ?delay, "retrying portal call");
                 self.shared.metrics.retry(operation);
                 tokio::time::sleep(delay).await;

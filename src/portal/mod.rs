@@ -2,9 +2,11 @@
 //! the resilient reqwest implementation.
 //!
 //! Build one [`PortalShared`] per process (HTTP pool, rate limiter, metrics) and one
-//! [`ReqwestPortal`] per set of credentials (it owns that credential's token cache); hand the
-//! controllers an `Arc<dyn CustomerSpace>`.
+//! [`ReqwestPortal`] per set of credentials (it owns that credential's token cache); wrap it in a
+//! [`CachedPortal`] shared by every object of the contract so reads are made once per poll; hand
+//! the controllers an `Arc<dyn CustomerSpace>`.
 
+mod cache;
 mod config;
 mod error;
 mod http;
@@ -14,6 +16,7 @@ pub mod model;
 mod ops;
 mod token;
 
+pub use cache::CachedPortal;
 pub use config::{ClientConfig, Credentials, RateLimit, RetryPolicy, Secret};
 pub use error::{ErrorCategory, PortalError, PortalResult};
 pub use http::{PortalShared, ReqwestPortal};

@@ -10,6 +10,10 @@ use serde::de::DeserializeOwned;
 
 /// Page size of list calls.
 const PAGE: usize = 100;
+/// Pages read at most by one list call, so a server ignoring `offset` cannot loop us forever.
+const MAX_PAGES: usize = 1000;
+/// Largest `limit` the contract accepts.
+const MAX_LIMIT: u32 = 500;
 
 /// Percent-encodes one path segment (ids come from users' manifests).
 fn seg(s: &str) -> String {
@@ -53,7 +57,7 @@ impl ReqwestPortal {
         filter: Vec<(&str, String)>,
     ) -> PortalResult<Vec<T>> {
         let mut items = Vec::new();
-        loop {
+        for _ in 0..MAX_PAGES {
             let mut query = filter.clone();
             query.push(("offset", items.len().to_string()));
             query.push(("limit", PAGE.to_string()));
@@ -78,6 +82,11 @@ impl ReqwestPortal {
                 return Ok(items);
             }
         }
+        Err(PortalError::new(
+            ErrorCategory::Decode,
+            operation,
+            format!("more than {MAX_PAGES} pages"),
+        ))
     }
 
     async fn write<T: DeserializeOwned>(
@@ -209,7 +218,10 @@ impl CustomerSpace for ReqwestPortal {
 
     async fn list_bills(&self, contract: &str, limit: u32) -> PortalResult<Vec<Bill>> {
         let mut call = get("list_bills", contract_path(contract, "/bills"));
-        call.query = vec![("offset", "0".into()), ("limit", limit.to_string())];
+        call.query = vec![
+            ("offset", "0".into()),
+            ("limit", limit.min(MAX_LIMIT).to_string()),
+        ];
         self.get_json(call).await
     }
 

@@ -55,6 +55,52 @@ fn smtp_password(config: &OperatorConfig) -> anyhow::Result<Option<String>> {
     }
 }
 
+/// Fails fast, naming the fix, when a CRD is missing or the operator may not list a kind.
+async fn preflight(client: &kube::Client, namespaces: &[String]) -> anyhow::Result<()> {
+    use crate::api::{BudgetAlert, CloudContract, PortalUser, ServiceOrder};
+    use kube::api::{Api, ListParams};
+    async fn check<K>(client: &kube::Client, namespace: Option<&str>) -> anyhow::Result<()>
+    where
+        K: kube::Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + serde::de::DeserializeOwned
+            + std::fmt::Debug,
+    {
+        let api: Api<K> = match namespace {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        };
+        let plural = K::plural(&());
+        match api.list(&ListParams::default().limit(1)).await {
+            Ok(_) => Ok(()),
+            Err(kube::Error::Api(e)) if e.code == 404 => anyhow::bail!(
+                "the CRD {plural}.customerspace.io is not installed: kubectl apply -f crds/ (or install the Helm chart)"
+            ),
+            Err(kube::Error::Api(e)) if e.code == 403 => {
+                anyhow::bail!(
+                    "the operator may not list {plural} ({}): check its RBAC",
+                    e.message
+                )
+            }
+            Err(e) => Err(anyhow::anyhow!(
+                "cannot reach the Kubernetes API to list {plural}: {e}"
+            )),
+        }
+    }
+    let scopes: Vec<Option<&str>> = if namespaces.is_empty() {
+        vec![None]
+    } else {
+        namespaces.iter().map(|n| Some(n.as_str())).collect()
+    };
+    for scope in scopes {
+        check::<CloudContract>(client, scope).await?;
+        check::<PortalUser>(client, scope).await?;
+        check::<BudgetAlert>(client, scope).await?;
+        check::<ServiceOrder>(client, scope).await?;
+    }
+    Ok(())
+}
+
 /// Runs the operator until `shutdown` resolves.
 pub async fn run(
     config: OperatorConfig,
@@ -63,6 +109,7 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     config.validate()?;
     let client = kube_client(&source).await?;
+    preflight(&client, &config.namespaces).await?;
     let metrics = Metrics::new();
     let mailer: Arc<dyn Mailer> = Arc::new(LettreMailer::from_config(&config.smtp, smtp_password(&config)?)?);
     let ctx = Context::new(client.clone(), config.clone(), metrics.clone(), mailer)?;
@@ -132,12 +179,19 @@ pub async fn run(
 
     // Spawned: the stores fill only while the controllers' watch streams are polled.
     let controllers = tokio::spawn(wiring::start(ctx.clone(), stop_all.clone()));
-    ctx.stores.contracts.wait_ready().await;
-    ctx.stores.budgets.wait_ready().await;
-    ctx.stores.users.wait_ready().await;
-    ctx.stores.orders.wait_ready().await;
-    health.set_ready(true);
-    tracing::info!("caches synced; ready");
+    let synced = async {
+        ctx.stores.contracts.wait_ready().await;
+        ctx.stores.budgets.wait_ready().await;
+        ctx.stores.users.wait_ready().await;
+        ctx.stores.orders.wait_ready().await;
+    };
+    tokio::select! {
+        _ = synced => {
+            health.set_ready(true);
+            tracing::info!("caches synced; ready");
+        }
+        _ = stop_all() => {}
+    }
 
     let refresher = {
         let ctx = ctx.clone();

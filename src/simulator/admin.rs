@@ -152,6 +152,29 @@ async fn open_incident(
     Ok((StatusCode::CREATED, Json(incident)).into_response())
 }
 
+/// Freezes or thaws the consumption data.
+#[derive(Serialize, Deserialize, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsumptionFreeze {
+    /// Freeze at the current simulated time (true) or thaw (false).
+    #[serde(default)]
+    pub frozen: bool,
+    /// When the data stopped, while frozen (answer only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frozen_at: Option<DateTime<Utc>>,
+}
+
+async fn freeze(
+    State(app): AppState,
+    super::handlers::Body(req): super::handlers::Body<ConsumptionFreeze>,
+) -> Json<ConsumptionFreeze> {
+    let frozen_at = super::freeze_consumption(&app, req.frozen);
+    Json(ConsumptionFreeze {
+        frozen: frozen_at.is_some(),
+        frozen_at,
+    })
+}
+
 /// Mutable state, without the credentials' secrets.
 async fn state(State(app): AppState) -> Response {
     let world = app.read();
@@ -174,6 +197,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/faults", get(get_faults).put(set_faults).delete(clear_faults))
         .route("/tokens/revoke", post(revoke))
         .route("/incidents", post(open_incident))
+        .route("/consumption", axum::routing::put(freeze))
         .route("/state", get(state))
         .route("/credentials", get(credentials))
 }

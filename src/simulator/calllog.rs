@@ -30,7 +30,7 @@ pub struct CallRecord {
     /// Client id of the caller, if known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
-    /// Status answered.
+    /// Status answered; 0 while the call is still in flight (e.g. held by a hang fault).
     pub status: u16,
     /// Injected fault, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -49,13 +49,27 @@ pub struct CallLog {
 }
 
 impl CallLog {
-    fn push(&mut self, mut record: CallRecord, capacity: usize) {
+    /// Appends a record and returns its sequence number.
+    fn push(&mut self, mut record: CallRecord, capacity: usize) -> u64 {
         self.next += 1;
         record.seq = self.next;
         if self.records.len() >= capacity.max(1) {
             self.records.pop_front();
         }
         self.records.push_back(record);
+        self.next
+    }
+
+    /// Fills in the answer of a record, if it is still kept.
+    fn answer(&mut self, seq: u64, status: u16, fault: Option<String>) {
+        let first = self.records.front().map_or(0, |r| r.seq);
+        if let Some(record) = seq
+            .checked_sub(first)
+            .and_then(|i| self.records.get_mut(i as usize))
+        {
+            record.status = status;
+            record.fault = fault;
+        }
     }
     /// All records after `since`.
     pub fn since(&self, since: u64) -> Vec<CallRecord> {
@@ -73,7 +87,8 @@ fn contract_of(path: &str) -> Option<String> {
     parts.next().filter(|p| !p.is_empty()).map(String::from)
 }
 
-/// Middleware recording each call once it is answered.
+/// Middleware recording each call when it arrives (so calls held by a hang are visible) and its
+/// answer when it leaves.
 pub async fn record(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let method = req.method().to_string();
     let path = req.uri().path().to_string();
@@ -86,22 +101,28 @@ pub async fn record(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
         None => basic_credentials(req.headers()).map(|(id, _)| id),
     };
     let at = app.read().clock.now();
-    let resp = next.run(req).await;
+    let contract_id = contract_of(&path);
     let record = CallRecord {
         seq: 0,
         at,
         method,
-        contract_id: contract_of(&path),
+        contract_id,
         route,
         path,
         client_id,
-        status: resp.status().as_u16(),
-        fault: resp.extensions().get::<FaultApplied>().map(|f| f.0.clone()),
+        status: 0,
+        fault: None,
     };
-    let capacity = app.call_log_capacity;
+    let seq = app
+        .calls
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(record, app.call_log_capacity);
+    let resp = next.run(req).await;
+    let fault = resp.extensions().get::<FaultApplied>().map(|f| f.0.clone());
     app.calls
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .push(record, capacity);
+        .answer(seq, resp.status().as_u16(), fault);
     resp
 }

@@ -22,9 +22,13 @@ pub struct SimulatorArgs {
     /// Do not serve the /admin routes.
     #[arg(long)]
     pub no_admin: bool,
+    /// Start the simulated clock at the real current time instead of the config's `startTime`
+    /// (for a demo next to an operator that compares `dataAsOf` with its own clock).
+    #[arg(long)]
+    pub start_now: bool,
 }
 
-/// Runs the simulator in a new Tokio runtime until Ctrl-C.
+/// Runs the simulator in a new Tokio runtime until SIGINT or SIGTERM.
 pub fn run(args: SimulatorArgs) -> anyhow::Result<()> {
     let mut config = match &args.config {
         Some(path) => SimConfig::from_yaml(&std::fs::read_to_string(path)?)?,
@@ -32,6 +36,9 @@ pub fn run(args: SimulatorArgs) -> anyhow::Result<()> {
     };
     if let Some(seed) = args.seed {
         config.seed = seed;
+    }
+    if args.start_now {
+        config.start_time = chrono::Utc::now();
     }
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
@@ -57,9 +64,11 @@ pub fn run(args: SimulatorArgs) -> anyhow::Result<()> {
                 c.contracts.join(",")
             );
         }
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {
             res = sim.wait() => res,
             _ = tokio::signal::ctrl_c() => Ok(()),
+            _ = term.recv() => Ok(()),
         }
     })
 }

@@ -29,19 +29,27 @@ impl Clock {
         let elapsed = self.anchor.elapsed().as_secs_f64() * self.speed;
         // Clamp to what chrono represents; a silly speed must not panic.
         let micros = (elapsed * 1e6).min(1e17) as i64;
-        self.base + ChronoDuration::microseconds(micros)
+        self.base
+            .checked_add_signed(ChronoDuration::microseconds(micros))
+            .unwrap_or(self.base)
     }
 
-    /// Sets the time.
+    /// Sets the time; years outside 1970..=9999 are ignored (date arithmetic must not overflow).
     pub fn set(&mut self, now: DateTime<Utc>) {
+        use chrono::Datelike;
+        if !(1970..=9999).contains(&now.year()) {
+            return;
+        }
         self.base = now;
         self.anchor = Instant::now();
     }
 
     /// Moves the time forward (or back, with a negative amount).
     pub fn advance(&mut self, seconds: f64) {
-        let target = self.now() + ChronoDuration::microseconds((seconds.clamp(-1e12, 1e12) * 1e6) as i64);
-        self.set(target);
+        let delta = ChronoDuration::microseconds((seconds.clamp(-1e12, 1e12) * 1e6) as i64);
+        // Out of chrono's range: stay put rather than panic.
+        let now = self.now();
+        self.set(now.checked_add_signed(delta).unwrap_or(now));
     }
 
     /// Changes the speed from now on.

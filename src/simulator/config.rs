@@ -28,6 +28,10 @@ pub struct SimConfig {
     pub incident_every_hours: i64,
     /// Calls kept in the call log (oldest dropped first).
     pub call_log_capacity: usize,
+    /// Whether resubmitting a `customerReference` returns the existing request (the contract).
+    /// `false` makes every POST create a request, so tests prove that a client's own
+    /// look-up-before-retry gives exactly once without the portal's help.
+    pub idempotent_submission: bool,
 }
 
 impl Default for SimConfig {
@@ -43,6 +47,7 @@ impl Default for SimConfig {
             account_activation_seconds: 86_400,
             incident_every_hours: 24,
             call_log_capacity: 100_000,
+            idempotent_submission: true,
         }
     }
 }

@@ -1,9 +1,9 @@
 //! Contracts: details, the dashboard, and the referent change rules.
 
-use super::derived;
 use super::errors::{ApiError, ApiResult};
 use super::rights::Caller;
 use super::world::{ContractRecord, World};
+use super::{billing, weather};
 use crate::portal::model::{Contract, Dashboard, Profile, Referent, ReferentChange, Section};
 
 /// The contract as the API shows it.
@@ -56,13 +56,13 @@ pub fn dashboard(world: &World, caller: &Caller, id: &str) -> ApiResult<Dashboar
     let now = world.clock.now();
     Ok(Dashboard {
         contract: view(world, c),
-        platform_status: derived::platform_status(world, c, now, caller.lang),
+        platform_status: weather::platform_status(world, c, now, caller.lang),
         consumption: caller
             .has(c, Section::Invoices, Profile::Visitor)
-            .then(|| derived::consumption(world, c, now)),
+            .then(|| billing::consumption(world, c, now)),
         latest_bills: caller
             .has(c, Section::Invoices, Profile::Manager)
-            .then(|| derived::bills(world, c, now)),
+            .then(|| billing::bills(world, c, now)),
     })
 }
 

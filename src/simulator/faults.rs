@@ -137,6 +137,13 @@ impl Faults {
     }
 }
 
+/// Longest delay a fault may impose, so a typo cannot park a connection for days.
+const MAX_DELAY: Duration = Duration::from_secs(3600);
+
+fn capped(d: Duration) -> Duration {
+    d.min(MAX_DELAY)
+}
+
 fn tagged(mut resp: Response, name: &str) -> Response {
     resp.extensions_mut().insert(FaultApplied(name.to_string()));
     resp
@@ -167,7 +174,7 @@ pub async fn inject(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
                 } else {
                     0
                 };
-                tokio::time::sleep(Duration::from_millis(ms + jitter)).await;
+                tokio::time::sleep(capped(Duration::from_millis(ms.saturating_add(jitter)))).await;
             }
             FaultKind::Error { status } => {
                 let status = StatusCode::from_u16(status).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
@@ -178,7 +185,7 @@ pub async fn inject(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
                 return tagged(err.into_response(), "RateLimit");
             }
             FaultKind::Hang { seconds } => {
-                tokio::time::sleep(Duration::from_secs(seconds)).await;
+                tokio::time::sleep(capped(Duration::from_secs(seconds))).await;
                 return tagged(
                     ApiError::injected(StatusCode::GATEWAY_TIMEOUT, None).into_response(),
                     "Hang",
@@ -192,7 +199,7 @@ pub async fn inject(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
         None => resp,
         Some((timeout, seconds)) => {
             if timeout {
-                tokio::time::sleep(Duration::from_secs(seconds)).await;
+                tokio::time::sleep(capped(Duration::from_secs(seconds))).await;
             }
             let err = ApiError::injected(StatusCode::INTERNAL_SERVER_ERROR, None);
             tagged(err.into_response(), "CommitThenFail")

@@ -4,7 +4,7 @@ use super::errors::{ApiError, ApiResult, tr};
 use super::rights::Caller;
 use super::server::App;
 use super::world::World;
-use super::{contracts, derived, requests, users};
+use super::{billing, contracts, requests, users, weather};
 use crate::portal::model::{
     AccessUpdate, Language, NewRequest, NewUser, Profile, ReferentChange, RequestState, Section,
 };
@@ -182,7 +182,7 @@ async fn invite(State(app): AppState, caller: Caller, Path(account): Path<String
 
 async fn consumption(State(app): AppState, caller: Caller, Path(id): Path<String>) -> ApiResult<Response> {
     let out = read(&app, |w| {
-        Ok(derived::consumption(
+        Ok(billing::consumption(
             w,
             caller.require(w, &id, Section::Invoices, Profile::Visitor)?,
             w.clock.now(),
@@ -198,7 +198,7 @@ async fn platform_status(
 ) -> ApiResult<Response> {
     let out = read(&app, |w| {
         let c = caller.require(w, &id, Section::Dashboard, Profile::Visitor)?;
-        Ok(derived::platform_status(w, c, w.clock.now(), caller.lang))
+        Ok(weather::platform_status(w, c, w.clock.now(), caller.lang))
     })?;
     Ok(Json(out).into_response())
 }
@@ -210,7 +210,7 @@ async fn list_bills(
     uri: Uri,
 ) -> ApiResult<Response> {
     let bills = read(&app, |w| {
-        Ok(derived::bills(
+        Ok(billing::bills(
             w,
             caller.require(w, &id, Section::Invoices, Profile::Manager)?,
             w.clock.now(),
@@ -226,13 +226,13 @@ async fn bill_pdf(
 ) -> ApiResult<Response> {
     let pdf = read(&app, |w| {
         let c = caller.require(w, &id, Section::Invoices, Profile::Manager)?;
-        let found = derived::bills(w, c, w.clock.now())
+        let found = billing::bills(w, c, w.clock.now())
             .into_iter()
             .find(|b| b.id == bill);
         let found = found.ok_or_else(|| {
             ApiError::not_found(caller.tr(format!("unknown bill {bill}"), format!("facture {bill} inconnue")))
         })?;
-        Ok(derived::bill_pdf(&found, c))
+        Ok(billing::bill_pdf(&found, c))
     })?;
     Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response())
 }
@@ -254,7 +254,7 @@ async fn billing_report(
     };
     let csv = read(&app, |w| {
         let c = caller.require(w, &id, Section::Invoices, Profile::Manager)?;
-        Ok(derived::billing_report(w, c, period, w.clock.now()))
+        Ok(billing::billing_report(w, c, period, w.clock.now()))
     })?;
     Ok(([(header::CONTENT_TYPE, "text/csv; charset=utf-8")], csv).into_response())
 }

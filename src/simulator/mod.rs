@@ -15,21 +15,23 @@
 mod admin;
 mod auth;
 pub mod bench;
+mod billing;
 mod calllog;
 mod catalog;
 pub mod cli;
 mod clock;
 mod config;
 mod contracts;
-mod derived;
 mod errors;
 mod faults;
 mod handlers;
 mod requests;
 mod rights;
 mod rng;
+mod seed;
 mod server;
 mod users;
+mod weather;
 mod world;
 
 pub use calllog::CallRecord;
@@ -91,6 +93,17 @@ fn seeded_credentials(world: &World) -> Vec<SeededCredential> {
             contracts: c.contracts.clone(),
         })
         .collect()
+}
+
+/// Freezes consumption data at the current simulated time, or thaws it; returns the freeze time.
+fn freeze_consumption(app: &App, frozen: bool) -> Option<DateTime<Utc>> {
+    let at = {
+        let mut world = app.write();
+        world.consumption_frozen_at = frozen.then(|| world.clock.now());
+        world.consumption_frozen_at
+    };
+    app.persist();
+    at
 }
 
 /// Where and how to run.
@@ -238,6 +251,12 @@ impl Simulator {
     pub fn set_clock_speed(&self, speed: f64) {
         self.app.write().clock.set_speed(speed);
         self.app.persist();
+    }
+
+    /// Freezes the consumption data at the current simulated time (its `dataAsOf` stops moving, as
+    /// during a billing outage), or thaws it.
+    pub fn freeze_consumption(&self, frozen: bool) {
+        freeze_consumption(&self.app, frozen);
     }
 
     /// Invalidates every token (as if they had all expired).

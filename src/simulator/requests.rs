@@ -137,7 +137,12 @@ pub fn submit(
     caller.require(world, id, Section::Requests, Profile::Manager)?;
     let max_quantity = validate(world, caller, id, new)?;
     let now = world.clock.now();
-    if let Some(rec) = find(world, id, &new.customer_reference) {
+    let existing = world
+        .config
+        .idempotent_submission
+        .then(|| find(world, id, &new.customer_reference))
+        .flatten();
+    if let Some(rec) = existing {
         let r = &rec.request;
         if r.catalog_item == new.catalog_item
             && r.quantity == new.quantity

@@ -2,5 +2,5 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod access;
-pub mod operator_env;
+pub mod e2e;
 pub mod smtp;

@@ -23,27 +23,41 @@ fn python() -> PathBuf {
     venv
 }
 
+fn spawn(dir: &Path, port: u16) -> (Child, u16) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
+    let mut child = Command::new(python())
+        .arg(script)
+        .arg(dir.join("maildir"))
+        .arg(port.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start smtp sink");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read port");
+    let port = line
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("smtp sink printed {line:?}, not a port"));
+    (child, port)
+}
+
 impl SmtpSink {
     /// Starts a sink and waits until it accepts connections.
     pub fn start() -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/smtp_sink.py");
-        let mut child = Command::new(python())
-            .arg(script)
-            .arg(dir.path().join("maildir"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start smtp sink");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read port");
-        let port = line
-            .trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("smtp sink printed {line:?}, not a port"));
+        let (child, port) = spawn(dir.path(), 0);
         Self { child, port, dir }
+    }
+
+    /// Brings a stopped sink back on the same port and maildir (the end of an SMTP outage).
+    pub fn restart(&mut self) {
+        self.stop();
+        let (child, port) = spawn(self.dir.path(), self.port);
+        assert_eq!(port, self.port);
+        self.child = child;
     }
 
     /// Every message received so far, as raw RFC 5322 text.

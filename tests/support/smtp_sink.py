@@ -1,7 +1,7 @@
 """A real SMTP server for tests: aiosmtpd on 127.0.0.1, an OS-chosen port, one maildir.
 
 Prints the port on the first line of stdout once it accepts connections, then serves until killed.
-Usage: smtp_sink.py MAILDIR
+Usage: smtp_sink.py MAILDIR [PORT]   (PORT: reuse a port, to bring a stopped sink back)
 """
 import asyncio
 import socket
@@ -11,9 +11,10 @@ from aiosmtpd.handlers import Mailbox
 from aiosmtpd.smtp import SMTP
 
 
-async def main(maildir: str) -> None:
+async def main(maildir: str, port: int) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
     handler = Mailbox(maildir)
     server = await asyncio.get_running_loop().create_server(lambda: SMTP(handler), sock=sock)
     print(sock.getsockname()[1], flush=True)
@@ -22,4 +23,4 @@ async def main(maildir: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1]))
+    asyncio.run(main(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 0))

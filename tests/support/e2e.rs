@@ -1,0 +1,351 @@
+//! End-to-end environment: the embedded API server with the CRDs installed, the Customer Space
+//! simulator, a real SMTP server, and the operator binary (started, stopped, killed, restarted).
+
+use super::smtp::SmtpSink;
+use ccs_operator::devcluster::{DevCluster, DevClusterConfig};
+use ccs_operator::simulator::{SimConfig, Simulator};
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use kube::{Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// How long an end-to-end wait may take before the test fails.
+pub const DEADLINE: Duration = Duration::from_secs(60);
+
+/// Everything an end-to-end test runs against.
+pub struct Env {
+    /// The API server.
+    pub cluster: DevCluster,
+    /// A client of it.
+    pub client: kube::Client,
+    /// The simulator.
+    pub sim: Simulator,
+    /// The SMTP server.
+    pub smtp: SmtpSink,
+    /// Scratch directory (kubeconfig, operator logs).
+    pub dir: tempfile::TempDir,
+}
+
+/// The simulator settings of the tests: the clock starts now, so data is fresh to the operator.
+pub fn sim_config() -> SimConfig {
+    SimConfig {
+        start_time: chrono::Utc::now(),
+        ..SimConfig::default()
+    }
+}
+
+impl Env {
+    /// Starts the cluster (CRDs established), the simulator and the SMTP server.
+    pub async fn start() -> Self {
+        Self::start_with(sim_config()).await
+    }
+
+    /// Same, with simulator settings.
+    pub async fn start_with(sim: SimConfig) -> Self {
+        ccs_operator::install_crypto_provider();
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut cluster = DevCluster::start(DevClusterConfig::default())
+            .await
+            .expect("dev cluster");
+        cluster
+            .write_kubeconfig(&dir.path().join("kubeconfig"))
+            .expect("kubeconfig");
+        let client = cluster.client().expect("client");
+        install_crds(&client).await;
+        let sim = Simulator::start(sim).await.expect("simulator");
+        let smtp = SmtpSink::start();
+        Self {
+            cluster,
+            client,
+            sim,
+            smtp,
+            dir,
+        }
+    }
+
+    /// The kubeconfig file of the cluster.
+    pub fn kubeconfig(&self) -> PathBuf {
+        self.dir.path().join("kubeconfig")
+    }
+
+    /// The seeded credential with `label` (`operator`, `manager`, `visitor`) for `contract_id`.
+    pub fn credential(&self, contract_id: &str, label: &str) -> ccs_operator::simulator::SeededCredential {
+        self.sim
+            .seeded_credentials()
+            .into_iter()
+            .find(|c| c.label == label && c.contracts.iter().any(|id| id == contract_id))
+            .unwrap_or_else(|| panic!("no {label} credential for {contract_id}"))
+    }
+
+    /// Creates (or replaces) a credentials Secret in `default` from a seeded credential.
+    pub async fn credentials_secret(&self, name: &str, contract_id: &str, label: &str) {
+        let c = self.credential(contract_id, label);
+        let data: BTreeMap<String, String> = [
+            ("clientId".to_string(), c.client_id),
+            ("clientSecret".to_string(), c.client_secret),
+            ("apiKey".to_string(), c.api_key),
+        ]
+        .into();
+        self.secret(name, data).await;
+    }
+
+    /// Creates or replaces a Secret in `default`.
+    pub async fn secret(&self, name: &str, string_data: BTreeMap<String, String>) {
+        let secret = serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": name, "namespace": "default"},
+            "stringData": string_data,
+        });
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), "default");
+        api.patch(name, &PatchParams::apply("e2e").force(), &Patch::Apply(&secret))
+            .await
+            .expect("secret applied");
+    }
+
+    /// Applies a manifest given as JSON (server-side apply) in its namespace.
+    pub async fn apply<K>(&self, manifest: serde_json::Value) -> K
+    where
+        K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+            + Clone
+            + DeserializeOwned
+            + serde::Serialize
+            + std::fmt::Debug,
+    {
+        let name = manifest["metadata"]["name"].as_str().expect("name").to_string();
+        let ns = manifest["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or("default")
+            .to_string();
+        let api: Api<K> = Api::namespaced(self.client.clone(), &ns);
+        api.patch(
+            &name,
+            &PatchParams::apply("e2e").force(),
+            &Patch::Apply(&manifest),
+        )
+        .await
+        .expect("applied")
+    }
+
+    /// Starts the operator binary against this environment.
+    pub fn operator(&self, extra: &[&str]) -> Operator {
+        Operator::start(self, extra)
+    }
+
+    /// The simulator's calls from sequence `since` on.
+    pub fn calls_since(&self, since: u64) -> Vec<ccs_operator::simulator::CallRecord> {
+        self.sim.calls(since)
+    }
+
+    /// The sequence number of the last call so far.
+    pub fn last_call(&self) -> u64 {
+        self.sim.calls(0).last().map_or(0, |c| c.seq)
+    }
+}
+
+/// Creates the four CRDs and waits until they are established.
+pub async fn install_crds(client: &kube::Client) {
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    for crd in ccs_operator::api::all_crds() {
+        api.create(&PostParams::default(), &crd)
+            .await
+            .expect("CRD created");
+    }
+    for crd in ccs_operator::api::all_crds() {
+        let name = crd.name_any();
+        wait_until(DEADLINE, &format!("CRD {name} established"), || {
+            let api = api.clone();
+            let name = name.clone();
+            async move {
+                let crd = api.get(&name).await.ok()?;
+                let established = crd
+                    .status?
+                    .conditions?
+                    .iter()
+                    .any(|c| c.type_ == "Established" && c.status == "True");
+                established.then_some(())
+            }
+        })
+        .await;
+    }
+}
+
+/// Polls `check` until it returns `Some`, failing the test at the deadline.
+pub async fn wait_until<T, F, Fut>(deadline: Duration, what: &str, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let start = Instant::now();
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            start.elapsed() < deadline,
+            "timed out after {deadline:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// Waits until the object satisfies `pred`, and returns it.
+pub async fn wait_for<K>(api: &Api<K>, name: &str, what: &str, pred: impl Fn(&K) -> bool) -> K
+where
+    K: Resource + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    wait_until(DEADLINE, &format!("{name}: {what}"), || async {
+        api.get(name).await.ok().filter(|o| pred(o))
+    })
+    .await
+}
+
+/// The status of condition `type_` of an object with standard conditions, read as JSON.
+pub fn condition<K: serde::Serialize>(obj: &K, type_: &str) -> Option<(String, String, String)> {
+    let value = serde_json::to_value(obj).ok()?;
+    let c = value["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)?
+        .clone();
+    Some((
+        c["status"].as_str()?.to_string(),
+        c["reason"].as_str()?.to_string(),
+        c["message"].as_str().unwrap_or_default().to_string(),
+    ))
+}
+
+/// Whether condition `type_` has `status`.
+pub fn has_condition<K: serde::Serialize>(obj: &K, type_: &str, status: &str) -> bool {
+    condition(obj, type_).is_some_and(|(s, _, _)| s == status)
+}
+
+/// A running operator process.
+pub struct Operator {
+    child: Child,
+    /// Its stdout and stderr, merged into one file.
+    pub log: PathBuf,
+    /// Address of its metrics server.
+    pub metrics: String,
+}
+
+impl Operator {
+    fn start(env: &Env, extra: &[&str]) -> Self {
+        let log = env.dir.path().join(format!("operator-{}.log", fastrand_suffix()));
+        let log_file = std::fs::File::create(&log).expect("log file");
+        let mut args: Vec<String> = vec![
+            "run".into(),
+            "--kubeconfig".into(),
+            env.kubeconfig().display().to_string(),
+            "--portal-endpoint".into(),
+            env.sim.base_url(),
+            "--metrics-listen".into(),
+            "127.0.0.1:0".into(),
+            "--smtp-host".into(),
+            "127.0.0.1".into(),
+            "--smtp-port".into(),
+            env.smtp.port.to_string(),
+            "--poll-interval".into(),
+            "2s".into(),
+        ];
+        if !extra.contains(&"--leader-election") {
+            args.extend(["--leader-election".into(), "false".into()]);
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ccs-operator"))
+            .args(&args)
+            .env("CCS_LOG_LEVEL", "info,ccs_operator=debug")
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .env_remove("HTTP_PROXY")
+            .env_remove("http_proxy")
+            .stdout(Stdio::piped())
+            .stderr(log_file)
+            .spawn()
+            .expect("operator starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("first line");
+        let metrics = line
+            .trim()
+            .rsplit("http://")
+            .next()
+            .filter(|a| a.contains(':'))
+            .unwrap_or_else(|| {
+                panic!(
+                    "operator did not announce its metrics address: {line:?}; log: {}",
+                    read(&log)
+                )
+            })
+            .to_string();
+        Self { child, log, metrics }
+    }
+
+    /// The operator's log so far.
+    pub fn logs(&self) -> String {
+        read(&self.log)
+    }
+
+    /// A scrape of its `/metrics`.
+    pub async fn scrape(&self) -> String {
+        reqwest::get(format!("http://{}/metrics", self.metrics))
+            .await
+            .expect("scrape")
+            .text()
+            .await
+            .expect("scrape body")
+    }
+
+    /// The value of a metric line starting with `series` (name plus labels), if present.
+    pub async fn metric(&self, series: &str) -> Option<f64> {
+        self.scrape()
+            .await
+            .lines()
+            .find(|l| l.starts_with(series))
+            .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+    }
+
+    /// Stops it with SIGTERM and waits for the exit (graceful shutdown).
+    pub fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+
+    /// Kills it with SIGKILL (a crash).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Whether it is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Operator {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+fn fastrand_suffix() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
