@@ -23,7 +23,7 @@ fn order(name: &str, spec: Value) -> Value {
 }
 
 async fn state_of(env: &Env, name: &str) -> Option<String> {
-    let o = api::<ServiceOrder>(&env).get(name).await.ok()?;
+    let o = api::<ServiceOrder>(env).get(name).await.ok()?;
     Some(format!("{:?}", o.status?.state?))
 }
 

@@ -12,7 +12,7 @@ use support::e2e::*;
 
 async fn request_reconcile(env: &Env, name: &str, value: &str) {
     let patch = json!({"metadata": {"annotations": {ANNOTATION_RECONCILE_REQUESTED_AT: value}}});
-    api::<PortalUser>(&env)
+    api::<PortalUser>(env)
         .patch(name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
         .expect("annotated");
@@ -21,14 +21,14 @@ async fn request_reconcile(env: &Env, name: &str, value: &str) {
 /// Waits until the object handled the reconcile request `value`.
 async fn handled(env: &Env, name: &str, value: &str) -> PortalUser {
     wait_until(DEADLINE, "reconcile request handled", || async {
-        let u = api::<PortalUser>(&env).get(name).await.ok()?;
+        let u = api::<PortalUser>(env).get(name).await.ok()?;
         (u.status.as_ref()?.last_handled_reconcile_at.as_deref() == Some(value)).then_some(u)
     })
     .await
 }
 
 async fn ready(env: &Env, name: &str) -> PortalUser {
-    wait_condition(&api::<PortalUser>(&env), name, "Ready", |s, _| s == "True").await
+    wait_condition(&api::<PortalUser>(env), name, "Ready", |s, _| s == "True").await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
