@@ -21,12 +21,14 @@ pub enum Command {
         #[arg(long)]
         out_dir: Option<PathBuf>,
     },
+    /// Try everything with no cluster: embedded API server, simulator and operator in one process.
+    Demo(crate::demo::DemoArgs),
     /// Run the operator against the current cluster (or --kubeconfig) until SIGTERM.
     Run(crate::runtime::cli::RunArgs),
     /// Run the Customer Space simulator (the API of config/customer-space-api.yaml).
     Simulator(crate::simulator::cli::SimulatorArgs),
     /// Run an embedded Kubernetes API server and write a kubeconfig for it. A development and
-    /// test tool (in memory, plain HTTP, no RBAC), not a production API server.
+    /// test tool (in memory, no RBAC, HTTPS only with --token), not a production API server.
     DevCluster(crate::devcluster::cli::DevClusterArgs),
     /// Run a benchmark.
     Bench {
@@ -60,6 +62,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", crate::crdgen::all_as_yaml()?);
             Ok(())
         }
+        Command::Demo(args) => crate::demo::main(args),
         Command::Run(args) => crate::runtime::cli::main(args),
         Command::Simulator(args) => crate::simulator::cli::run(args),
         Command::DevCluster(args) => crate::devcluster::cli::run(args),

@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod controllers;
 pub mod crdgen;
+pub mod demo;
 pub mod devcluster;
 pub mod email;
 pub mod metrics;

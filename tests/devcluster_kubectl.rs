@@ -107,6 +107,16 @@ impl Kubectl {
     }
 }
 
+/// `key: value` line of the CloudContract sample (its values belong to the samples, not to us).
+fn sample_line(key: &str) -> String {
+    let sample = std::fs::read_to_string(repo("config/samples/10-cloudcontract.yaml")).unwrap();
+    let line = sample
+        .lines()
+        .find(|l| l.trim_start().starts_with(&format!("{key}:")))
+        .expect("key in sample");
+    line.trim().to_string()
+}
+
 fn repo(rel: &str) -> String {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join(rel)
@@ -173,8 +183,13 @@ async fn samples_apply_both_ways_and_read_back_with_columns_yaml_and_explain() {
     }
     let yaml = k.ok(&["get", "ccontract", "acme-prod", "-o", "yaml"]).await;
     assert!(
-        yaml.contains("contractId: FE-0001") && yaml.contains("uid:"),
+        yaml.contains(&sample_line("contractId")) && yaml.contains("uid:"),
         "{yaml}"
+    );
+    let builtin = k.ok(&["explain", "configmap.data"]).await;
+    assert!(
+        builtin.contains("Data contains the configuration data"),
+        "{builtin}"
     );
     let explain = k.ok(&["explain", "portaluser.spec.access"]).await;
     assert!(
@@ -268,6 +283,11 @@ async fn patch_label_watch_wait_describe_and_diff() {
         )
         .await
         .unwrap();
+    let events = k.ok(&["get", "events"]).await;
+    assert!(
+        events.contains("cloudcontract/acme-prod") && events.contains("ContractSynced"),
+        "{events}"
+    );
     let described = k.ok(&["describe", "ccontract", "acme-prod"]).await;
     assert!(
         described.contains("ContractSynced") && described.contains("contract FE-0001 synced"),
@@ -383,5 +403,73 @@ async fn invalid_manifests_are_rejected_by_kubectl_apply_naming_the_field() {
             k.ok(&["delete", "-f", &write(0)]).await;
         }
     }
+    // Built-in kinds are strict too: a typo is an unknown field.
+    let typo = k.file(
+        "typo.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: typo\ndta:\n  k: v\n",
+    );
+    let rejected = k.fails(&["apply", "-f", &typo]).await;
+    assert!(rejected.contains("unknown field \"dta\""), "{rejected}");
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn generator_commands_send_protobuf_and_work() {
+    let mut cluster = cluster().await;
+    let k = Kubectl::new(&mut cluster).await;
+    k.ok(&["create", "namespace", "demo"]).await;
+    k.ok(&[
+        "create",
+        "configmap",
+        "cfg",
+        "-n",
+        "demo",
+        "--from-literal=a=1",
+        "--from-literal=b=2",
+    ])
+    .await;
+    k.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "creds",
+        "-n",
+        "demo",
+        "--from-literal=clientId=abc",
+    ])
+    .await;
+    let listed = k.ok(&["get", "configmaps,secrets", "-n", "demo"]).await;
+    assert!(
+        listed.contains("configmap/cfg") && listed.contains("Opaque"),
+        "{listed}"
+    );
+    let data = k
+        .ok(&[
+            "get",
+            "secret",
+            "creds",
+            "-n",
+            "demo",
+            "-o",
+            "jsonpath={.data.clientId}",
+        ])
+        .await;
+    assert_eq!(data, "YWJj", "base64 of abc");
+    cluster.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kubectl_uses_the_token_over_tls() {
+    let config = ccs_operator::devcluster::DevClusterConfig {
+        token: Some("t0ken".into()),
+        ..Default::default()
+    };
+    let mut cluster = cluster_with(config).await;
+    let k = Kubectl::new(&mut cluster).await;
+    assert!(k.ok(&["get", "namespaces"]).await.contains("kube-system"));
+    let kubeconfig = k.dir.path().join("kubeconfig");
+    let text = std::fs::read_to_string(&kubeconfig).unwrap();
+    std::fs::write(&kubeconfig, text.replace("t0ken", "wrong")).unwrap();
+    assert!(k.fails(&["get", "namespaces"]).await.contains("Unauthorized"));
     cluster.shutdown().await;
 }

@@ -147,6 +147,23 @@ async fn controller_converges_records_events_and_cleans_up() {
     })
     .await;
     assert!(selected.iter().any(|e| e.reason.as_deref() == Some("Reconciled")));
+    // A repeated event becomes a series: the recorder merge-patches the events.k8s.io object.
+    let w1 = api.get("w1").await.unwrap();
+    let again = Event {
+        type_: EventType::Warning,
+        reason: "Repeated".into(),
+        note: Some("again".into()),
+        action: "Test".into(),
+        secondary: None,
+    };
+    for _ in 0..2 {
+        ctx.recorder.publish(&again, &w1.object_ref(&())).await.unwrap();
+    }
+    let repeated = events
+        .list(&ListParams::default().fields("reason=Repeated"))
+        .await
+        .unwrap();
+    assert_eq!(repeated.items.len(), 1, "one object for the series");
 
     api.delete("w1", &DeleteParams::default()).await.unwrap();
     eventually("the finalizer to be removed", || async {
@@ -197,6 +214,45 @@ async fn owner_references_are_garbage_collected_and_dry_run_persists_nothing() {
         cms.get("dependent").await.is_err().then_some(())
     })
     .await;
+
+    // Foreground: the owner waits (finalizer foregroundDeletion) for a dependent held by its own finalizer.
+    let owner = cms
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(json!({"metadata": {"name": "fg"}})).unwrap(),
+        )
+        .await
+        .unwrap();
+    let dependent = json!({"metadata": {"name": "fg-dep", "finalizers": ["test/hold"], "ownerReferences": [{"apiVersion": "v1",
+        "kind": "ConfigMap", "name": "fg", "uid": owner.uid().unwrap(), "blockOwnerDeletion": true}]}});
+    cms.create(
+        &PostParams::default(),
+        &serde_json::from_value(dependent).unwrap(),
+    )
+    .await
+    .unwrap();
+    cms.delete("fg", &DeleteParams::foreground()).await.unwrap();
+    let held = cms.get("fg").await.unwrap();
+    assert_eq!(held.finalizers(), ["foregroundDeletion"]);
+    assert!(
+        cms.get("fg-dep")
+            .await
+            .unwrap()
+            .metadata
+            .deletion_timestamp
+            .is_some()
+    );
+    cms.patch(
+        "fg-dep",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
+    eventually("the owner to go after its dependent", || async {
+        cms.get("fg").await.is_err().then_some(())
+    })
+    .await;
     cluster.shutdown().await;
 }
 
@@ -225,11 +281,76 @@ async fn namespaces_terminate_with_their_contents_and_secrets_encode_string_data
     let cm: ConfigMap = serde_json::from_value(json!({"metadata": {"name": "c"}})).unwrap();
     assert_eq!(code(missing.create(&PostParams::default(), &cm).await), 404);
 
+    // A finalizer keeps the namespace Terminating; nothing new may be created in it meanwhile.
+    let held: ConfigMap =
+        serde_json::from_value(json!({"metadata": {"name": "held", "finalizers": ["test/hold"]}})).unwrap();
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "team");
+    cms.create(&PostParams::default(), &held).await.unwrap();
     namespaces.delete("team", &DeleteParams::default()).await.unwrap();
+    let terminating = namespaces.get("team").await.unwrap();
+    assert_eq!(
+        terminating.status.and_then(|s| s.phase).as_deref(),
+        Some("Terminating")
+    );
+    assert_eq!(code(cms.create(&PostParams::default(), &cm).await), 403);
+    cms.patch(
+        "held",
+        &PatchParams::default(),
+        &Patch::Merge(json!({"metadata": {"finalizers": null}})),
+    )
+    .await
+    .unwrap();
     eventually("the namespace to go", || async {
         namespaces.get("team").await.is_err().then_some(())
     })
     .await;
     assert_eq!(code(secrets.get("creds").await), 404);
     cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn lease_election_has_one_leader_at_a_time() {
+    use kube_lease_manager::LeaseManagerBuilder;
+    let cluster = cluster().await;
+    let client = cluster.client().unwrap();
+    let manager = |identity: &str| {
+        LeaseManagerBuilder::new(client.clone(), "ccs-operator-leader")
+            .with_namespace("default")
+            .with_identity(identity)
+            .with_duration(5)
+            .with_grace(1)
+            .build()
+    };
+    let (a, b) = (manager("a").await.unwrap(), manager("b").await.unwrap());
+    let (mut a_leads, a_task) = a.watch().await;
+    let (mut b_leads, b_task) = b.watch().await;
+    eventually("a leader", || async {
+        (*a_leads.borrow() || *b_leads.borrow()).then_some(())
+    })
+    .await;
+    assert!(
+        !(*a_leads.borrow_and_update() && *b_leads.borrow_and_update()),
+        "never two leaders"
+    );
+    // The leader steps down; the other takes over.
+    let (leader_task, follower) = if *a_leads.borrow() {
+        (a_task, b_leads)
+    } else {
+        (b_task, a_leads)
+    };
+    leader_task.abort();
+    let _ = leader_task.await;
+    eventually("the follower to take over", || async {
+        (*follower.borrow()).then_some(())
+    })
+    .await;
+    cluster.shutdown().await;
+}
+
+#[tokio::test]
+async fn benchmark_runs_end_to_end_on_a_small_scale() {
+    ccs_operator::install_crypto_provider();
+    let report = ccs_operator::devcluster::bench::run(200, 200).await.unwrap();
+    assert!(report.creates_per_sec > 0.0 && report.updates_per_sec > 0.0 && report.list_ms > 0.0);
+    assert!(report.to_string().contains("updates/s with 4 watchers"));
 }

@@ -67,24 +67,25 @@ pub fn admit(
         .filter_map(|k| map.remove(*k).map(|v| (k.to_string(), v)))
         .collect();
     let unknown = schema.validator.prune_and_default(object);
-    let map = object.as_object_mut().expect("still an object");
-    for (k, v) in kept {
-        map.insert(k, v);
+    if let Some(map) = object.as_object_mut() {
+        map.extend(kept);
     }
     let name = object["metadata"]["name"]
         .as_str()
         .unwrap_or_default()
         .to_string();
-    if !unknown.is_empty() && field_validation == FieldValidation::Strict {
-        let list: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
-        return Err(ApiError::bad_request(format!(
-            "{kind} in version \"{v}\" cannot be handled as a {kind}: strict decoding error: {}",
-            list.join(", "),
-            kind = info.kind,
-            v = info.version
-        )));
+    let warnings = unknown_fields(info, &unknown, field_validation)?;
+    let mut errors = schema.validator.validate(object, old);
+    if let Some(old) = old.filter(|_| !errors.is_empty()) {
+        // Ratcheting: an update need not fix what was already invalid in the stored object.
+        let before: Vec<(String, String)> = schema
+            .validator
+            .validate(old, None)
+            .into_iter()
+            .map(|e| (e.field, e.detail))
+            .collect();
+        errors.retain(|e| !before.iter().any(|(f, d)| *f == e.field && *d == e.detail));
     }
-    let errors = schema.validator.validate(object, old);
     if !errors.is_empty() {
         let causes = errors
             .into_iter()
@@ -96,8 +97,25 @@ pub fn admit(
             .collect();
         return Err(ApiError::invalid(&info.kind_group(), info.subject(&name), causes));
     }
-    Ok(match field_validation {
-        FieldValidation::Warn => unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect(),
-        _ => vec![],
-    })
+    Ok(warnings)
+}
+
+/// `fieldValidation` semantics for fields removed by pruning: a 400 under Strict, Warning texts
+/// under Warn, nothing under Ignore.
+pub fn unknown_fields(
+    info: &ResourceInfo,
+    unknown: &[String],
+    field_validation: FieldValidation,
+) -> ApiResult<Vec<String>> {
+    let texts: Vec<String> = unknown.iter().map(|f| format!("unknown field \"{f}\"")).collect();
+    match field_validation {
+        FieldValidation::Strict if !texts.is_empty() => Err(ApiError::bad_request(format!(
+            "{kind} in version \"{v}\" cannot be handled as a {kind}: strict decoding error: {}",
+            texts.join(", "),
+            kind = info.kind,
+            v = info.version
+        ))),
+        FieldValidation::Warn => Ok(texts),
+        _ => Ok(vec![]),
+    }
 }

@@ -35,7 +35,7 @@ fn secret(object: &mut Value) -> ApiResult<()> {
             object["data"][k] = Value::String(base64::engine::general_purpose::STANDARD.encode(text));
         }
     }
-    if object["type"].is_null() {
+    if object["type"].as_str().is_none_or(str::is_empty) {
         object["type"] = json!("Opaque");
     }
     Ok(())
@@ -47,6 +47,48 @@ fn namespace(object: &mut Value) {
     }
     if object["status"]["phase"].is_null() {
         object["status"] = json!({"phase": "Active"});
+    }
+}
+
+/// Structural-schema rule the apiserver enforces on CRDs: every node of the schema tree has a
+/// type, unless it is int-or-string or preserves unknown fields (kube-derive's `items: {}` for
+/// `Vec<serde_json::Value>` is the classic offender).
+fn structural(node: &Value, at: &str, what: &str, causes: &mut Vec<Cause>) {
+    let flag = |k: &str| node[k].as_bool() == Some(true);
+    let typed = node["type"].as_str().is_some_and(|t| !t.is_empty());
+    if !typed && !flag("x-kubernetes-int-or-string") && !flag("x-kubernetes-preserve-unknown-fields") {
+        causes.push(Cause {
+            reason: "FieldValueRequired".into(),
+            message: format!("Required value: must not be empty {what}"),
+            field: format!("{at}.type"),
+        });
+    }
+    if let Some(props) = node["properties"].as_object() {
+        for (k, child) in props {
+            structural(
+                child,
+                &format!("{at}.properties[{k}]"),
+                "for specified object fields",
+                causes,
+            );
+        }
+    }
+    if node["items"].is_object() {
+        structural(
+            &node["items"],
+            &format!("{at}.items"),
+            "for specified array items",
+            causes,
+        );
+    }
+    if node["additionalProperties"].is_object() {
+        let at = format!("{at}.additionalProperties");
+        structural(
+            &node["additionalProperties"],
+            &at,
+            "for specified object fields",
+            causes,
+        );
     }
 }
 
@@ -76,6 +118,17 @@ fn crd(info: &ResourceInfo, object: &mut Value, old: Option<&Value>) -> ApiResul
             message: "Required value: must have exactly one version marked as storage version".into(),
             field: "spec.versions".into(),
         });
+    }
+    for (i, v) in versions.iter().enumerate() {
+        let schema = &v["schema"]["openAPIV3Schema"];
+        if !schema.is_null() {
+            structural(
+                schema,
+                &format!("spec.versions[{i}].schema.openAPIV3Schema"),
+                "at the root",
+                &mut causes,
+            );
+        }
     }
     if !causes.is_empty() {
         return Err(ApiError::invalid(&info.kind_group(), info.subject(&name), causes));

@@ -6,13 +6,14 @@ use std::path::PathBuf;
 /// Arguments of `dev-cluster`.
 #[derive(clap::Args, Debug)]
 pub struct DevClusterArgs {
-    /// Address to listen on (loopback by default; plain HTTP).
+    /// Address to listen on (loopback by default; plain HTTP unless a token is set).
     #[arg(long, default_value = "127.0.0.1:6443")]
     pub listen: String,
     /// Where to write a kubeconfig pointing at the server.
     #[arg(long)]
     pub kubeconfig: PathBuf,
-    /// Require this bearer token (written into the kubeconfig).
+    /// Require this bearer token (written into the kubeconfig); the server then speaks HTTPS
+    /// with a CA generated at start, since kubectl sends credentials only over TLS.
     #[arg(long, env = "CCS_DEV_CLUSTER_TOKEN", hide_env_values = true)]
     pub token: Option<String>,
     /// Keep objects in this directory across restarts.

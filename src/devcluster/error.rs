@@ -139,6 +139,49 @@ impl ApiError {
         }
     }
 
+    /// 409 for server-side apply field-manager conflicts, worded like the server.
+    pub fn apply_conflicts(conflicts: &[super::managed::Conflict]) -> Self {
+        let n = conflicts.len();
+        let mut managers: Vec<(&str, &str)> = conflicts
+            .iter()
+            .map(|c| (c.manager.as_str(), c.api_version.as_str()))
+            .collect();
+        managers.dedup();
+        let message = match (conflicts, managers.as_slice()) {
+            ([c], _) => format!(
+                "Apply failed with 1 conflict: conflict with \"{}\" using {}: {}",
+                c.manager, c.api_version, c.path
+            ),
+            (_, [(m, v)]) => {
+                let paths: Vec<String> = conflicts.iter().map(|c| format!("- {}", c.path)).collect();
+                format!(
+                    "Apply failed with {n} conflicts: conflicts with \"{m}\" using {v}:\n{}",
+                    paths.join("\n")
+                )
+            }
+            _ => {
+                let lines: Vec<String> = conflicts
+                    .iter()
+                    .map(|c| {
+                        format!(
+                            "- conflict with \"{}\" using {}: {}",
+                            c.manager, c.api_version, c.path
+                        )
+                    })
+                    .collect();
+                format!("Apply failed with {n} conflicts:\n{}", lines.join("\n"))
+            }
+        };
+        let causes: Vec<Value> = conflicts
+            .iter()
+            .map(|c| json!({"reason": "FieldManagerConflict", "message": format!("conflict with \"{}\" using {}", c.manager, c.api_version), "field": c.path}))
+            .collect();
+        Self {
+            details: Some(json!({"causes": causes})),
+            ..Self::new(StatusCode::CONFLICT, "Conflict", message)
+        }
+    }
+
     /// 415 for a patch type the resource does not support.
     pub fn unsupported_media_type(accepted: &str) -> Self {
         let message = format!(

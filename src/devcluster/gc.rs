@@ -2,7 +2,8 @@
 //!
 //! Garbage collection runs synchronously inside the deleting write, so dependents disappear in
 //! the same instant as their last owner (a real cluster does it moments later). Foreground
-//! propagation is treated like background; orphan strips the owner reference from dependents.
+//! propagation holds the owner with the `foregroundDeletion` finalizer until its dependents are
+//! gone; orphan strips the owner reference from dependents at once.
 
 use super::builtin::CRD_CLEANUP_FINALIZER;
 use super::meta::{self, meta_mut};
@@ -15,6 +16,21 @@ use std::sync::Arc;
 pub fn namespaces() -> GroupResource {
     GroupResource::new("", "namespaces")
 }
+
+/// `propagationPolicy` of a delete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Propagation {
+    /// Dependents are collected after the owner is gone (the default).
+    #[default]
+    Background,
+    /// The owner stays (finalizer `foregroundDeletion`) until its dependents are gone.
+    Foreground,
+    /// Dependents lose the owner reference and stay.
+    Orphan,
+}
+
+/// Finalizer holding an owner during foreground deletion.
+pub const FOREGROUND_FINALIZER: &str = "foregroundDeletion";
 
 /// What a delete did.
 #[derive(Debug)]
@@ -40,18 +56,20 @@ fn owner_uids(object: &Value) -> Vec<String> {
 
 impl Inner {
     /// Deletes one object with the server's rules: finalizers and namespace/CRD contents delay it.
-    pub fn delete_object(&mut self, info: &ResourceInfo, key: &ObjKey, orphan: bool) -> Deletion {
+    pub fn delete_object(&mut self, info: &ResourceInfo, key: &ObjKey, propagation: Propagation) -> Deletion {
         let Some(old) = self.get(&info.storage, key) else {
             return Deletion::Removed(Arc::new(Value::Null));
         };
         if meta::is_terminating(&old) {
             return Deletion::Pending(old);
         }
-        if orphan {
-            self.orphan_dependents(old["metadata"]["uid"].as_str().unwrap_or_default());
+        let uid = old["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+        if propagation == Propagation::Orphan {
+            self.orphan_dependents(&uid);
         }
+        let foreground = propagation == Propagation::Foreground && !self.dependents_of(&uid).is_empty();
         let is_namespace = info.builtin == Some(Builtin::Namespace);
-        if meta::finalizers(&old).is_empty() && !is_namespace {
+        if meta::finalizers(&old).is_empty() && !is_namespace && !foreground {
             let last = self.remove(&info.storage, key).expect("checked above");
             self.after_removal(&info.storage, &last);
             return Deletion::Removed(last);
@@ -65,7 +83,20 @@ impl Inner {
         if is_namespace {
             new["status"] = json!({"phase": "Terminating"});
         }
+        if foreground
+            && let Some(list) = meta_mut(&mut new)
+                .entry("finalizers")
+                .or_insert_with(|| json!([]))
+                .as_array_mut()
+        {
+            list.push(json!(FOREGROUND_FINALIZER));
+        }
         let pending = self.put(&info.storage, new);
+        if foreground {
+            let dependents = self.dependents_of(&uid);
+            self.delete_all(dependents);
+            self.finish_foreground(&uid);
+        }
         if is_namespace {
             self.empty_namespace(key.1.as_str());
         } else if info.builtin == Some(Builtin::Crd) {
@@ -82,6 +113,9 @@ impl Inner {
     pub fn after_removal(&mut self, storage: &GroupResource, last: &Value) {
         if let Some(uid) = last["metadata"]["uid"].as_str() {
             self.collect_dependents(uid);
+        }
+        for owner in owner_uids(last) {
+            self.finish_foreground(&owner);
         }
         let (ns, _) = key_of(last);
         if !ns.is_empty() {
@@ -106,13 +140,53 @@ impl Inner {
         self.delete_all(victims);
     }
 
+    /// Objects with an owner reference to `uid`.
+    fn dependents_of(&self, uid: &str) -> Vec<(GroupResource, ObjKey)> {
+        let mut found = vec![];
+        for (storage, bucket) in &self.objects {
+            for (key, object) in bucket {
+                if owner_uids(object).iter().any(|u| u == uid) {
+                    found.push((storage.clone(), key.clone()));
+                }
+            }
+        }
+        found
+    }
+
+    /// Releases an owner held by `foregroundDeletion` once it has no dependents left.
+    fn finish_foreground(&mut self, uid: &str) {
+        if !self.dependents_of(uid).is_empty() {
+            return;
+        }
+        let held = self.objects.iter().find_map(|(storage, bucket)| {
+            bucket
+                .iter()
+                .find(|(_, o)| o["metadata"]["uid"].as_str() == Some(uid))
+                .filter(|(_, o)| meta::finalizers(o).iter().any(|f| f == FOREGROUND_FINALIZER))
+                .map(|(k, o)| (storage.clone(), k.clone(), (**o).clone()))
+        });
+        let Some((storage, key, mut owner)) = held else {
+            return;
+        };
+        if let Some(list) = owner["metadata"]["finalizers"].as_array_mut() {
+            list.retain(|f| f != FOREGROUND_FINALIZER);
+        }
+        if meta::finalizers(&owner).is_empty() {
+            if let Some(last) = self.remove(&storage, &key) {
+                self.after_removal(&storage, &last);
+            }
+        } else {
+            self.put(&storage, owner);
+        }
+    }
+
     fn delete_all(&mut self, victims: Vec<(GroupResource, ObjKey)>) {
         for (storage, key) in victims {
             let info = match self.registry.by_storage(&storage) {
                 Some(info) => info,
                 None => Arc::new(ResourceInfo::bare(storage)),
             };
-            self.delete_object(&info, &key, false);
+            self.delete_object(&info, &key, Propagation::Background);
         }
     }
 

@@ -3,6 +3,7 @@
 
 use super::discovery;
 use super::error::{ApiError, ApiResult};
+use super::gc::Propagation;
 use super::openapi;
 use super::ops::{DeleteOptions, Outcome, Target, WriteOptions};
 use super::patch::PatchType;
@@ -159,6 +160,7 @@ fn flag(query: &Query, key: &str) -> bool {
 
 fn write_options(query: &Query) -> WriteOptions {
     WriteOptions {
+        force: flag(query, "force"),
         dry_run: query.get("dryRun").is_some_and(|v| v == "All"),
         field_manager: query.get("fieldManager").cloned().unwrap_or_default(),
         field_validation: super::admission::FieldValidation::parse(
@@ -169,7 +171,10 @@ fn write_options(query: &Query) -> WriteOptions {
 
 /// Decodes a JSON (or YAML) body.
 fn decode(content_type: &str, body: &Bytes) -> ApiResult<Value> {
-    if content_type.contains("protobuf") || content_type.contains("cbor") {
+    if content_type.contains("protobuf") {
+        return super::protobuf::decode(body);
+    }
+    if content_type.contains("cbor") {
         return Err(ApiError::unsupported_media_type(
             "application/json, application/yaml",
         ));
@@ -266,10 +271,14 @@ async fn resource(
         }
         (Method::GET, true) => {
             let sel = selectors(&query, &info)?;
+            let page = super::list::Page {
+                limit: query.get("limit").and_then(|l| l.parse().ok()),
+                continue_token: query.get("continue").filter(|c| !c.is_empty()).cloned(),
+            };
             Ok(bytes_response(
                 StatusCode::OK,
                 "application/json",
-                super::list::list(store, &info, path.namespace.as_deref(), &sel, format),
+                super::list::list(store, &info, path.namespace.as_deref(), &sel, format, &page)?,
             ))
         }
         (Method::GET, false) => {
@@ -348,12 +357,17 @@ fn delete_options(query: &Query, body: &Value) -> DeleteOptions {
         .as_array()
         .is_some_and(|a| a.iter().any(|v| v == "All"))
         || from_query("dryRun").as_deref() == Some("All");
-    let orphan = policy.as_deref() == Some("Orphan")
-        || body["orphanDependents"].as_bool() == Some(true)
+    let orphan = body["orphanDependents"].as_bool() == Some(true)
         || from_query("orphanDependents").as_deref() == Some("true");
+    let propagation = match policy.as_deref() {
+        Some("Orphan") => Propagation::Orphan,
+        Some("Foreground") => Propagation::Foreground,
+        _ if orphan => Propagation::Orphan,
+        _ => Propagation::Background,
+    };
     DeleteOptions {
         dry_run,
-        orphan,
+        propagation,
         uid: body["preconditions"]["uid"].as_str().map(String::from),
         resource_version: body["preconditions"]["resourceVersion"]
             .as_str()

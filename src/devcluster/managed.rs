@@ -1,9 +1,10 @@
 //! `metadata.managedFields` bookkeeping and the server-side apply merge.
 //!
-//! Simplifications (documented in the README): lists are owned atomically (no per-key
-//! ownership of `x-kubernetes-list-type: map` items), and apply never reports field-manager
-//! conflicts (every apply behaves as if `force=true`). A manager's applied fields that it drops
-//! from its next apply are removed unless another manager also owns them.
+//! Ownership follows server-side apply: a write takes the fields it changes away from other
+//! managers; an apply that would change a field another manager owns is a 409 conflict unless
+//! `force=true`; a manager's applied fields that it drops from its next apply are removed unless
+//! another manager also owns them. Simplification (documented in the README): lists are owned
+//! atomically (no per-key ownership of `x-kubernetes-list-type: map` items).
 
 use serde_json::{Map, Value, json};
 use std::collections::BTreeSet;
@@ -56,7 +57,12 @@ fn changed_set(old: &Value, new: &Value) -> Value {
             continue;
         }
         let sub = if child.is_object() && before.is_object() {
-            changed_set(before, child)
+            let sub = changed_set(before, child);
+            // Only removals below: nothing is newly owned here.
+            if sub.as_object().is_some_and(|m| m.is_empty()) {
+                continue;
+            }
+            sub
         } else {
             field_set(child)
         };
@@ -126,18 +132,42 @@ pub fn record(
 ) {
     let api_version = new["apiVersion"].clone();
     let mut list = old.map(entries).unwrap_or_default();
+    let changed = changed_set(&owned_content(old.unwrap_or(&Value::Null)), &owned_content(new));
+    let mut taken = BTreeSet::new();
+    leaf_paths(&changed, &mut vec![], &mut taken);
+    for e in list
+        .iter_mut()
+        .filter(|e| !same_entry(e, manager, op, subresource) && e["subresource"].as_str() == subresource)
+    {
+        for path in &taken {
+            strip(&mut e["fieldsV1"], path);
+        }
+    }
+    // Fields that no longer exist are nobody's any more.
+    let content = owned_content(new);
+    for e in list
+        .iter_mut()
+        .filter(|e| e["subresource"].as_str() == subresource)
+    {
+        let mut owned = BTreeSet::new();
+        leaf_paths(&e["fieldsV1"], &mut vec![], &mut owned);
+        for path in owned.iter().filter(|p| !has_path(&content, p)) {
+            strip(&mut e["fieldsV1"], path);
+        }
+    }
+    list.retain(|e| {
+        e["fieldsV1"].as_object().is_some_and(|m| !m.is_empty()) || same_entry(e, manager, op, subresource)
+    });
     let position = list.iter().position(|e| same_entry(e, manager, op, subresource));
     let fields = match (op, applied) {
         (Operation::Apply, Some(config)) => field_set(&owned_content(config)),
-        _ => {
-            let mut set = changed_set(&owned_content(old.unwrap_or(&Value::Null)), &owned_content(new));
-            if let Some(prev) = position.map(|i| list[i]["fieldsV1"].clone()) {
-                let mut merged = prev;
-                json_patch::merge(&mut merged, &set);
-                set = merged;
+        _ => match position.map(|i| list[i]["fieldsV1"].clone()) {
+            Some(mut merged) => {
+                json_patch::merge(&mut merged, &changed);
+                merged
             }
-            set
-        }
+            None => changed,
+        },
     };
     let mut entry = json!({
         "manager": manager, "operation": op.as_str(), "apiVersion": api_version,
@@ -151,6 +181,72 @@ pub fn record(
         None => list.push(entry),
     }
     super::meta::meta_mut(new).insert("managedFields".into(), Value::Array(list));
+}
+
+/// Removes a leaf path from a FieldsV1 set, and containers left without fields.
+fn strip(set: &mut Value, path: &[String]) {
+    let Some((first, rest)) = path.split_first() else {
+        return;
+    };
+    let Some(map) = set.as_object_mut() else { return };
+    let key = format!("f:{first}");
+    if rest.is_empty() {
+        map.remove(&key);
+        return;
+    }
+    if let Some(child) = map.get_mut(&key) {
+        strip(child, rest);
+        if child
+            .as_object()
+            .is_some_and(|c| c.contains_key(".") && !c.keys().any(|k| k.starts_with("f:")))
+        {
+            map.remove(&key);
+        }
+    }
+}
+
+/// A field another manager owns that an apply would change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conflict {
+    /// The other manager.
+    pub manager: String,
+    /// The apiVersion of its entry.
+    pub api_version: String,
+    /// `.spec.replicas`.
+    pub path: String,
+}
+
+/// Fields of the applied `config` whose value the apply changes (from `current` to `result`)
+/// and that another manager owns (entries of the same subresource only).
+pub fn conflicts(
+    current: &Value,
+    result: &Value,
+    config: &Value,
+    manager: &str,
+    subresource: Option<&str>,
+) -> Vec<Conflict> {
+    let mut wanted = BTreeSet::new();
+    leaf_paths(&field_set(&owned_content(config)), &mut vec![], &mut wanted);
+    let value_at = |v: &Value, p: &[String]| p.iter().try_fold(v, |cur, k| cur.get(k.as_str())).cloned();
+    let mut found = vec![];
+    for e in entries(current)
+        .iter()
+        .filter(|e| e["manager"] != manager && e["subresource"].as_str() == subresource)
+    {
+        let mut owned = BTreeSet::new();
+        leaf_paths(&e["fieldsV1"], &mut vec![], &mut owned);
+        for p in &wanted {
+            let differs = value_at(result, p) != value_at(current, p);
+            if differs && owned.iter().any(|o| p.starts_with(o)) {
+                found.push(Conflict {
+                    manager: e["manager"].as_str().unwrap_or_default().into(),
+                    api_version: e["apiVersion"].as_str().unwrap_or_default().into(),
+                    path: format!(".{}", p.join(".")),
+                });
+            }
+        }
+    }
+    found
 }
 
 fn remove_path(v: &mut Value, path: &[String]) {
@@ -204,6 +300,45 @@ pub fn apply_merge(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn apply_conflicts_with_another_managers_changed_field() {
+        let cm = |v: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"x": v}});
+        let mut obj = apply_merge(None, &cm("1"), "one", None);
+        record(None, &mut obj, "one", Operation::Apply, None, Some(&cm("1")));
+        let by = |current: &Value, v: &str, who: &str| {
+            let result = apply_merge(Some(current), &cm(v), who, None);
+            conflicts(current, &result, &cm(v), who, None)
+        };
+        assert!(by(&obj, "1", "two").is_empty(), "same value: shared ownership");
+        let found = by(&obj, "2", "two");
+        assert_eq!(found.len(), 1);
+        assert_eq!(
+            (found[0].manager.as_str(), found[0].path.as_str()),
+            ("one", ".data.x")
+        );
+        // A forced apply takes the field over.
+        let mut forced = apply_merge(Some(&obj), &cm("2"), "two", None);
+        record(
+            Some(&obj),
+            &mut forced,
+            "two",
+            Operation::Apply,
+            None,
+            Some(&cm("2")),
+        );
+        assert!(by(&forced, "3", "one").iter().all(|c| c.manager == "two"));
+        assert_eq!(
+            entries(&forced).len(),
+            1,
+            "the emptied entry of \"one\" is dropped"
+        );
+        // Removing a field (e.g. a Lease release) frees it: another manager may then set it.
+        let mut released = forced.clone();
+        released["data"] = json!({});
+        record(Some(&forced), &mut released, "two", Operation::Update, None, None);
+        assert!(by(&released, "4", "three").is_empty(), "{:?}", entries(&released));
+    }
 
     #[test]
     fn apply_removes_fields_the_manager_dropped() {

@@ -5,7 +5,8 @@
 //! Namespace, ConfigMap, Secret, Event (core and events.k8s.io), Lease and
 //! CustomResourceDefinition, and any custom resource whose CRD a client applies. It is a
 //! development and test tool, not a production API server: everything lives in memory (optionally
-//! snapshotted to a directory), there is no RBAC, no admission webhooks, no TLS.
+//! snapshotted to a directory), there is no RBAC, no admission webhooks, and TLS (with a CA made at
+//! start) only when a bearer token is required.
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
@@ -33,11 +34,14 @@ pub mod openapi;
 pub mod ops;
 pub mod patch;
 pub mod persist;
+pub mod protobuf;
 pub mod resource;
 pub mod route;
 pub mod selector;
 pub mod store;
 pub mod table;
+pub mod tls;
+pub mod typed;
 pub mod view;
 pub mod watch;
 
@@ -54,7 +58,8 @@ use tokio::task::JoinHandle;
 pub struct DevClusterConfig {
     /// Address to bind, `127.0.0.1:0` for any free port.
     pub listen: String,
-    /// Bearer token clients must present (the kubeconfig carries it).
+    /// Bearer token clients must present (the kubeconfig carries it). With a token the server
+    /// speaks HTTPS (kubectl sends credentials only over TLS), with a CA generated at start.
     pub token: Option<String>,
     /// Directory holding a snapshot of the store across restarts.
     pub data_dir: Option<PathBuf>,
@@ -79,6 +84,7 @@ pub struct DevCluster {
     addr: SocketAddr,
     store: Arc<Store>,
     token: Option<String>,
+    tls: Option<tls::TlsMaterial>,
     data_dir: Option<PathBuf>,
     kubeconfig: Option<PathBuf>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -111,14 +117,21 @@ impl DevCluster {
         });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = http::router(state);
-        let server = tokio::spawn(async move {
-            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
-                let _ = rx.await;
-            });
-            if let Err(e) = serve.await {
-                tracing::warn!("dev-cluster server stopped: {e}");
-            }
-        });
+        let tls = match config.token {
+            Some(_) => Some(tls::generate(&addr.ip().to_string())?),
+            None => None,
+        };
+        let server = match &tls {
+            Some(material) => tokio::spawn(tls::serve(listener, material.acceptor.clone(), app, rx)),
+            None => tokio::spawn(async move {
+                let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                    let _ = rx.await;
+                });
+                if let Err(e) = serve.await {
+                    tracing::warn!("dev-cluster server stopped: {e}");
+                }
+            }),
+        };
         let persister = config
             .data_dir
             .clone()
@@ -127,6 +140,7 @@ impl DevCluster {
             addr,
             store,
             token: config.token,
+            tls,
             data_dir: config.data_dir,
             kubeconfig: None,
             shutdown: Some(tx),
@@ -135,9 +149,15 @@ impl DevCluster {
         })
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` when a token is required).
     pub fn base_url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// PEM of the CA that signed the server certificate (token-protected clusters only).
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.tls.as_ref().map(|t| t.ca_pem.as_str())
     }
 
     /// The bound address.
@@ -154,36 +174,48 @@ impl DevCluster {
     pub fn client(&self) -> anyhow::Result<kube::Client> {
         let mut config = kube::Config::new(self.base_url().parse()?);
         config.auth_info.token = self.token.clone().map(Into::into);
+        config.root_cert = self.tls.as_ref().map(|t| vec![t.ca_der.clone()]);
         Ok(kube::Client::try_from(config)?)
     }
 
     /// The kubeconfig text pointing at this cluster.
     pub fn kubeconfig_yaml(&self) -> String {
+        use base64::Engine;
         let user = match &self.token {
             Some(t) => format!("{{token: {t:?}}}"),
             None => "{}".into(),
         };
+        let ca = match self.ca_pem() {
+            Some(pem) => format!(
+                "\n    certificate-authority-data: {}",
+                base64::engine::general_purpose::STANDARD.encode(pem)
+            ),
+            None => String::new(),
+        };
         format!(
-            "apiVersion: v1\nkind: Config\nclusters:\n- name: ccs-dev\n  cluster:\n    server: {}\ncontexts:\n- name: ccs-dev\n  context:\n    cluster: ccs-dev\n    user: ccs-dev\n    namespace: default\ncurrent-context: ccs-dev\nusers:\n- name: ccs-dev\n  user: {user}\npreferences: {{}}\n",
+            "apiVersion: v1\nkind: Config\nclusters:\n- name: ccs-dev\n  cluster:\n    server: {}{ca}\ncontexts:\n- name: ccs-dev\n  context:\n    cluster: ccs-dev\n    user: ccs-dev\n    namespace: default\ncurrent-context: ccs-dev\nusers:\n- name: ccs-dev\n  user: {user}\npreferences: {{}}\n",
             self.base_url()
         )
     }
 
-    /// Writes the kubeconfig (mode 0600, it may hold the token).
+    /// Writes the kubeconfig (mode 0600, it may hold the token), atomically.
     pub fn write_kubeconfig(&mut self, path: &Path) -> anyhow::Result<()> {
         use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)?;
         }
+        // Written aside then renamed, so a reader never sees a half-written file.
+        let tmp = path.with_extension("tmp");
         let mut file = std::fs::OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
             .mode(0o600)
-            .open(path)
-            .with_context(|| format!("writing {}", path.display()))?;
+            .open(&tmp)
+            .with_context(|| format!("writing {}", tmp.display()))?;
         file.write_all(self.kubeconfig_yaml().as_bytes())?;
+        std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))?;
         self.kubeconfig = Some(path.to_path_buf());
         Ok(())
     }

@@ -3,9 +3,10 @@
 //! kubectl needs them for `apply`/`create` with the default `--validate=strict` (it looks for a
 //! `fieldValidation` parameter on the PATCH operation of the kind) and for `kubectl explain`.
 
-use super::resource::{Registry, ResourceInfo};
+use super::resource::{Builtin, Registry, ResourceInfo};
 use serde_json::{Map, Value, json};
 use std::hash::{Hash, Hasher};
+use std::sync::OnceLock;
 
 const OBJECT_META: &str = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta";
 
@@ -64,6 +65,40 @@ fn paths_for(r: &ResourceInfo, paths: &mut Map<String, Value>) {
         let status = json!({"get": operation(r, "get", &[]), "put": operation(r, "put", &write), "patch": operation(r, "patch", &patch)});
         paths.insert(format!("{collection}/{{name}}/status"), status);
     }
+}
+
+/// A kind's root schema and the definitions it references.
+type SchemaSet = (Value, Map<String, Value>);
+
+/// Schemas of a built-in kind and everything it references, generated from its k8s-openapi type
+/// (so `kubectl explain configmap.data` has the upstream descriptions). Computed once.
+fn builtin_schemas(builtin: Builtin) -> &'static SchemaSet {
+    static CACHE: OnceLock<Vec<(Builtin, SchemaSet)>> = OnceLock::new();
+    let all = CACHE.get_or_init(|| {
+        fn of<T: schemars::JsonSchema>() -> SchemaSet {
+            let mut generator = schemars::generate::SchemaSettings::openapi3().into_generator();
+            let mut root = generator.root_schema_for::<T>().to_value();
+            if let Some(m) = root.as_object_mut() {
+                m.remove("$schema");
+            }
+            (root, generator.take_definitions(true))
+        }
+        use k8s_openapi::api::{coordination::v1 as coordination, core::v1 as core};
+        use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1 as apiextensions;
+        vec![
+            (Builtin::Namespace, of::<core::Namespace>()),
+            (Builtin::ConfigMap, of::<core::ConfigMap>()),
+            (Builtin::Secret, of::<core::Secret>()),
+            (Builtin::Event, of::<core::Event>()),
+            (Builtin::EventV1, of::<k8s_openapi::api::events::v1::Event>()),
+            (Builtin::Lease, of::<coordination::Lease>()),
+            (Builtin::Crd, of::<apiextensions::CustomResourceDefinition>()),
+        ]
+    });
+    &all.iter()
+        .find(|(b, _)| *b == builtin)
+        .expect("every built-in is listed")
+        .1
 }
 
 fn kind_schema(r: &ResourceInfo) -> Value {
@@ -131,7 +166,18 @@ pub fn document(registry: &Registry, group: &str, version: &str) -> Option<Value
     schemas.insert(OBJECT_META.into(), object_meta());
     for r in &resources {
         paths_for(r, &mut paths);
-        schemas.insert(schema_name(r), kind_schema(r));
+        let schema = match r.builtin {
+            Some(b) => {
+                let (root, definitions) = builtin_schemas(b);
+                schemas.extend(definitions.clone());
+                let mut root = root.clone();
+                root["x-kubernetes-group-version-kind"] =
+                    json!([{"group": r.group, "version": r.version, "kind": r.kind}]);
+                root
+            }
+            None => kind_schema(r),
+        };
+        schemas.insert(schema_name(r), schema);
     }
     Some(json!({
         "openapi": "3.0.0", "info": {"title": "Kubernetes", "version": "v1.32.0"},

@@ -46,6 +46,8 @@ pub struct WriteOptions {
     pub field_manager: String,
     /// `fieldValidation`.
     pub field_validation: FieldValidation,
+    /// `force=true`: server-side apply takes over conflicting fields.
+    pub force: bool,
 }
 
 impl WriteOptions {
@@ -84,8 +86,8 @@ impl Outcome {
 pub struct DeleteOptions {
     /// `dryRun=All`.
     pub dry_run: bool,
-    /// `propagationPolicy=Orphan` (or `orphanDependents=true`).
-    pub orphan: bool,
+    /// `propagationPolicy` (Orphan also from `orphanDependents=true`).
+    pub propagation: super::gc::Propagation,
     /// `preconditions.uid`.
     pub uid: Option<String>,
     /// `preconditions.resourceVersion`.
@@ -144,13 +146,16 @@ fn check_namespace_open(inner: &Inner, t: &Target, name: &str) -> ApiResult<()> 
     }
 }
 
-/// Runs schema processing for custom resources and built-in normalisation.
+/// Runs schema processing: typed decoding and defaults of built-ins, the CRD schema for custom
+/// resources. Returns Warning texts.
 fn admit(t: &Target, object: &mut Value, old: Option<&Value>, o: &WriteOptions) -> ApiResult<Vec<String>> {
     builtin::normalize(&t.info, object, old)?;
-    if t.info.is_custom() {
-        admission::admit(&t.info, object, old, o.field_validation)
-    } else {
-        Ok(vec![])
+    match t.info.builtin {
+        Some(kind) => {
+            let unknown = super::typed::prune(kind, object)?;
+            admission::unknown_fields(&t.info, &unknown, o.field_validation)
+        }
+        None => admission::admit(&t.info, object, old, o.field_validation),
     }
 }
 
@@ -327,6 +332,13 @@ fn update_with(
         }
     }
     let warnings = admit(t, &mut new, Some(&old), o)?;
+    if let Some(config) = applied.filter(|_| !o.force) {
+        // Conflicts are judged on the admitted result, so defaults re-applied are no change.
+        let conflicts = managed::conflicts(&old, &new, config, o.manager(), t.subresource.as_deref());
+        if !conflicts.is_empty() {
+            return Err(ApiError::apply_conflicts(&conflicts));
+        }
+    }
     if meta::generation_changes(&info, &old, &new) {
         let g = old["metadata"]["generation"].as_i64().unwrap_or(0) + 1;
         meta_mut(&mut new).insert("generation".into(), json!(g));
@@ -433,7 +445,7 @@ impl Store {
         let deletion = if d.dry_run {
             Deletion::DryRun(old)
         } else {
-            inner.delete_object(info, &t.key(), d.orphan)
+            inner.delete_object(info, &t.key(), d.propagation)
         };
         Ok(match deletion {
             Deletion::Pending(obj) => Outcome::ok(info, &obj, vec![]),

@@ -58,6 +58,8 @@ pub struct Column {
     pub priority: i64,
     /// JSONPath such as `.spec.replicas`.
     pub json_path: String,
+    /// Computes the cell instead of `json_path` (built-in columns such as an event's OBJECT).
+    pub render: Option<fn(&Value) -> Value>,
 }
 
 /// Everything the server knows about one resource at one version.
@@ -159,7 +161,31 @@ fn col(name: &str, type_: &str, json_path: &str) -> Column {
         description: String::new(),
         priority: 0,
         json_path: json_path.into(),
+        render: None,
     }
+}
+
+fn computed(name: &str, type_: &str, render: fn(&Value) -> Value) -> Column {
+    Column {
+        render: Some(render),
+        ..col(name, type_, "")
+    }
+}
+
+/// Number of entries of `data` plus `binaryData` (ConfigMap and Secret DATA columns).
+fn data_count(o: &Value) -> Value {
+    let count = |k: &str| o[k].as_object().map_or(0, |m| m.len());
+    Value::from(count("data") + count("binaryData"))
+}
+
+/// `kind/name` of the object an event is about, as `kubectl get events` shows it.
+fn event_object(o: &Value) -> Value {
+    let r = &o["involvedObject"];
+    Value::String(format!(
+        "{}/{}",
+        r["kind"].as_str().unwrap_or_default().to_lowercase(),
+        r["name"].as_str().unwrap_or_default()
+    ))
 }
 
 fn age() -> Column {
@@ -194,8 +220,13 @@ pub fn builtins() -> Vec<ResourceInfo> {
     ns.selectable_fields = vec!["status.phase".into()];
     let mut cm = mk("", "v1", "configmaps", "ConfigMap", true, Builtin::ConfigMap);
     cm.short_names = vec!["cm".into()];
+    cm.columns = vec![computed("Data", "integer", data_count), age()];
     let mut secret = mk("", "v1", "secrets", "Secret", true, Builtin::Secret);
-    secret.columns = vec![col("Type", "string", ".type"), age()];
+    secret.columns = vec![
+        col("Type", "string", ".type"),
+        computed("Data", "integer", data_count),
+        age(),
+    ];
     secret.selectable_fields = vec!["type".into()];
     let mut event = mk("", "v1", "events", "Event", true, Builtin::Event);
     event.short_names = vec!["ev".into()];
@@ -203,7 +234,7 @@ pub fn builtins() -> Vec<ResourceInfo> {
         col("Last Seen", "date", ".lastTimestamp"),
         col("Type", "string", ".type"),
         col("Reason", "string", ".reason"),
-        col("Object", "string", ".involvedObject.name"),
+        computed("Object", "string", event_object),
         col("Message", "string", ".message"),
     ];
     event.selectable_fields = [
@@ -243,7 +274,7 @@ pub fn builtins() -> Vec<ResourceInfo> {
     );
     crd.short_names = vec!["crd".into(), "crds".into()];
     crd.status_subresource = true;
-    crd.columns = vec![col("Created At", "date", ".metadata.creationTimestamp")];
+    crd.columns = vec![col("Created At", "string", ".metadata.creationTimestamp")];
     vec![ns, cm, secret, event, event_v1, lease, crd]
 }
 
@@ -323,6 +354,7 @@ fn column_from_crd(c: &Value) -> Column {
         description: text("description"),
         priority: c["priority"].as_i64().unwrap_or(0),
         json_path: text("jsonPath"),
+        render: None,
     }
 }
 

@@ -182,6 +182,8 @@ pub struct Store {
     pub dirty: AtomicBool,
     /// Open watches receive this and end with a 410 (test hook).
     pub expire_tx: broadcast::Sender<()>,
+    /// Watch streams started so far (tests observe re-watches with it).
+    pub watches: std::sync::atomic::AtomicU64,
     /// Set to true at shutdown: open watches end cleanly.
     pub closing: tokio::sync::watch::Sender<bool>,
 }
@@ -210,6 +212,7 @@ impl Store {
             dirty: AtomicBool::new(false),
             expire_tx,
             closing,
+            watches: Default::default(),
         }
     }
 
@@ -223,6 +226,11 @@ impl Store {
     pub fn write(&self) -> RwLockWriteGuard<'_, Inner> {
         self.dirty.store(true, Ordering::Relaxed);
         self.inner.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Number of watch streams started since the server started.
+    pub fn watches_started(&self) -> u64 {
+        self.watches.load(Ordering::Relaxed)
     }
 
     /// Number of open watch streams (disconnected clients are cleaned up).

@@ -122,6 +122,9 @@ pub fn human_duration(secs: i64) -> String {
 }
 
 fn cell(column: &Column, object: &Value) -> Value {
+    if let Some(render) = column.render {
+        return render(object);
+    }
     let values = json_path(object, &column.json_path);
     let Some(first) = values.first() else {
         return Value::Null;

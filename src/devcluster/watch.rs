@@ -117,6 +117,7 @@ pub fn watch(store: &Arc<Store>, req: WatchRequest) -> ApiResult<Body> {
         first_table: true,
     };
     let mut lines = vec![];
+    store.watches.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut closing = store.closing.subscribe();
     let (rx, expire, start, expired) = {
         let inner = store.read();

@@ -25,11 +25,13 @@ pub async fn elect(
     let duration = config.lease_duration.as_secs().max(2);
     // Renew a third of the way before expiry: a lost renewal still leaves time for another try.
     let grace = (duration / 3).max(1);
+    let identity = identity();
+    // One field manager per replica: the lease manager relies on server-side apply conflicts
+    // between managers to keep a second replica from taking a held lease.
+    let field_manager = format!("ccs-operator-lease-{identity}");
     let manager = LeaseManagerBuilder::new(client, &config.lease_name)
         .with_namespace(namespace)
-        .with_parameters(
-            LeaseParams::new(identity(), duration, grace).with_field_manager("ccs-operator-lease"),
-        )
+        .with_parameters(LeaseParams::new(identity, duration, grace).with_field_manager(field_manager))
         .build()
         .await?;
     let (channel, _task) = manager.watch().await;

@@ -18,18 +18,21 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 /// Where the kube client comes from.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub enum KubeSource {
     /// `KUBECONFIG`, `~/.kube/config`, or the in-cluster service account.
     #[default]
     Infer,
     /// A kubeconfig file.
     File(std::path::PathBuf),
+    /// A ready client (the demo and benchmarks, with an in-process API server).
+    Client(kube::Client),
 }
 
 /// Connects a kube client.
 pub async fn kube_client(source: &KubeSource) -> anyhow::Result<kube::Client> {
     let config = match source {
+        KubeSource::Client(client) => return Ok(client.clone()),
         KubeSource::Infer => kube::Config::infer().await?,
         KubeSource::File(path) => {
             let kubeconfig = kube::config::Kubeconfig::read_from(path)?;
@@ -133,15 +136,22 @@ pub async fn run(
     let (addr, server) =
         server::serve(&config.server.listen, metrics.clone(), health.clone(), stopped()).await?;
     tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
-    println!("metrics and health listening on http://{addr}");
+    // Scripts and tests read the address from the first line of stdout (with port 0 it is not
+    // known in advance); in-process callers (the demo) keep stdout for themselves.
+    if !matches!(source, KubeSource::Client(_)) {
+        println!("metrics and health listening on http://{addr}");
+    }
 
     let mut leadership = if config.leader_election.enabled {
         // A standby is healthy and ready to take over; it reports ready while it waits.
         health.set_ready(true);
         let mut rx = leader::elect(client.clone(), &config.leader_election).await?;
         tracing::info!(identity = %leader::identity(), "waiting for the leader lease");
+        let acquired = async {
+            let _ = rx.wait_for(|leader| *leader).await;
+        };
         tokio::select! {
-            _ = rx.wait_for(|leader| *leader) => {}
+            _ = acquired => {}
             _ = stopped() => { server.await?; return Ok(()) }
         }
         health.set_ready(false);

@@ -64,20 +64,25 @@ pub fn widget_resource() -> ApiResource {
     }
 }
 
-/// Creates the Widget CRD through the API.
-pub async fn install_widget_crd(client: &kube::Client) {
-    let crds: Api<DynamicObject> = Api::all_with(
+/// CustomResourceDefinitions as dynamic objects.
+pub fn crd_api(client: &kube::Client) -> Api<DynamicObject> {
+    Api::all_with(
         client.clone(),
         &ApiResource::erase::<
             k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition,
         >(&()),
-    );
-    crds.create(
-        &PostParams::default(),
-        &serde_json::from_value(widget_crd()).unwrap(),
     )
-    .await
-    .expect("CRD created");
+}
+
+/// Creates the Widget CRD through the API.
+pub async fn install_widget_crd(client: &kube::Client) {
+    crd_api(client)
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(widget_crd()).unwrap(),
+        )
+        .await
+        .expect("CRD created");
 }
 
 /// Widgets in `default`.
@@ -108,10 +113,15 @@ where
     }
 }
 
-/// The `kube::Error::Api` status code of a failed call.
-pub fn code<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> u16 {
+/// The `Status` of a call that must fail with an API error.
+pub fn api_error<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> kube::core::Status {
     match result {
-        Err(kube::Error::Api(status)) => status.code,
+        Err(kube::Error::Api(status)) => *status,
         other => panic!("expected an API error, got {other:?}"),
     }
+}
+
+/// The status code of a call that must fail with an API error.
+pub fn code<T: std::fmt::Debug>(result: Result<T, kube::Error>) -> u16 {
+    api_error(result).code
 }

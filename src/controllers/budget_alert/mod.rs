@@ -10,7 +10,7 @@ pub mod plan;
 use super::common::annotations;
 use super::common::conditions::{self, is_true};
 use super::common::driver::{ConditionedStatus, Reconciled, jitter, reconcile_with};
-use super::common::report::apply_status;
+use super::common::report::{apply_status, event};
 use super::common::schedule::{Freshness, not_due_for};
 use super::common::{Category, ReconcileError};
 use super::context::Context;
@@ -20,6 +20,7 @@ use crate::api::cloud_contract::CloudContract;
 use crate::email::templates::{BudgetFacts, budget_email};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
 use std::sync::Arc;
 
@@ -270,6 +271,23 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
             Ok(()) => {
                 ctx.metrics.emails_sent.with_label_values(&["budget"]).inc();
                 plan::mark_notified(&mut status.thresholds, &notice.threshold, ctx.now());
+                let note = format!(
+                    "threshold {} ({} {}) crossed in {}: email sent to {} recipient(s)",
+                    notice.threshold,
+                    value,
+                    obj.spec.currency,
+                    evaluation.period.key,
+                    notice.recipients.len()
+                );
+                event(
+                    &ctx.recorder,
+                    obj.as_ref(),
+                    EventType::Normal,
+                    "ThresholdNotified",
+                    "SendEmail",
+                    note,
+                )
+                .await;
             }
             Err(err) => {
                 ctx.metrics.emails_failed.with_label_values(&["budget"]).inc();

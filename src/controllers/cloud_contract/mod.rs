@@ -265,6 +265,16 @@ async fn send_incident_emails(
             Ok(()) => {
                 ctx.metrics.emails_sent.with_label_values(&["incident"]).inc();
                 sent.push(incident.clone());
+                let note = format!("incident {} ({}) emailed", incident.id, facts.state);
+                event(
+                    &ctx.recorder,
+                    obj,
+                    EventType::Normal,
+                    "IncidentNotified",
+                    "SendEmail",
+                    note,
+                )
+                .await;
             }
             Err(err) => {
                 ctx.metrics.emails_failed.with_label_values(&["incident"]).inc();
