@@ -45,8 +45,10 @@ pub enum BenchTarget {
     DevCluster(crate::devcluster::cli::BenchArgs),
     /// The simulator's throughput (`simulator`) or the portal client's overhead (`client`).
     Portal(crate::simulator::bench::BenchArgs),
+    /// PortalUsers at scale: time to Ready against the bound, steady-state portal calls, memory.
+    Users(crate::runtime::bench::UsersBenchArgs),
     /// The operator at scale: contracts and budgets to Ready, portal calls per poll interval, memory.
-    Operator(crate::runtime::bench::BenchArgs),
+    Operator(crate::runtime::bench_operator::BenchArgs),
 }
 
 /// Runs a parsed command line.
@@ -73,7 +75,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             target: BenchTarget::Portal(args),
         } => crate::simulator::bench::run(args),
         Command::Bench {
+            target: BenchTarget::Users(args),
+        } => crate::runtime::bench::run(args),
+        Command::Bench {
             target: BenchTarget::Operator(args),
-        } => crate::runtime::bench::main(args),
+        } => crate::runtime::bench_operator::main(args),
     }
 }

@@ -109,6 +109,12 @@ pub struct ServiceOrderStatus {
     /// When the order reached a final state (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub completed_at: Option<String>,
+    /// When the notification email went to `spec.notify` (RFC 3339); set once, so it is sent once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notified_at: Option<String>,
+    /// When the status was last refreshed from the portal (RFC 3339).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_sync_time: Option<String>,
     /// State changes, oldest first (the last 20).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 20))]

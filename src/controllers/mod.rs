@@ -5,5 +5,8 @@ pub mod cloud_contract;
 pub mod common;
 pub mod context;
 pub mod portal_access;
+pub mod portal_user;
+pub mod service_order;
+pub mod shared_read;
 pub mod state_metrics;
 pub mod stores;

@@ -1,11 +1,14 @@
 //! Access to the portal on behalf of a CloudContract: credentials from its Secret, one client per
 //! credentials (keeping its token cache), and a per-contract snapshot cache so that every object
-//! of a contract shares one read per poll interval.
+//! of a contract shares one read per poll interval (the dashboard, the users, the catalog).
 
 use super::common::{Category, ReconcileError};
+use super::shared_read::SharedRead;
 use crate::api::CloudContract;
 use crate::config::OperatorConfig;
-use crate::portal::{CustomerSpace, Dashboard, PortalError, PortalShared, ReqwestPortal};
+use crate::portal::{
+    CatalogItem, ContractUser, CustomerSpace, Dashboard, PortalError, PortalShared, ReqwestPortal,
+};
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, ResourceExt};
 use std::collections::HashMap;
@@ -29,6 +32,15 @@ pub struct PortalAccess {
     default_endpoint: String,
     clients: Mutex<HashMap<String, Arc<dyn CustomerSpace>>>,
     snapshots: Mutex<HashMap<String, SnapshotSlot>>,
+    /// The users of each contract, shared by every PortalUser on it (see [`cache_key`]).
+    pub users: SharedRead<Vec<ContractUser>>,
+    /// The catalog of each contract, shared by every ServiceOrder on it (see [`cache_key`]).
+    pub catalogs: SharedRead<Vec<CatalogItem>>,
+}
+
+/// The key of a contract in the shared read caches.
+pub fn cache_key(endpoint: &str, contract_id: &str) -> String {
+    format!("{endpoint}|{contract_id}")
 }
 
 impl PortalAccess {
@@ -39,6 +51,8 @@ impl PortalAccess {
             default_endpoint: config.portal.endpoint.clone(),
             clients: Mutex::default(),
             snapshots: Mutex::default(),
+            users: SharedRead::default(),
+            catalogs: SharedRead::default(),
         })
     }
 

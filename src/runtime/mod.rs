@@ -2,6 +2,7 @@
 //! serves metrics and health until SIGTERM or Ctrl-C.
 
 pub mod bench;
+pub mod bench_operator;
 pub mod cli;
 pub mod leader;
 pub mod server;
@@ -192,6 +193,8 @@ pub async fn run(
     let synced = async {
         ctx.stores.contracts.wait_ready().await;
         ctx.stores.budgets.wait_ready().await;
+        ctx.stores.users.wait_ready().await;
+        ctx.stores.orders.wait_ready().await;
     };
     tokio::select! {
         _ = synced => {

@@ -1,9 +1,10 @@
 //! One kube-runtime Controller per kind and watched scope, with the relations that requeue
-//! dependents: a Secret requeues the CloudContracts using it, a CloudContract its BudgetAlerts.
+//! dependents: a Secret requeues the CloudContracts using it, a CloudContract its BudgetAlerts,
+//! PortalUsers and ServiceOrders.
 
-use crate::api::{BudgetAlert, CloudContract};
+use crate::api::{BudgetAlert, CloudContract, PortalUser, ServiceOrder};
 use crate::controllers::context::Context;
-use crate::controllers::{budget_alert, cloud_contract};
+use crate::controllers::{budget_alert, cloud_contract, portal_user, service_order};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
@@ -59,6 +60,26 @@ where
     (controller, reader)
 }
 
+/// The objects of `store` in the contract's namespace that name it (per `names`).
+fn dependents<K>(
+    store: reflector::Store<K>,
+    names: fn(&K, &str) -> bool,
+) -> impl Fn(CloudContract) -> Vec<ObjectRef<K>> + Send + Sync + 'static
+where
+    K: Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+{
+    move |contract: CloudContract| {
+        let ns = contract.namespace();
+        let name = contract.name_any();
+        store
+            .state()
+            .into_iter()
+            .filter(|o| o.namespace() == ns && names(o, &name))
+            .map(|o| ObjectRef::from_obj(o.as_ref()))
+            .collect()
+    }
+}
+
 /// Starts every controller; the returned future ends when they have all shut down.
 pub fn start<S, F>(ctx: Arc<Context>, stop: S) -> impl Future<Output = ()>
 where
@@ -111,20 +132,41 @@ where
             .watches(
                 api::<CloudContract>(&client, &scope),
                 watcher::Config::default(),
-                move |contract: CloudContract| {
-                    let ns = contract.namespace();
-                    budget_store
-                        .state()
-                        .into_iter()
-                        .filter(|b| b.namespace() == ns && b.spec.contract == contract.name_any())
-                        .map(|b| ObjectRef::from_obj(b.as_ref()))
-                        .collect::<Vec<_>>()
-                },
+                dependents(budget_store, |b: &BudgetAlert, name| b.spec.contract == name),
             )
             .graceful_shutdown_on(stop())
             .run(budget_alert::reconcile, budget_alert::error_policy, ctx.clone())
             .for_each(|_| futures::future::ready(()));
         runs.push(budgets.boxed());
+
+        let (users, user_store) = controller::<PortalUser>(api(&client, &scope), cfg.portal_user.concurrency);
+        ctx.stores.users.add(user_store.clone());
+        let users = users
+            .watches(
+                api::<CloudContract>(&client, &scope),
+                watcher::Config::default(),
+                dependents(user_store, |u: &PortalUser, name| {
+                    u.spec.access.iter().any(|a| a.contract == name)
+                }),
+            )
+            .graceful_shutdown_on(stop())
+            .run(portal_user::reconcile, portal_user::error_policy, ctx.clone())
+            .for_each(|_| futures::future::ready(()));
+        runs.push(users.boxed());
+
+        let (orders, order_store) =
+            controller::<ServiceOrder>(api(&client, &scope), cfg.service_order.concurrency);
+        ctx.stores.orders.add(order_store.clone());
+        let orders = orders
+            .watches(
+                api::<CloudContract>(&client, &scope),
+                watcher::Config::default(),
+                dependents(order_store, |o: &ServiceOrder, name| o.spec.contract == name),
+            )
+            .graceful_shutdown_on(stop())
+            .run(service_order::reconcile, service_order::error_policy, ctx.clone())
+            .for_each(|_| futures::future::ready(()));
+        runs.push(orders.boxed());
     }
     futures::future::join_all(runs).map(drop)
 }

@@ -1,6 +1,7 @@
 //! Helpers shared by the integration tests: real peers started on OS-chosen ports.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod access;
 pub mod e2e;
 pub mod gate;
 pub mod manifests;

@@ -139,10 +139,37 @@ where
     if err.is_terminal() {
         Action::requeue(jitter(resync))
     } else {
-        Action::requeue(
-            ctx.backoff
-                .next_delay(&format!("{}/{}", K::KIND, object_key(obj))),
-        )
+        backoff(obj, ctx)
+    }
+}
+
+/// The object's next exponential backoff delay (reset by a successful reconcile).
+pub fn backoff<K: Reconciled>(obj: &K, ctx: &Context) -> Action
+where
+    K::Status: ConditionedStatus,
+{
+    Action::requeue(
+        ctx.backoff
+            .next_delay(&format!("{}/{}", K::KIND, object_key(obj))),
+    )
+}
+
+/// Like [`error_policy`], but a missing or unready CloudContract is retried with backoff: the
+/// contract's own watch may fire before the shared cache sees it Ready, and waiting a whole
+/// resync for that race would be too long.
+pub fn dependent_error_policy<K: Reconciled>(
+    obj: &K,
+    err: &ReconcileError,
+    ctx: &Context,
+    resync: Duration,
+) -> Action
+where
+    K::Status: ConditionedStatus,
+{
+    if err.category == super::Category::ReferenceNotFound {
+        backoff(obj, ctx)
+    } else {
+        error_policy(obj, err, ctx, resync)
     }
 }
 

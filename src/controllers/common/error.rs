@@ -24,6 +24,10 @@ pub enum Category {
     DuplicateContract,
     /// The spec is valid for the API server but not for the portal.
     InvalidSpec,
+    /// A ServiceOrder names a catalog item the contract's catalog does not have.
+    UnknownCatalogItem,
+    /// A ServiceOrder's parameters are missing, unknown or not among the allowed values.
+    InvalidParameters,
     /// The portal asked us to slow down (429).
     RateLimited,
     /// The portal is unavailable (5xx, connection refused).
@@ -51,6 +55,8 @@ impl Category {
             Self::Conflict => "Conflict",
             Self::DuplicateContract => "DuplicateContract",
             Self::InvalidSpec => "InvalidSpec",
+            Self::UnknownCatalogItem => "UnknownCatalogItem",
+            Self::InvalidParameters => "InvalidParameters",
             Self::RateLimited => "RateLimited",
             Self::Unavailable => "Unavailable",
             Self::Timeout => "Timeout",
@@ -74,6 +80,8 @@ impl Category {
                 | Self::Conflict
                 | Self::DuplicateContract
                 | Self::InvalidSpec
+                | Self::UnknownCatalogItem
+                | Self::InvalidParameters
         )
     }
 }

@@ -5,6 +5,7 @@ pub mod backoff;
 pub mod conditions;
 pub mod driver;
 pub mod error;
+pub mod finalizer;
 pub mod report;
 pub mod schedule;
 

@@ -26,6 +26,25 @@ where
     Ok(())
 }
 
+/// The object's status as stored (`None` once the object is gone). A reconcile triggered by a
+/// related object may run before the cache sees our last write; acting on the cached status
+/// would repeat a side effect, and a server-side apply of it would drop the newer fields.
+pub async fn stored_status<K>(api: &Api<K>, obj: &K) -> Result<Option<K::Status>, ReconcileError>
+where
+    K: Resource<DynamicType = ()>
+        + kube::core::object::HasStatus
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+    K::Status: Default + Clone,
+{
+    match api.get_status(&obj.name_any()).await {
+        Ok(latest) => Ok(Some(latest.status().cloned().unwrap_or_default())),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Publishes an Event on the object; failures are logged, never fatal (events are best effort).
 pub async fn event<K>(
     recorder: &Recorder,
