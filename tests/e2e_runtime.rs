@@ -148,8 +148,8 @@ async fn without_the_crds_the_operator_exits_non_zero_naming_the_fix() {
     );
 }
 
-/// The families the alert rules and dashboard use that a scrape of this build cannot show: per-order
-/// series need a ServiceOrder being reconciled, and no ServiceOrder controller runs yet.
+/// The families the alert rules and dashboard use that this scrape cannot show: the per-order series
+/// exists only while a ServiceOrder is pending, and this test submits none (orders have their own tests).
 const NOT_PRODUCED_YET: &[&str] = &["ccs_order_pending_since_timestamp_seconds"];
 
 /// Runs the chart's metric-name checker on a scrape file; returns the names it reports missing.
