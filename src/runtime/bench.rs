@@ -254,6 +254,14 @@ async fn bench(args: UsersBenchArgs) -> anyhow::Result<()> {
         steady.len()
     );
 
+    let mut by_route: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+    for c in &steady {
+        *by_route.entry(format!("{} {}", c.method, c.route)).or_default() += 1;
+    }
+    for (route, n) in by_route {
+        println!("    {n:>6}  {route}");
+    }
+
     let rss_before = rss_mib(operator.id());
     if args.objects > args.users + args.contracts {
         users(
