@@ -578,7 +578,9 @@ async fn tokens_are_refreshed_before_they_expire() {
 async fn metrics_render_in_the_text_format() {
     let sim = simulator().await;
     let id = contract(&sim, "OCB");
-    let config = limited(1000.0, 1);
+    // Slow enough that the four calls (three plus one retry) must wait for tokens however fast
+    // the machine is, so the rate-limit families always have samples.
+    let config = limited(5.0, 1);
     let (portal, registry) = client_with(&sim, sim.credentials(&id, "manager").unwrap(), config);
     sim.set_faults(vec![ccs_operator::simulator::FaultRule {
         method: None,
