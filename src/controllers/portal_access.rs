@@ -24,13 +24,17 @@ pub struct Snapshot {
     pub fetched_at: Instant,
 }
 
+/// A Secret's resourceVersion and the client built from it.
+type VersionedClient = (String, Arc<dyn CustomerSpace>);
+
 type SnapshotSlot = Arc<tokio::sync::Mutex<Option<Snapshot>>>;
 
 /// Portal clients and the snapshot cache.
 pub struct PortalAccess {
     shared: Arc<PortalShared>,
     default_endpoint: String,
-    clients: Mutex<HashMap<String, Arc<dyn CustomerSpace>>>,
+    /// Per Secret (`endpoint|namespace/name`): the Secret's resourceVersion and its client.
+    clients: Mutex<HashMap<String, VersionedClient>>,
     snapshots: Mutex<HashMap<String, SnapshotSlot>>,
     /// The users of each contract, shared by every PortalUser on it (see [`cache_key`]).
     pub users: SharedRead<Vec<ContractUser>>,
@@ -106,17 +110,20 @@ impl PortalAccess {
             .endpoint
             .clone()
             .unwrap_or_else(|| self.default_endpoint.clone());
-        // Keyed by the Secret's version, so a rotated Secret gets a fresh client (and token).
-        let key = format!(
-            "{endpoint}|{namespace}/{}|{}",
-            spec_ref.name,
-            secret.resource_version().unwrap_or_default()
-        );
+        // One client per Secret, replaced when the Secret's version changes: a rotated Secret gets
+        // a fresh client (and token), and the old one is dropped rather than kept forever.
+        let key = format!("{endpoint}|{namespace}/{}", spec_ref.name);
+        let version = secret.resource_version().unwrap_or_default();
         let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        let client = clients
-            .entry(key)
-            .or_insert_with(|| Arc::new(ReqwestPortal::new(self.shared.clone(), endpoint, credentials)));
-        Ok(client.clone())
+        match clients.get(&key) {
+            Some((seen, client)) if *seen == version => Ok(client.clone()),
+            _ => {
+                let client: Arc<dyn CustomerSpace> =
+                    Arc::new(ReqwestPortal::new(self.shared.clone(), endpoint, credentials));
+                clients.insert(key, (version, client.clone()));
+                Ok(client)
+            }
+        }
     }
 
     /// The contract's dashboard, read at most once per `max_age` for every object of the contract.
