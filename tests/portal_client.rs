@@ -613,3 +613,38 @@ async fn metrics_render_in_the_text_format() {
         "{text}"
     );
 }
+
+#[tokio::test]
+async fn lists_read_every_page_in_as_few_calls_as_the_api_allows() {
+    let sim = simulator().await;
+    let id = contract(&sim, "OCB");
+    let portal = manager(&sim, &id);
+    let seeded = portal.list_users(&id).await.unwrap().len();
+    // 620 users: more than one page of the largest limit the API accepts (500).
+    futures::future::try_join_all((seeded..620).map(|i| {
+        let portal = &portal;
+        let id = &id;
+        async move {
+            let new = NewUser {
+                email: format!("paged.{i}@acme.example"),
+                login: None,
+                first_name: "Paged".into(),
+                last_name: format!("User{i}"),
+                phone: None,
+                locale: Language::En,
+                profiles: profiles(&[(Section::Dashboard, Profile::Visitor)]),
+                enabled: true,
+                send_invitation: false,
+            };
+            portal.add_user(id, &new).await
+        }
+    }))
+    .await
+    .unwrap();
+    sim.clear_calls();
+    let users = portal.list_users(&id).await.unwrap();
+    assert_eq!(users.len(), 620);
+    let distinct: std::collections::HashSet<_> = users.iter().map(|u| &u.account.id).collect();
+    assert_eq!(distinct.len(), 620, "no user read twice across pages");
+    assert_eq!(calls_on(&sim, "GET", "/users"), 2, "two pages of 500");
+}

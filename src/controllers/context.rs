@@ -2,6 +2,7 @@
 //! portal clients and the per-contract snapshot cache.
 
 use super::common::backoff::Backoff;
+use super::common::report::WrittenVersions;
 use super::portal_access::PortalAccess;
 use super::stores::Stores;
 use crate::config::OperatorConfig;
@@ -30,6 +31,8 @@ pub struct Context {
     pub backoff: Backoff,
     /// Reflector caches of every kind, filled as the controllers start.
     pub stores: Stores,
+    /// Versions produced by our status writes (see [`WrittenVersions`]).
+    pub written: WrittenVersions,
 }
 
 impl Context {
@@ -51,6 +54,7 @@ impl Context {
             portal,
             backoff: Backoff::new(Duration::from_secs(2), Duration::from_secs(300)),
             stores: Stores::default(),
+            written: WrittenVersions::default(),
         }))
     }
 

@@ -35,6 +35,9 @@ pub struct PortalAccess {
     default_endpoint: String,
     /// Per Secret (`endpoint|namespace/name`): the Secret's resourceVersion and its client.
     clients: Mutex<HashMap<String, VersionedClient>>,
+    /// The latest resourceVersion the Secret watch delivered, per `namespace/name`: while a cached
+    /// client was built from that version, it is used without reading the Secret again.
+    watched_secrets: Mutex<HashMap<String, String>>,
     snapshots: Mutex<HashMap<String, SnapshotSlot>>,
     /// The users of each contract, shared by every PortalUser on it (see [`cache_key`]).
     pub users: SharedRead<Vec<ContractUser>>,
@@ -54,6 +57,7 @@ impl PortalAccess {
             shared: PortalShared::new(config.portal.client_config(), registry)?,
             default_endpoint: config.portal.endpoint.clone(),
             clients: Mutex::default(),
+            watched_secrets: Mutex::default(),
             snapshots: Mutex::default(),
             users: SharedRead::default(),
             catalogs: SharedRead::default(),
@@ -68,6 +72,11 @@ impl PortalAccess {
     ) -> Result<Arc<dyn CustomerSpace>, ReconcileError> {
         let namespace = contract.namespace().unwrap_or_default();
         let spec_ref = &contract.spec.credentials_secret_ref;
+        let endpoint = self.endpoint_of(contract);
+        let key = format!("{endpoint}|{namespace}/{}", spec_ref.name);
+        if let Some(client) = self.current_client(&key, &format!("{namespace}/{}", spec_ref.name)) {
+            return Ok(client);
+        }
         let secret = Api::<Secret>::namespaced(kube.clone(), &namespace)
             .get_opt(&spec_ref.name)
             .await?;
@@ -105,14 +114,8 @@ impl PortalAccess {
             read(&spec_ref.client_secret_key)?,
             read(&spec_ref.api_key_key)?,
         );
-        let endpoint = contract
-            .spec
-            .endpoint
-            .clone()
-            .unwrap_or_else(|| self.default_endpoint.clone());
         // One client per Secret, replaced when the Secret's version changes: a rotated Secret gets
         // a fresh client (and token), and the old one is dropped rather than kept forever.
-        let key = format!("{endpoint}|{namespace}/{}", spec_ref.name);
         let version = secret.resource_version().unwrap_or_default();
         let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
         match clients.get(&key) {
@@ -124,6 +127,31 @@ impl PortalAccess {
                 Ok(client)
             }
         }
+    }
+
+    /// The cached client of `key` when it was built from the Secret version the watch last saw.
+    fn current_client(&self, key: &str, secret: &str) -> Option<Arc<dyn CustomerSpace>> {
+        let watched = self
+            .watched_secrets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(secret)
+            .cloned()?;
+        let clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
+        clients
+            .get(key)
+            .filter(|(version, _)| *version == watched)
+            .map(|(_, client)| client.clone())
+    }
+
+    /// Records a Secret version delivered by the watch (a change or a deletion): clients built
+    /// from an older version are no longer used, the next caller reads the Secret again.
+    pub fn secret_seen(&self, secret: &Secret) {
+        let name = format!("{}/{}", secret.namespace().unwrap_or_default(), secret.name_any());
+        self.watched_secrets
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name, secret.resource_version().unwrap_or_default());
     }
 
     /// The contract's dashboard, read at most once per `max_age` for every object of the contract.

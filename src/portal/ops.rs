@@ -8,8 +8,9 @@ use async_trait::async_trait;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 
-/// Page size of list calls.
-const PAGE: usize = 100;
+/// Page size of list calls: the largest the contract accepts, so a whole list (the users of a
+/// contract, its catalog) usually costs one call.
+const PAGE: usize = MAX_LIMIT as usize;
 /// Pages read at most by one list call, so a server ignoring `offset` cannot loop us forever.
 const MAX_PAGES: usize = 1000;
 /// Largest `limit` the contract accepts.
@@ -49,7 +50,9 @@ impl ReqwestPortal {
         decode(call.operation, &reply.body)
     }
 
-    /// Reads every page of a list, trusting `X-Total-Count` and stopping on a short page.
+    /// Reads every page of a list until `X-Total-Count` items are read (a server may cap `limit`
+    /// lower than asked, so a short page alone ends the list only without that header), or an
+    /// empty page.
     async fn get_all<T: DeserializeOwned>(
         &self,
         operation: &'static str,
@@ -76,9 +79,12 @@ impl ReqwestPortal {
                 .get("X-Total-Count")
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.parse::<usize>().ok());
-            let short = page.len() < PAGE;
+            let done = match total {
+                Some(total) => page.is_empty() || items.len() + page.len() >= total,
+                None => page.len() < PAGE,
+            };
             items.extend(page);
-            if short || total.is_some_and(|t| items.len() >= t) {
+            if done {
                 return Ok(items);
             }
         }

@@ -60,6 +60,45 @@ where
     (controller, reader)
 }
 
+/// What dependents care about in a CloudContract: its spec, deletion, and whether it is Ready
+/// (with the reason they copy when it is not). Its status changes every poll; hashing those would
+/// wake every dependent each time for nothing.
+fn readiness_hash(contract: &CloudContract) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    contract.meta().generation.hash(&mut h);
+    contract.meta().deletion_timestamp.is_some().hash(&mut h);
+    let ready = contract
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"));
+    ready.map(|c| (&c.status, &c.reason, &c.message)).hash(&mut h);
+    h.finish()
+}
+
+/// The CloudContracts of a scope, each time its [`readiness_hash`] changes, and when deleted.
+fn contract_changes(
+    api: Api<CloudContract>,
+) -> impl futures::Stream<Item = Result<CloudContract, watcher::Error>> + Send + 'static {
+    let mut seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    watcher(api, watcher::Config::default())
+        .default_backoff()
+        .filter_map(move |event| {
+            let changed = match event {
+                Ok(watcher::Event::Apply(c) | watcher::Event::InitApply(c)) => {
+                    let hash = readiness_hash(&c);
+                    (seen.insert(c.uid().unwrap_or_default(), hash) != Some(hash)).then_some(Ok(c))
+                }
+                Ok(watcher::Event::Delete(c)) => {
+                    seen.remove(&c.uid().unwrap_or_default());
+                    Some(Ok(c))
+                }
+                Ok(watcher::Event::Init | watcher::Event::InitDone) => None,
+                Err(e) => Some(Err(e)),
+            };
+            futures::future::ready(changed)
+        })
+}
+
 /// The objects of `store` in the contract's namespace that name it (per `names`).
 fn dependents<K>(
     store: reflector::Store<K>,
@@ -100,11 +139,13 @@ where
             controller::<CloudContract>(api(&client, &scope), cfg.cloud_contract.concurrency);
         ctx.stores.contracts.add(contract_store.clone());
         let by_secret = contract_store.clone();
+        let portal = ctx.clone();
         let contracts = contracts
             .watches(
                 api::<Secret>(&client, &scope),
                 watcher::Config::default(),
                 move |secret: Secret| {
+                    portal.portal.secret_seen(&secret);
                     let ns = secret.namespace();
                     by_secret
                         .state()
@@ -129,9 +170,8 @@ where
             controller::<BudgetAlert>(api(&client, &scope), cfg.budget_alert.concurrency);
         ctx.stores.budgets.add(budget_store.clone());
         let budgets = budgets
-            .watches(
-                api::<CloudContract>(&client, &scope),
-                watcher::Config::default(),
+            .watches_stream(
+                contract_changes(api(&client, &scope)),
                 dependents(budget_store, |b: &BudgetAlert, name| b.spec.contract == name),
             )
             .graceful_shutdown_on(stop())
@@ -142,9 +182,8 @@ where
         let (users, user_store) = controller::<PortalUser>(api(&client, &scope), cfg.portal_user.concurrency);
         ctx.stores.users.add(user_store.clone());
         let users = users
-            .watches(
-                api::<CloudContract>(&client, &scope),
-                watcher::Config::default(),
+            .watches_stream(
+                contract_changes(api(&client, &scope)),
                 dependents(user_store, |u: &PortalUser, name| {
                     u.spec.access.iter().any(|a| a.contract == name)
                 }),
@@ -158,9 +197,8 @@ where
             controller::<ServiceOrder>(api(&client, &scope), cfg.service_order.concurrency);
         ctx.stores.orders.add(order_store.clone());
         let orders = orders
-            .watches(
-                api::<CloudContract>(&client, &scope),
-                watcher::Config::default(),
+            .watches_stream(
+                contract_changes(api(&client, &scope)),
                 dependents(order_store, |o: &ServiceOrder, name| o.spec.contract == name),
             )
             .graceful_shutdown_on(stop())

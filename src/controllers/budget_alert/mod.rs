@@ -86,7 +86,7 @@ pub async fn referenced_contract(
         .into_iter()
         .find(|c| c.namespace().as_deref() == Some(namespace) && c.name_any() == name);
     let contract = match cached {
-        Some(c) if is_true(&c.status.clone().unwrap_or_default().conditions, "Ready") => c,
+        Some(c) if c.status.as_ref().is_some_and(|s| is_true(&s.conditions, "Ready")) => c,
         _ => Api::<CloudContract>::namespaced(ctx.client.clone(), namespace)
             .get_opt(name)
             .await?
@@ -101,6 +101,14 @@ pub async fn referenced_contract(
             })?,
     };
     let status = contract.status.clone().unwrap_or_default();
+    let reconciled = status.conditions.iter().any(|c| c.type_ == "Ready");
+    if !reconciled && !crate::controllers::common::annotations::is_paused(contract.as_ref()) {
+        // Requeued by the contract's watch once it has a Ready condition either way.
+        return Err(ReconcileError::new(
+            Category::ReferencePending,
+            format!("spec.contract: CloudContract {namespace}/{name} is not reconciled yet"),
+        ));
+    }
     if !is_true(&status.conditions, "Ready") {
         let why = status
             .conditions
@@ -252,7 +260,7 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
     let api: Api<BudgetAlert> = Api::namespaced(ctx.client.clone(), &namespace);
     // Triggered thresholds are on record before any email leaves: a crash from here on causes at
     // most one duplicate, which the Message-ID lets mail systems drop.
-    apply_status(&api, obj.as_ref(), &status).await?;
+    apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
     if evaluation.notices.is_empty() {
         return Ok(Action::requeue(jitter(poll)));
     }
@@ -317,7 +325,7 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
             generation,
             now,
         );
-        apply_status(&api, obj.as_ref(), &status).await?;
+        apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
         Ok(Action::requeue(jitter(poll)))
     } else {
         let message = format!("{}; retrying with backoff", failures.join("; "));
@@ -330,7 +338,7 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
             generation,
             now,
         );
-        apply_status(&api, obj.as_ref(), &status).await?;
+        apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
         Err(ReconcileError::new(Category::EmailFailed, message))
     }
 }

@@ -197,7 +197,7 @@ async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, Recon
     );
     conditions::set(c, "Ready", Some(true), "Observed", &summary, generation, now);
     let api: Api<CloudContract> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
-    apply_status(&api, obj.as_ref(), &status).await?;
+    apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
     let unsent = plan.incident_notices.len() - sent.len();
     // Emails that failed are retried soon, not at the next poll.
     let next = if unsent > 0 {

@@ -73,6 +73,10 @@ where
                 .reset(&format!("{}/{}", K::KIND, object_key(obj.as_ref())));
             Ok(action)
         }
+        Err(err) if err.category.is_quiet() => {
+            tracing::debug!(kind = K::KIND, object = %object_key(obj.as_ref()), "{}", err.message);
+            Err(err)
+        }
         Err(err) => {
             ctx.metrics
                 .reconcile_errors
@@ -125,7 +129,7 @@ where
         generation,
         now,
     );
-    if let Err(write_err) = apply_status(&api, obj, &status).await {
+    if let Err(write_err) = apply_status(&ctx.written, &api, obj, &status).await {
         tracing::warn!(kind = K::KIND, object = %object_key(obj), "could not record the failure in status: {write_err}");
     }
 }
@@ -166,7 +170,10 @@ pub fn dependent_error_policy<K: Reconciled>(
 where
     K::Status: ConditionedStatus,
 {
-    if err.category == super::Category::ReferenceNotFound {
+    if matches!(
+        err.category,
+        super::Category::ReferenceNotFound | super::Category::ReferencePending
+    ) {
         backoff(obj, ctx)
     } else {
         error_policy(obj, err, ctx, resync)

@@ -18,6 +18,9 @@ pub enum Category {
     NotFound,
     /// A referenced object in the cluster (a CloudContract) does not exist or is not ready.
     ReferenceNotFound,
+    /// A referenced CloudContract exists but was never reconciled yet: the dependent waits quietly
+    /// (no Event, no condition) and is requeued when the contract becomes Ready or fails.
+    ReferencePending,
     /// Another object claims the same portal resource.
     Conflict,
     /// Another CloudContract claims the same contract id.
@@ -52,6 +55,7 @@ impl Category {
             Self::Forbidden => "Forbidden",
             Self::NotFound => "NotFound",
             Self::ReferenceNotFound => "ReferenceNotFound",
+            Self::ReferencePending => "ReferencePending",
             Self::Conflict => "Conflict",
             Self::DuplicateContract => "DuplicateContract",
             Self::InvalidSpec => "InvalidSpec",
@@ -83,6 +87,14 @@ impl Category {
                 | Self::UnknownCatalogItem
                 | Self::InvalidParameters
         )
+    }
+}
+
+impl Category {
+    /// Whether a failure of this category is a normal, short wait rather than something to report:
+    /// no Event, no failed condition, no error metric.
+    pub fn is_quiet(self) -> bool {
+        self == Self::ReferencePending
     }
 }
 

@@ -8,9 +8,41 @@ use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// The resourceVersion each object had right after our last status write, by uid. A cached object
+/// at that version holds our last status, so [`stored_status`] can skip the API server.
+#[derive(Default)]
+pub struct WrittenVersions(Mutex<HashMap<String, String>>);
+
+impl WrittenVersions {
+    fn record(&self, uid: Option<String>, version: Option<String>) {
+        let Some(uid) = uid else { return };
+        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        match version {
+            Some(version) => map.insert(uid, version),
+            None => map.remove(&uid),
+        };
+    }
+
+    /// Whether `obj` as given is the object our last status write produced.
+    fn is_current<K: Resource>(&self, obj: &K) -> bool {
+        let (Some(uid), Some(version)) = (obj.meta().uid.as_ref(), obj.meta().resource_version.as_ref())
+        else {
+            return false;
+        };
+        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(uid) == Some(version)
+    }
+}
 
 /// Applies `status` to the object's status subresource (server-side apply, forced).
-pub async fn apply_status<K, S>(api: &Api<K>, obj: &K, status: &S) -> Result<(), ReconcileError>
+pub async fn apply_status<K, S>(
+    written: &WrittenVersions,
+    api: &Api<K>,
+    obj: &K,
+    status: &S,
+) -> Result<(), ReconcileError>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
     S: Serialize,
@@ -21,15 +53,22 @@ where
         "status": status,
     });
     let params = PatchParams::apply(FIELD_MANAGER).force();
-    api.patch_status(&obj.name_any(), &params, &Patch::Apply(&body))
+    let stored = api
+        .patch_status(&obj.name_any(), &params, &Patch::Apply(&body))
         .await?;
+    written.record(stored.uid(), stored.resource_version());
     Ok(())
 }
 
 /// The object's status as stored (`None` once the object is gone). A reconcile triggered by a
 /// related object may run before the cache sees our last write; acting on the cached status
 /// would repeat a side effect, and a server-side apply of it would drop the newer fields.
-pub async fn stored_status<K>(api: &Api<K>, obj: &K) -> Result<Option<K::Status>, ReconcileError>
+/// No read is needed when the cached object is the one our last status write produced.
+pub async fn stored_status<K>(
+    written: &WrittenVersions,
+    api: &Api<K>,
+    obj: &K,
+) -> Result<Option<K::Status>, ReconcileError>
 where
     K: Resource<DynamicType = ()>
         + kube::core::object::HasStatus
@@ -38,9 +77,15 @@ where
         + std::fmt::Debug,
     K::Status: Default + Clone,
 {
+    if written.is_current(obj) {
+        return Ok(Some(obj.status().cloned().unwrap_or_default()));
+    }
     match api.get_status(&obj.name_any()).await {
         Ok(latest) => Ok(Some(latest.status().cloned().unwrap_or_default())),
-        Err(kube::Error::Api(e)) if e.code == 404 => Ok(None),
+        Err(kube::Error::Api(e)) if e.code == 404 => {
+            written.record(obj.uid(), None);
+            Ok(None)
+        }
         Err(e) => Err(e.into()),
     }
 }

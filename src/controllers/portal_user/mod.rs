@@ -80,14 +80,28 @@ fn claim(ctx: &Context, obj: &PortalUser) -> plan::Claim {
     }
 }
 
-/// The claims of every other live PortalUser.
+/// Emails compared as the portal does, case-insensitively (without allocating for ASCII ones).
+fn same_email(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
+    }
+}
+
+/// The claims of every other live PortalUser of the same email (only those can conflict or keep
+/// the account in use). The email is compared first: building a claim costs far more, and doing
+/// it for every cached PortalUser made each reconcile linear in their number (quadratic overall).
 fn other_claims(ctx: &Context, obj: &PortalUser) -> Vec<plan::Claim> {
-    let me = claim_order(obj);
+    let same_object = |o: &PortalUser| {
+        o.metadata.name == obj.metadata.name && o.metadata.namespace == obj.metadata.namespace
+    };
     ctx.stores
         .users
         .all()
         .into_iter()
-        .filter(|o| o.metadata.deletion_timestamp.is_none() && claim_order(o.as_ref()) != me)
+        .filter(|o| same_email(&o.spec.email, &obj.spec.email))
+        .filter(|o| o.metadata.deletion_timestamp.is_none() && !same_object(o))
         .map(|o| claim(ctx, &o))
         .collect()
 }
@@ -121,7 +135,7 @@ async fn run(obj: Arc<PortalUser>, ctx: Arc<Context>) -> Result<Action, Reconcil
     let now = ctx.now();
     // As stored, not as cached: an older status would misreport `adopted` and be applied over
     // the newer one.
-    let Some(previous) = stored_status(&api, obj.as_ref()).await? else {
+    let Some(previous) = stored_status(&ctx.written, &api, obj.as_ref()).await? else {
         return Ok(Action::await_change());
     };
     let requested = annotations::reconcile_requested_at(obj.as_ref());
@@ -198,7 +212,7 @@ async fn run(obj: Arc<PortalUser>, ctx: Arc<Context>) -> Result<Action, Reconcil
         views.len()
     );
     conditions::set(c, "Ready", Some(true), "Reconciled", &ready, generation, now);
-    apply_status(&api, obj.as_ref(), &status).await?;
+    apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
     Ok(Action::requeue(jitter(poll)))
 }
 

@@ -68,7 +68,7 @@ async fn run(obj: Arc<ServiceOrder>, ctx: Arc<Context>) -> Result<Action, Reconc
     }
     let now = ctx.now();
     // As stored, not as cached: acting on an older status would email again.
-    let Some(previous) = stored_status(&api, obj.as_ref()).await? else {
+    let Some(previous) = stored_status(&ctx.written, &api, obj.as_ref()).await? else {
         return Ok(Action::await_change());
     };
     let requested = annotations::reconcile_requested_at(obj.as_ref());
@@ -133,10 +133,10 @@ async fn run(obj: Arc<ServiceOrder>, ctx: Arc<Context>) -> Result<Action, Reconc
     status.last_sync_time = Some(timestamp(now));
     set_conditions(&mut status, generation, now);
     // The final state is on record before the email leaves.
-    apply_status(&api, obj.as_ref(), &status).await?;
+    apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
     if plan::notification_due(&obj.spec, &status) {
         notify(&obj, &ctx, &contract_id, &mut status).await?;
-        apply_status(&api, obj.as_ref(), &status).await?;
+        apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
     }
     if plan::is_final(status.state) {
         Ok(Action::await_change())
@@ -201,7 +201,7 @@ async fn submit(
                 },
             );
             set_conditions(status, obj.metadata.generation, now);
-            apply_status(api, obj, status).await?;
+            apply_status(&ctx.written, api, obj, status).await?;
             None
         }
     };
