@@ -4,6 +4,7 @@ pub mod budget_alert;
 pub mod cloud_contract;
 pub mod common;
 pub mod context;
+pub mod key_index;
 pub mod portal_access;
 pub mod portal_user;
 pub mod service_order;

@@ -1,8 +1,9 @@
 //! The reflector caches of every watched namespace, for lookups across objects: duplicate claims,
 //! references between kinds, and the state metrics.
 
+use super::key_index::ScopedIndexes;
 use crate::api::{BudgetAlert, CloudContract, PortalUser, ServiceOrder};
-use kube::runtime::reflector::Store;
+use kube::runtime::reflector::{ObjectRef, Store};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
@@ -38,6 +39,15 @@ impl<K: kube::Resource<DynamicType = ()> + Clone + 'static> KindStores<K> {
             .collect()
     }
 
+    /// The cached object `at`, whichever scope holds it.
+    pub fn get(&self, at: &ObjectRef<K>) -> Option<Arc<K>> {
+        self.stores
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .find_map(|s| s.get(at))
+    }
+
     /// Waits until every scope has listed once.
     ///
     /// kube's readiness signal (a oneshot behind `Store::wait_until_ready`) keeps the waker of the
@@ -65,6 +75,8 @@ pub struct Stores {
     pub budgets: KindStores<BudgetAlert>,
     /// ServiceOrders.
     pub orders: KindStores<ServiceOrder>,
+    /// PortalUsers by lowercased email (conflicts and shared accounts are per email).
+    pub user_emails: ScopedIndexes<PortalUser>,
 }
 
 /// Orders objects by age: the earliest created first, then by namespace and name. The first of a

@@ -4,6 +4,7 @@
 
 use crate::api::{BudgetAlert, CloudContract, PortalUser, ServiceOrder};
 use crate::controllers::context::Context;
+use crate::controllers::key_index::{KeyIndex, email_key};
 use crate::controllers::{budget_alert, cloud_contract, portal_user, service_order};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
@@ -39,7 +40,12 @@ where
 }
 
 /// A controller whose cache is shared through the context, and whose triggers skip status writes.
-fn controller<K>(api: Api<K>, concurrency: u16) -> (Controller<K>, reflector::Store<K>)
+/// `on_event` sees every watch event before the cache does (for secondary indexes).
+fn controller<K>(
+    api: Api<K>,
+    concurrency: u16,
+    on_event: impl Fn(&watcher::Event<K>) + Send + Sync + 'static,
+) -> (Controller<K>, reflector::Store<K>)
 where
     K: Resource<DynamicType = ()>
         + Clone
@@ -52,6 +58,11 @@ where
     let (reader, writer) = reflector::store();
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
+        .inspect(move |event| {
+            if let Ok(event) = event {
+                on_event(event);
+            }
+        })
         .reflect(writer)
         .applied_objects()
         .predicate_filter(trigger_hash, Default::default());
@@ -136,7 +147,7 @@ where
         let cfg = &ctx.config.controllers;
 
         let (contracts, contract_store) =
-            controller::<CloudContract>(api(&client, &scope), cfg.cloud_contract.concurrency);
+            controller::<CloudContract>(api(&client, &scope), cfg.cloud_contract.concurrency, |_| {});
         ctx.stores.contracts.add(contract_store.clone());
         let by_secret = contract_store.clone();
         let portal = ctx.clone();
@@ -167,7 +178,7 @@ where
         runs.push(contracts.boxed());
 
         let (budgets, budget_store) =
-            controller::<BudgetAlert>(api(&client, &scope), cfg.budget_alert.concurrency);
+            controller::<BudgetAlert>(api(&client, &scope), cfg.budget_alert.concurrency, |_| {});
         ctx.stores.budgets.add(budget_store.clone());
         let budgets = budgets
             .watches_stream(
@@ -179,7 +190,13 @@ where
             .for_each(|_| futures::future::ready(()));
         runs.push(budgets.boxed());
 
-        let (users, user_store) = controller::<PortalUser>(api(&client, &scope), cfg.portal_user.concurrency);
+        let (users, user_store) = {
+            let emails = Arc::new(KeyIndex::new(email_key));
+            ctx.stores.user_emails.add(emails.clone());
+            controller::<PortalUser>(api(&client, &scope), cfg.portal_user.concurrency, move |e| {
+                emails.apply(e)
+            })
+        };
         ctx.stores.users.add(user_store.clone());
         let users = users
             .watches_stream(
@@ -194,7 +211,7 @@ where
         runs.push(users.boxed());
 
         let (orders, order_store) =
-            controller::<ServiceOrder>(api(&client, &scope), cfg.service_order.concurrency);
+            controller::<ServiceOrder>(api(&client, &scope), cfg.service_order.concurrency, |_| {});
         ctx.stores.orders.add(order_store.clone());
         let orders = orders
             .watches_stream(

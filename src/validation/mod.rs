@@ -22,6 +22,10 @@ const ROOT_FIELDS: [&str; 3] = ["apiVersion", "kind", "metadata"];
 /// Validator for one CRD version, built once and reused for every object.
 pub struct SchemaValidator {
     schema: Value,
+    /// The schema as validated at the root (see [`openapi::root_schema`]).
+    root: Value,
+    /// Every `pattern`, compiled once: compiling them per object dominated admission.
+    patterns: openapi::Patterns,
     cel: cel::CelRules,
 }
 
@@ -34,8 +38,12 @@ impl std::fmt::Debug for SchemaValidator {
 impl SchemaValidator {
     /// Builds a validator from an `openAPIV3Schema` document.
     pub fn new(open_api_v3_schema: &Value) -> Self {
+        let mut patterns = openapi::Patterns::new();
+        openapi::compile_patterns(open_api_v3_schema, &mut patterns);
         Self {
             schema: open_api_v3_schema.clone(),
+            root: openapi::root_schema(open_api_v3_schema),
+            patterns,
             cel: cel::CelRules::compile(open_api_v3_schema),
         }
     }
@@ -66,7 +74,7 @@ impl SchemaValidator {
     /// Checks an object (already pruned and defaulted) against the OpenAPI constraints and the CEL
     /// rules. `old` is the stored object on update, for transition rules. `metadata` is not checked.
     pub fn validate(&self, object: &Value, old: Option<&Value>) -> Vec<FieldError> {
-        let mut errors = openapi::validate_root(&self.schema, object);
+        let mut errors = openapi::validate_root(&self.root, &self.patterns, object);
         // As in kube-apiserver: CEL rules assume the types and sizes the schema declares, so they
         // are skipped while such an error stands.
         if errors.iter().any(FieldError::blocks_cel) {

@@ -4,10 +4,40 @@ use super::error::{FieldError, show_value, type_name};
 use super::{ROOT_FIELDS, path};
 use regex::Regex;
 use serde_json::{Map, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-/// Validates everything but `apiVersion`, `kind` and `metadata`.
-pub(crate) fn validate_root(schema: &Value, object: &Value) -> Vec<FieldError> {
+/// The compiled `pattern`s of a schema, by source.
+pub(crate) type Patterns = HashMap<String, Regex>;
+
+/// Compiles every `pattern` of `schema` once (invalid ones are left out: the apiserver rejects such
+/// CRDs, so they are skipped here).
+pub(crate) fn compile_patterns(schema: &Value, into: &mut Patterns) {
+    match schema {
+        Value::Object(map) => {
+            if let Some(pattern) = map.get("pattern").and_then(Value::as_str)
+                && !into.contains_key(pattern)
+                && let Ok(re) = Regex::new(pattern)
+            {
+                into.insert(pattern.to_string(), re);
+            }
+            map.values().for_each(|v| compile_patterns(v, into));
+        }
+        Value::Array(items) => items.iter().for_each(|v| compile_patterns(v, into)),
+        _ => {}
+    }
+}
+
+/// The root schema as validated: `apiVersion`, `kind` and `metadata` are not its to require.
+pub(crate) fn root_schema(schema: &Value) -> Value {
+    let mut root = schema.clone();
+    if let Some(required) = root.get_mut("required").and_then(Value::as_array_mut) {
+        required.retain(|r| !r.as_str().is_some_and(|r| ROOT_FIELDS.contains(&r)));
+    }
+    root
+}
+
+/// Validates everything but `apiVersion`, `kind` and `metadata` against the [`root_schema`].
+pub(crate) fn validate_root(root: &Value, patterns: &Patterns, object: &Value) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if let Some(map) = object.as_object() {
         let body: Map<String, Value> = map
@@ -15,17 +45,18 @@ pub(crate) fn validate_root(schema: &Value, object: &Value) -> Vec<FieldError> {
             .filter(|(k, _)| !ROOT_FIELDS.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let mut root = schema.clone();
-        if let Some(required) = root.get_mut("required").and_then(Value::as_array_mut) {
-            required.retain(|r| !r.as_str().is_some_and(|r| ROOT_FIELDS.contains(&r)));
+        Walker {
+            errors: &mut errors,
+            patterns,
         }
-        Walker { errors: &mut errors }.value(&root, &Value::Object(body), "");
+        .value(root, &Value::Object(body), "");
     }
     errors
 }
 
 struct Walker<'a> {
     errors: &'a mut Vec<FieldError>,
+    patterns: &'a Patterns,
 }
 
 fn num(schema: &Value, key: &str) -> Option<f64> {
@@ -115,7 +146,7 @@ impl Walker<'_> {
         }
         if let Some(pattern) = schema.get("pattern").and_then(Value::as_str) {
             // An invalid pattern is a CRD authoring error; the apiserver rejects such CRDs, so skip it here.
-            if Regex::new(pattern).is_ok_and(|re| !re.is_match(s)) {
+            if self.patterns.get(pattern).is_some_and(|re| !re.is_match(s)) {
                 self.errors.push(FieldError::invalid(
                     at.into(),
                     value,

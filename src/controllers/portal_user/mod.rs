@@ -16,6 +16,7 @@ use super::common::report::{apply_status, event, stored_status};
 use super::common::schedule::{Freshness, not_due_for};
 use super::common::{Category, ReconcileError, finalizer, timestamp};
 use super::context::Context;
+use super::key_index::email_key;
 use super::stores::claim_order;
 use crate::api::cloud_contract::CloudContract;
 use crate::api::portal_user::{PortalUser, PortalUserStatus, UserManagementPolicy};
@@ -67,7 +68,7 @@ fn claim(ctx: &Context, obj: &PortalUser) -> plan::Claim {
     let namespace = obj.namespace().unwrap_or_default();
     plan::Claim {
         order: claim_order(obj),
-        email: obj.spec.email.to_lowercase(),
+        email: email_key(obj),
         contracts: obj
             .spec
             .access
@@ -80,27 +81,17 @@ fn claim(ctx: &Context, obj: &PortalUser) -> plan::Claim {
     }
 }
 
-/// Emails compared as the portal does, case-insensitively (without allocating for ASCII ones).
-fn same_email(a: &str, b: &str) -> bool {
-    if a.is_ascii() && b.is_ascii() {
-        a.eq_ignore_ascii_case(b)
-    } else {
-        a.to_lowercase() == b.to_lowercase()
-    }
-}
-
 /// The claims of every other live PortalUser of the same email (only those can conflict or keep
-/// the account in use). The email is compared first: building a claim costs far more, and doing
-/// it for every cached PortalUser made each reconcile linear in their number (quadratic overall).
+/// the account in use), found through the email index rather than a scan of every PortalUser.
 fn other_claims(ctx: &Context, obj: &PortalUser) -> Vec<plan::Claim> {
     let same_object = |o: &PortalUser| {
         o.metadata.name == obj.metadata.name && o.metadata.namespace == obj.metadata.namespace
     };
     ctx.stores
-        .users
-        .all()
-        .into_iter()
-        .filter(|o| same_email(&o.spec.email, &obj.spec.email))
+        .user_emails
+        .get(&email_key(obj))
+        .iter()
+        .filter_map(|at| ctx.stores.users.get(at))
         .filter(|o| o.metadata.deletion_timestamp.is_none() && !same_object(o))
         .map(|o| claim(ctx, &o))
         .collect()
