@@ -129,6 +129,16 @@ pub fn email_key(user: &crate::api::PortalUser) -> String {
     user.spec.email.to_lowercase()
 }
 
+/// Whether two emails are the same for the portal (case-insensitive), without allocating for
+/// ASCII ones.
+pub fn same_email(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        a.to_lowercase() == b.to_lowercase()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +173,9 @@ mod tests {
         assert_eq!(names(&index, "carl@example.com"), ["b"]);
         index.apply(&Event::Delete(user("a", "ann@example.com")));
         assert!(names(&index, "ann@example.com").is_empty());
+        assert!(same_email("Ann@Example.com", "ann@example.COM"));
+        assert!(same_email("Élise@exemple.fr", "élise@EXEMPLE.fr"));
+        assert!(!same_email("ann@example.com", "anne@example.com"));
     }
 
     #[test]

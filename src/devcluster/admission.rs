@@ -75,7 +75,10 @@ pub fn admit(
         .unwrap_or_default()
         .to_string();
     let warnings = unknown_fields(info, &unknown, field_validation)?;
-    let mut errors = schema.validator.validate(object, old);
+    let mut errors = match old {
+        Some(old) => schema.validator.validate_update(object, old),
+        None => schema.validator.validate(object, None),
+    };
     if let Some(old) = old.filter(|_| !errors.is_empty()) {
         // Ratcheting: an update need not fix what was already invalid in the stored object.
         let before: Vec<(String, String)> = schema

@@ -4,55 +4,111 @@ use super::error::{FieldError, type_name};
 use kube_cel::{CompiledSchema, ErrorKind, compile_schema};
 use serde_json::Value;
 
-/// The compiled CEL rules of one schema.
-pub(crate) struct CelRules {
-    compiled: CompiledSchema,
+/// The compiled CEL rules of one schema: per top-level property when the root itself has no rule
+/// (so an update can skip the properties it leaves unchanged), else for the whole object.
+pub(crate) enum CelRules {
+    /// Rules of each top-level property that has any, by property name.
+    PerProperty(Vec<(String, CompiledSchema)>),
+    /// Rules at the root: evaluated on the whole object.
+    Whole(CompiledSchema),
+}
+
+/// Whether a schema holds a CEL rule anywhere.
+fn has_rules(schema: &Value) -> bool {
+    match schema {
+        Value::Object(map) => map.contains_key("x-kubernetes-validations") || map.values().any(has_rules),
+        Value::Array(items) => items.iter().any(has_rules),
+        _ => false,
+    }
 }
 
 impl CelRules {
     /// Compiles every rule once; rules that fail to compile are reported at validation time.
     pub(crate) fn compile(schema: &Value) -> Self {
-        Self {
-            compiled: compile_schema(schema),
+        let properties = schema.get("properties").and_then(Value::as_object);
+        match properties {
+            Some(properties) if schema.get("x-kubernetes-validations").is_none() => Self::PerProperty(
+                properties
+                    .iter()
+                    .filter(|(_, sub)| has_rules(sub))
+                    .map(|(name, sub)| (name.clone(), compile_schema(sub)))
+                    .collect(),
+            ),
+            _ => Self::Whole(compile_schema(schema)),
         }
     }
 
     /// Evaluates the rules; `old` enables the transition rules (`oldSelf`).
     pub(crate) fn validate(&self, object: &Value, old: Option<&Value>) -> Vec<FieldError> {
-        let Err(errors) = kube_cel::validate_compiled(&self.compiled, object, old) else {
-            return Vec::new();
-        };
-        errors
-            .into_iter()
-            .map(|e| {
-                let shown = format!(
-                    "\"{}\"",
-                    lookup(object, &e.field_path).map_or("object", type_name)
-                );
-                let message = match e.kind {
-                    ErrorKind::ValidationFailure => e.message,
-                    _ => format!("internal error: {}", e.message),
-                };
-                let field = e.field_path;
-                match e.reason.as_deref() {
-                    Some("FieldValueForbidden") => FieldError {
-                        field,
-                        reason: "FieldValueForbidden",
-                        detail: format!("Forbidden: {message}"),
-                    },
-                    Some("FieldValueRequired") => FieldError {
-                        field,
-                        reason: "FieldValueRequired",
-                        detail: format!("Required value: {message}"),
-                    },
-                    Some("FieldValueDuplicate") => {
-                        FieldError::duplicate(field, format!("{shown}: {message}"))
-                    }
-                    _ => FieldError::invalid_shown(field, &shown, &message),
-                }
-            })
-            .collect()
+        self.evaluate(object, old, false)
     }
+
+    /// Like [`Self::validate`], but skips the top-level properties equal in `old`: their errors, if
+    /// any, are the stored object's and an update does not have to fix them (ratcheting).
+    pub(crate) fn validate_changed(&self, object: &Value, old: Option<&Value>) -> Vec<FieldError> {
+        self.evaluate(object, old, true)
+    }
+
+    fn evaluate(&self, object: &Value, old: Option<&Value>, skip_unchanged: bool) -> Vec<FieldError> {
+        match self {
+            Self::Whole(compiled) => report(compiled, object, old, object, ""),
+            Self::PerProperty(parts) => parts
+                .iter()
+                .filter_map(|(name, compiled)| {
+                    let value = object.get(name)?;
+                    let before = old.and_then(|o| o.get(name));
+                    if skip_unchanged && before == Some(value) {
+                        return None;
+                    }
+                    Some(report(compiled, value, before, object, name))
+                })
+                .flatten()
+                .collect(),
+        }
+    }
+}
+
+/// Runs compiled rules on `value` (found at `prefix` in `root`) and words the errors.
+fn report(
+    compiled: &CompiledSchema,
+    value: &Value,
+    old: Option<&Value>,
+    root: &Value,
+    prefix: &str,
+) -> Vec<FieldError> {
+    let Err(errors) = kube_cel::validate_compiled(compiled, value, old) else {
+        return Vec::new();
+    };
+    errors
+        .into_iter()
+        .map(|e| {
+            let field = match (prefix, e.field_path.as_str()) {
+                ("", path) => path.to_string(),
+                (prefix, "") => prefix.to_string(),
+                (prefix, path) if path.starts_with('[') => format!("{prefix}{path}"),
+                (prefix, path) => format!("{prefix}.{path}"),
+            };
+            let shown = format!("\"{}\"", lookup(root, &field).map_or("object", type_name));
+            let message = match e.kind {
+                ErrorKind::ValidationFailure => e.message,
+                _ => format!("internal error: {}", e.message),
+            };
+            match e.reason.as_deref() {
+                Some("FieldValueForbidden") => FieldError {
+                    field,
+                    reason: "FieldValueForbidden",
+                    detail: format!("Forbidden: {message}"),
+                },
+                Some("FieldValueRequired") => FieldError {
+                    field,
+                    reason: "FieldValueRequired",
+                    detail: format!("Required value: {message}"),
+                },
+                Some("FieldValueDuplicate") => FieldError::duplicate(field, format!("{shown}: {message}")),
+                _ => FieldError::invalid_shown(field, &shown, &message),
+            }
+        })
+        .collect()
 }
 
 /// Finds the value at an apiserver-style path such as `spec.thresholds[1]`.

@@ -74,11 +74,24 @@ impl SchemaValidator {
     /// Checks an object (already pruned and defaulted) against the OpenAPI constraints and the CEL
     /// rules. `old` is the stored object on update, for transition rules. `metadata` is not checked.
     pub fn validate(&self, object: &Value, old: Option<&Value>) -> Vec<FieldError> {
+        self.check(object, old, false)
+    }
+
+    /// Like [`Self::validate`] for an update, skipping the CEL rules of top-level fields the update
+    /// leaves unchanged (their errors would be ratcheted away): a status write does not re-run the
+    /// spec's rules. The API server's admission uses it.
+    pub fn validate_update(&self, object: &Value, old: &Value) -> Vec<FieldError> {
+        self.check(object, Some(old), true)
+    }
+
+    fn check(&self, object: &Value, old: Option<&Value>, skip_unchanged: bool) -> Vec<FieldError> {
         let mut errors = openapi::validate_root(&self.root, &self.patterns, object);
         // As in kube-apiserver: CEL rules assume the types and sizes the schema declares, so they
         // are skipped while such an error stands.
         if errors.iter().any(FieldError::blocks_cel) {
             errors.push(FieldError::cel_not_checked());
+        } else if skip_unchanged {
+            errors.extend(self.cel.validate_changed(object, old));
         } else {
             errors.extend(self.cel.validate(object, old));
         }
@@ -227,5 +240,38 @@ mod tests {
         // A missing required field would make rules fail with "no such key": they wait for it.
         assert_eq!(errors_of(json!({"spec": {}}))[0], "spec.size: Required value");
         assert_eq!(errors_of(json!({"spec": {}})).len(), 2);
+    }
+
+    #[test]
+    fn updates_skip_the_rules_of_unchanged_fields_and_name_nested_paths() {
+        let schema = json!({"type": "object", "properties": {
+            "spec": {"type": "object", "properties": {
+                "email": {"type": "string", "x-kubernetes-validations": [{"rule": "self == oldSelf", "message": "immutable"}]},
+                "items": {"type": "array", "items": {"type": "object", "properties": {"n": {"type": "integer"}},
+                          "x-kubernetes-validations": [{"rule": "self.n > 0", "message": "n must be positive"}]}}}},
+            "status": {"type": "object", "properties": {"phase": {"type": "string"}}}}});
+        let v = SchemaValidator::new(&schema);
+        let detail = |errors: Vec<super::FieldError>| -> Vec<String> {
+            errors
+                .into_iter()
+                .map(|e| format!("{}: {}", e.field, e.detail))
+                .collect()
+        };
+        let old = json!({"spec": {"email": "a@b.c", "items": [{"n": 0}]}, "status": {"phase": "A"}});
+        // The stored spec already breaks a rule: a status write need not fix it.
+        let status_write = json!({"spec": {"email": "a@b.c", "items": [{"n": 0}]}, "status": {"phase": "B"}});
+        assert!(v.validate_update(&status_write, &old).is_empty());
+        assert_eq!(detail(v.validate(&status_write, Some(&old))).len(), 1);
+        // A changed spec runs every rule of the spec, transition rules included, with full paths.
+        let changed = json!({"spec": {"email": "x@b.c", "items": [{"n": 0}]}});
+        let mut got = detail(v.validate_update(&changed, &old));
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                "spec.email: Invalid value: \"string\": immutable",
+                "spec.items[0]: Invalid value: \"object\": n must be positive",
+            ]
+        );
     }
 }

@@ -100,8 +100,12 @@ pub async fn referenced_contract(
                 )
             })?,
     };
-    let status = contract.status.clone().unwrap_or_default();
-    let reconciled = status.conditions.iter().any(|c| c.type_ == "Ready");
+    let conditions = contract
+        .status
+        .as_ref()
+        .map(|s| s.conditions.as_slice())
+        .unwrap_or_default();
+    let reconciled = conditions.iter().any(|c| c.type_ == "Ready");
     if !reconciled && !crate::controllers::common::annotations::is_paused(contract.as_ref()) {
         // Requeued by the contract's watch once it has a Ready condition either way.
         return Err(ReconcileError::new(
@@ -109,9 +113,8 @@ pub async fn referenced_contract(
             format!("spec.contract: CloudContract {namespace}/{name} is not reconciled yet"),
         ));
     }
-    if !is_true(&status.conditions, "Ready") {
-        let why = status
-            .conditions
+    if !is_true(conditions, "Ready") {
+        let why = conditions
             .iter()
             .find(|c| c.type_ == "Ready")
             .map(|c| c.message.clone());

@@ -6,6 +6,7 @@ use crate::api::cloud_contract::CloudContract;
 use crate::api::portal_user::PortalUser;
 use crate::controllers::common::{Category, ReconcileError};
 use crate::controllers::context::Context;
+use crate::controllers::key_index::same_email;
 use crate::controllers::portal_access::{cache_key, portal_error};
 use crate::portal::{CustomerSpace, ErrorCategory, PortalError};
 use kube::ResourceExt;
@@ -62,7 +63,6 @@ pub async fn views(
     targets: &[Target],
     max_age: Duration,
 ) -> Result<Vec<ContractView>, ReconcileError> {
-    let email = obj.spec.email.to_lowercase();
     let mut views = Vec::with_capacity(targets.len());
     for t in targets {
         let users = ctx
@@ -76,7 +76,7 @@ pub async fn views(
             contract_id: t.contract_id().to_string(),
             user: users
                 .iter()
-                .find(|u| u.account.email.to_lowercase() == email)
+                .find(|u| same_email(&u.account.email, &obj.spec.email))
                 .cloned(),
         });
     }
