@@ -308,8 +308,7 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
                     "ThresholdNotified",
                     "SendEmail",
                     note,
-                )
-                .await;
+                );
             }
             Err(err) => {
                 ctx.metrics.emails_failed.with_label_values(&["budget"]).inc();

@@ -142,8 +142,7 @@ async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, Recon
                     "ReferentChanged",
                     "ChangeReferent",
                     note,
-                )
-                .await;
+                );
             }
         }
     }
@@ -273,8 +272,7 @@ async fn send_incident_emails(
                     "IncidentNotified",
                     "SendEmail",
                     note,
-                )
-                .await;
+                );
             }
             Err(err) => {
                 ctx.metrics.emails_failed.with_label_values(&["incident"]).inc();
@@ -286,8 +284,7 @@ async fn send_incident_emails(
                     Category::EmailFailed.as_str(),
                     "SendEmail",
                     note,
-                )
-                .await;
+                );
             }
         }
     }

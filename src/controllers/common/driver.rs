@@ -83,7 +83,7 @@ where
                 .with_label_values(&[K::KIND, err.category.as_str()])
                 .inc();
             tracing::warn!(kind = K::KIND, object = %object_key(obj.as_ref()), category = err.category.as_str(), "{}", err.message);
-            error_event(&ctx.recorder, obj.as_ref(), &err).await;
+            error_event(&ctx.recorder, obj.as_ref(), &err);
             record_failure(obj.as_ref(), ctx, &err).await;
             Err(err)
         }

@@ -90,15 +90,10 @@ where
     }
 }
 
-/// Publishes an Event on the object; failures are logged, never fatal (events are best effort).
-pub async fn event<K>(
-    recorder: &Recorder,
-    obj: &K,
-    type_: EventType,
-    reason: &str,
-    action: &str,
-    note: String,
-) where
+/// Publishes an Event on the object in the background: a reconcile does not wait for it (events
+/// are best effort; a failure is logged, never fatal).
+pub fn event<K>(recorder: &Recorder, obj: &K, type_: EventType, reason: &str, action: &str, note: String)
+where
     K: Resource<DynamicType = ()>,
 {
     let ev = Event {
@@ -108,13 +103,17 @@ pub async fn event<K>(
         action: action.into(),
         secondary: None,
     };
-    if let Err(err) = recorder.publish(&ev, &obj.object_ref(&())).await {
-        tracing::warn!(%err, reason, "could not publish event");
-    }
+    let recorder = recorder.clone();
+    let reference = obj.object_ref(&());
+    tokio::spawn(async move {
+        if let Err(err) = recorder.publish(&ev, &reference).await {
+            tracing::warn!(%err, reason = ev.reason, "could not publish event");
+        }
+    });
 }
 
 /// Publishes a Warning Event for a reconcile error, with the category as the reason.
-pub async fn error_event<K>(recorder: &Recorder, obj: &K, err: &ReconcileError)
+pub fn error_event<K>(recorder: &Recorder, obj: &K, err: &ReconcileError)
 where
     K: Resource<DynamicType = ()>,
 {
@@ -125,6 +124,5 @@ where
         err.category.as_str(),
         "Reconcile",
         err.message.clone(),
-    )
-    .await;
+    );
 }

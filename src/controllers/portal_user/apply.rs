@@ -186,7 +186,7 @@ pub async fn apply(
                 )
             }
         };
-        event(&ctx.recorder, obj, EventType::Normal, reason, verb, note).await;
+        event(&ctx.recorder, obj, EventType::Normal, reason, verb, note);
     }
     Ok(applied)
 }

@@ -124,9 +124,18 @@ async fn run(obj: Arc<PortalUser>, ctx: Arc<Context>) -> Result<Action, Reconcil
     }
     check_conflict(&ctx, &obj)?;
     let now = ctx.now();
+    let writes = obj.spec.management_policy != UserManagementPolicy::ObserveOnly;
     // As stored, not as cached: an older status would misreport `adopted` and be applied over
-    // the newer one.
-    let Some(previous) = stored_status(&ctx.written, &api, obj.as_ref()).await? else {
+    // the newer one. Meanwhile the finalizer is added: held before the first portal write, it lets
+    // a deletion always clean up.
+    let (previous, ()) = tokio::try_join!(stored_status(&ctx.written, &api, obj.as_ref()), async {
+        if writes {
+            finalizer::ensure(&api, obj.as_ref()).await
+        } else {
+            Ok(())
+        }
+    })?;
+    let Some(previous) = previous else {
         return Ok(Action::await_change());
     };
     let requested = annotations::reconcile_requested_at(obj.as_ref());
@@ -159,11 +168,6 @@ async fn run(obj: Arc<PortalUser>, ctx: Arc<Context>) -> Result<Action, Reconcil
 
     // Plan and apply.
     let plan = plan::plan(&obj.spec, &previous, &views);
-    let writes = obj.spec.management_policy != UserManagementPolicy::ObserveOnly;
-    if writes {
-        // Held before the first write, so a deletion always gets to clean up.
-        finalizer::ensure(&api, obj.as_ref()).await?;
-    }
     let applied = apply::apply(&ctx, &obj, &targets, &mut views, &plan.actions).await?;
     for note in &plan.kept {
         event(
@@ -173,8 +177,7 @@ async fn run(obj: Arc<PortalUser>, ctx: Arc<Context>) -> Result<Action, Reconcil
             "ReferentProtected",
             "Reconcile",
             note.clone(),
-        )
-        .await;
+        );
     }
 
     // Status.
@@ -261,8 +264,7 @@ async fn cleanup(obj: &PortalUser, ctx: &Context, api: &Api<PortalUser>) -> Resu
                     "CleanupSkipped",
                     "Delete",
                     note,
-                )
-                .await;
+                );
             }
         }
     }
@@ -279,8 +281,7 @@ async fn cleanup(obj: &PortalUser, ctx: &Context, api: &Api<PortalUser>) -> Resu
             "CleanupPolicy",
             "Delete",
             note.clone(),
-        )
-        .await;
+        );
     }
     if obj.spec.management_policy != UserManagementPolicy::ObserveOnly {
         match apply::apply(ctx, obj, &targets, &mut views, &plan.actions).await {
@@ -299,8 +300,7 @@ async fn cleanup(obj: &PortalUser, ctx: &Context, api: &Api<PortalUser>) -> Resu
                     "CleanupPolicy",
                     "Delete",
                     note,
-                )
-                .await;
+                );
                 let mut spec = obj.spec.clone();
                 spec.deletion_policy = crate::api::portal_user::UserDeletionPolicy::RemoveAccess;
                 let fallback = plan::plan_deletion(&spec, account_id, &views, email_still_referenced);

@@ -127,8 +127,7 @@ async fn run(obj: Arc<ServiceOrder>, ctx: Arc<Context>) -> Result<Action, Reconc
             &format!("{state:?}"),
             "Follow",
             note,
-        )
-        .await;
+        );
     }
     status.last_sync_time = Some(timestamp(now));
     set_conditions(&mut status, generation, now);
@@ -227,8 +226,7 @@ async fn submit(
                 "Submitted",
                 "SubmitRequest",
                 note,
-            )
-            .await;
+            );
             request
         }
     };
@@ -305,8 +303,7 @@ async fn cleanup(
                     "CleanupSkipped",
                     "Delete",
                     note,
-                )
-                .await;
+                );
             }
         }
     }
@@ -342,8 +339,7 @@ async fn cancel(
                 "Cancelled",
                 "CancelRequest",
                 note,
-            )
-            .await;
+            );
             Ok(())
         }
         // Final meanwhile, or gone: nothing left to cancel.
@@ -356,8 +352,7 @@ async fn cancel(
                 "NotCancelled",
                 "CancelRequest",
                 note,
-            )
-            .await;
+            );
             Ok(())
         }
         Err(e) => Err(portal_error(
