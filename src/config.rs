@@ -44,6 +44,9 @@ pub struct PortalConfig {
     pub rate_limit: RateLimit,
     /// Tighter limits for named operations (such as `submitRequest`), on top of the shared one.
     pub operation_rate_limits: std::collections::BTreeMap<String, RateLimit>,
+    /// Portal calls on the wire at once, for every controller together (the concurrency the
+    /// portal allows this client). Reconciles beyond it wait for a slot.
+    pub max_concurrent_calls: usize,
 }
 
 impl Default for PortalConfig {
@@ -58,6 +61,7 @@ impl Default for PortalConfig {
                 burst: 40,
             },
             operation_rate_limits: Default::default(),
+            max_concurrent_calls: 16,
         }
     }
 }
@@ -248,6 +252,7 @@ impl PortalConfig {
                 .map(|(k, v)| (k.clone(), limit(v)))
                 .collect(),
             extra_ca_bundle: self.ca_bundle.clone(),
+            max_concurrent_calls: Some(self.max_concurrent_calls),
             ..Default::default()
         }
     }
@@ -316,6 +321,10 @@ impl OperatorConfig {
                 "controllers.{name}.pollInterval must be at least 1s"
             );
         }
+        anyhow::ensure!(
+            self.portal.max_concurrent_calls > 0,
+            "portal.maxConcurrentCalls must be at least 1"
+        );
         anyhow::ensure!(
             self.portal.rate_limit.requests_per_second > 0.0,
             "portal.rateLimit.requestsPerSecond must be > 0"

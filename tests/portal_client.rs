@@ -648,3 +648,38 @@ async fn lists_read_every_page_in_as_few_calls_as_the_api_allows() {
     assert_eq!(distinct.len(), 620, "no user read twice across pages");
     assert_eq!(calls_on(&sim, "GET", "/users"), 2, "two pages of 500");
 }
+
+#[tokio::test]
+async fn calls_on_the_wire_never_exceed_max_concurrent_calls() {
+    let sim = simulator().await;
+    let id = contract(&sim, "OCB");
+    let config = ClientConfig {
+        max_concurrent_calls: Some(3),
+        ..fast_config()
+    };
+    let (portal, registry) = client_with(
+        &sim,
+        sim.credentials(&id, "manager").expect("manager credential"),
+        config,
+    );
+    portal.check_credentials().await.unwrap();
+    sim.set_faults(vec![ccs_operator::simulator::FaultRule {
+        method: None,
+        route: "*".into(),
+        fault: ccs_operator::simulator::FaultKind::Latency { ms: 50, jitter_ms: 0 },
+        rate: 1.0,
+        count: None,
+    }]);
+    sim.clear_calls();
+    let reads = (0..12).map(|_| portal.dashboard(&id));
+    for read in futures::future::join_all(reads).await {
+        read.unwrap();
+    }
+    assert_eq!(calls_on(&sim, "GET", "/dashboard"), 12);
+    assert_eq!(
+        sim.max_in_flight(),
+        3,
+        "at most 3 on the wire, and the limit used"
+    );
+    assert_eq!(metric(&registry, "ccs_portal_in_flight_calls", &[]), 0.0);
+}

@@ -111,6 +111,9 @@ pub struct ClientConfig {
     pub rate_limit: Option<RateLimit>,
     /// Extra limits per operation name (such as `submit_request`), applied on top of the global one.
     pub operation_limits: BTreeMap<String, RateLimit>,
+    /// Attempts on the wire at once, for every client together; `None`: unlimited. Callers beyond
+    /// it wait their turn (after the rate limiter), so the portal never sees more in flight.
+    pub max_concurrent_calls: Option<usize>,
     /// Refresh the token this long before it expires.
     #[serde(with = "millis")]
     pub token_refresh_margin: Duration,
@@ -131,6 +134,7 @@ impl Default for ClientConfig {
                 burst: 10,
             }),
             operation_limits: BTreeMap::new(),
+            max_concurrent_calls: None,
             token_refresh_margin: Duration::from_secs(60),
             extra_ca_bundle: None,
             language: super::Language::En,

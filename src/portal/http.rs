@@ -18,6 +18,8 @@ use tracing::Instrument;
 pub struct PortalShared {
     http: reqwest::Client,
     limiter: Limiter,
+    /// Permits for calls on the wire (`ClientConfig::max_concurrent_calls`).
+    in_flight: Option<tokio::sync::Semaphore>,
     metrics: PortalMetrics,
     config: ClientConfig,
 }
@@ -43,9 +45,14 @@ impl PortalShared {
         }
         let limiter = Limiter::new(config.rate_limit.as_ref(), &config.operation_limits)
             .map_err(|e| anyhow::anyhow!("portal client configuration: {e}"))?;
+        anyhow::ensure!(
+            config.max_concurrent_calls != Some(0),
+            "portal client configuration: maxConcurrentCalls must be at least 1"
+        );
         Ok(Arc::new(Self {
             http: builder.build()?,
             limiter,
+            in_flight: config.max_concurrent_calls.map(tokio::sync::Semaphore::new),
             metrics: PortalMetrics::register(registry)?,
             config,
         }))
@@ -241,6 +248,15 @@ impl ReqwestPortal {
             })?;
             req = req.header("Content-Type", "application/json").body(bytes);
         }
+        // Held until the answer is read; the semaphore is never closed, so acquiring cannot fail.
+        let _on_the_wire = OnTheWire {
+            _permit: match &shared.in_flight {
+                Some(permits) => permits.acquire().await.ok(),
+                None => None,
+            },
+            gauge: shared.metrics.in_flight.clone(),
+        };
+        _on_the_wire.gauge.inc();
         let start = Instant::now();
         let result = async {
             let resp = req.send().await?;
@@ -280,6 +296,19 @@ impl ReqwestPortal {
                 Err(PortalError::new(category, call.operation, err.to_string()))
             }
         }
+    }
+}
+
+/// A call on the wire: its concurrency permit and its count in the in-flight gauge, both given
+/// back when the call ends, however it ends (a cancelled reconcile drops it mid-call).
+struct OnTheWire<'a> {
+    _permit: Option<tokio::sync::SemaphorePermit<'a>>,
+    gauge: prometheus::IntGauge,
+}
+
+impl Drop for OnTheWire<'_> {
+    fn drop(&mut self) {
+        self.gauge.dec();
     }
 }
 

@@ -1,6 +1,6 @@
 //! Prometheus metrics of the portal client. Labels are bounded: operation and code class only.
 
-use prometheus::{CounterVec, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};
+use prometheus::{CounterVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry};
 use std::time::Duration;
 
 /// The portal layer's metrics, registered once per process.
@@ -11,6 +11,8 @@ pub struct PortalMetrics {
     retries: IntCounterVec,
     rate_limited: IntCounterVec,
     rate_limited_seconds: CounterVec,
+    /// Calls on the wire now (bounded by `portal.maxConcurrentCalls`).
+    pub(super) in_flight: IntGauge,
 }
 
 impl PortalMetrics {
@@ -54,6 +56,11 @@ impl PortalMetrics {
             ),
             &["operation"],
         )?;
+        let in_flight = IntGauge::new(
+            "ccs_portal_in_flight_calls",
+            "Portal HTTP attempts on the wire now (at most portal.maxConcurrentCalls).",
+        )?;
+        registry.register(Box::new(in_flight.clone()))?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(duration.clone()))?;
         registry.register(Box::new(retries.clone()))?;
@@ -65,6 +72,7 @@ impl PortalMetrics {
             retries,
             rate_limited,
             rate_limited_seconds,
+            in_flight,
         })
     }
 

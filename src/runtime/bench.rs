@@ -27,8 +27,14 @@ pub struct UsersBenchArgs {
     /// Simulated latency of every portal call, in milliseconds.
     #[arg(long, default_value_t = 20)]
     pub latency_ms: u64,
-    /// `controllers.portalUser.concurrency` of the operator.
+    /// `portal.maxConcurrentCalls` of the operator: the portal calls allowed on the wire at once,
+    /// the divisor of the bound.
     #[arg(long, default_value_t = 32)]
+    pub portal_concurrency: u16,
+    /// `controllers.portalUser.concurrency` of the operator: reconciles at once. More than the
+    /// portal concurrency lets the Kubernetes reads and writes of some overlap the portal calls
+    /// of others; `0` means twice the portal concurrency.
+    #[arg(long, default_value_t = 0)]
     pub concurrency: u16,
     /// Poll interval of PortalUsers and CloudContracts during the steady-state measurement.
     #[arg(long, default_value = "20s", value_parser = humantime::parse_duration)]
@@ -40,6 +46,16 @@ pub struct UsersBenchArgs {
     /// PortalUsers: cached, never sent to the portal).
     #[arg(long, default_value_t = 10_000)]
     pub objects: usize,
+}
+
+impl UsersBenchArgs {
+    /// Reconciles at once (see `--concurrency`).
+    fn reconciles(&self) -> u16 {
+        match self.concurrency {
+            0 => self.portal_concurrency.saturating_mul(2),
+            n => n,
+        }
+    }
 }
 
 /// Runs the benchmark.
@@ -76,11 +92,12 @@ async fn stage(args: &UsersBenchArgs) -> anyhow::Result<Stage> {
     })
     .await?;
     let config = format!(
-        "portal:\n  endpoint: {}\n  rateLimit: {{requestsPerSecond: 10000, burst: 10000}}\n\
+        "portal:\n  endpoint: {}\n  rateLimit: {{requestsPerSecond: 10000, burst: 10000}}\n  maxConcurrentCalls: {}\n\
          controllers:\n  cloudContract: {{concurrency: 4, pollInterval: {poll}}}\n  portalUser: {{concurrency: {}, pollInterval: {poll}}}\n\
          server: {{listen: 127.0.0.1:0}}\nleaderElection: {{enabled: false}}\nlog: {{level: error}}\n",
         sim.base_url(),
-        args.concurrency,
+        args.portal_concurrency,
+        args.reconciles(),
         poll = humantime::format_duration(args.poll),
     );
     std::fs::write(dir.join("config.yaml"), config)?;
@@ -233,17 +250,21 @@ async fn bench(args: UsersBenchArgs) -> anyhow::Result<()> {
     let user_calls = calls.iter().filter(|c| c.route.contains("/users")).count();
     // Strictly needed: one token and one users list per contract, one add per user.
     let needed = 2 * args.contracts + args.users;
-    let bound = Duration::from_millis(args.latency_ms) * needed as u32 / u32::from(args.concurrency);
+    let bound = Duration::from_millis(args.latency_ms) * needed as u32 / u32::from(args.portal_concurrency);
     println!(
-        "PortalUsers: {} over {} contracts, latency {} ms, concurrency {}",
-        args.users, args.contracts, args.latency_ms, args.concurrency
+        "PortalUsers: {} over {} contracts, latency {} ms, {} portal calls at once, {} reconciles at once",
+        args.users,
+        args.contracts,
+        args.latency_ms,
+        args.portal_concurrency,
+        args.reconciles()
     );
     println!(
         "  all Ready after {:.2} s; bound {:.2} s ({needed} calls x {} ms / {}); ratio {:.2}",
         converged.as_secs_f64(),
         bound.as_secs_f64(),
         args.latency_ms,
-        args.concurrency,
+        args.portal_concurrency,
         converged.as_secs_f64() / bound.as_secs_f64()
     );
     println!(

@@ -46,6 +46,9 @@ pub struct FaultApplied(pub String);
 pub struct CallLog {
     records: VecDeque<CallRecord>,
     next: u64,
+    /// Calls being answered now, and the most at once since the last [`CallLog::clear`].
+    in_flight: usize,
+    max_in_flight: usize,
 }
 
 impl CallLog {
@@ -57,7 +60,14 @@ impl CallLog {
             self.records.pop_front();
         }
         self.records.push_back(record);
+        self.in_flight += 1;
+        self.max_in_flight = self.max_in_flight.max(self.in_flight);
         self.next
+    }
+
+    /// The most calls answered at once since the last [`CallLog::clear`].
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight
     }
 
     /// Fills in the answer of a record, if it is still kept.
@@ -78,6 +88,7 @@ impl CallLog {
     /// Forgets everything (sequence numbers keep growing).
     pub fn clear(&mut self) {
         self.records.clear();
+        self.max_in_flight = self.in_flight;
     }
 }
 
@@ -118,7 +129,17 @@ pub async fn record(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .push(record, app.call_log_capacity);
+    // Counted out when the answer leaves, or when the caller gives up and the call is dropped.
+    struct Leaving(Arc<App>);
+    impl Drop for Leaving {
+        fn drop(&mut self) {
+            let mut calls = self.0.calls.lock().unwrap_or_else(|e| e.into_inner());
+            calls.in_flight = calls.in_flight.saturating_sub(1);
+        }
+    }
+    let leaving = Leaving(app.clone());
     let resp = next.run(req).await;
+    drop(leaving);
     let fault = resp.extensions().get::<FaultApplied>().map(|f| f.0.clone());
     app.calls
         .lock()

@@ -211,6 +211,15 @@ impl Simulator {
             .since(since)
     }
 
+    /// The most business calls answered at once since the call log was last emptied.
+    pub fn max_in_flight(&self) -> usize {
+        self.app
+            .calls
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .max_in_flight()
+    }
+
     /// Empties the call log.
     pub fn clear_calls(&self) {
         self.app.calls.lock().unwrap_or_else(|e| e.into_inner()).clear();
