@@ -39,6 +39,15 @@ where
     }
 }
 
+/// Drops what the operator never reads from cached objects: managed fields and kubectl's
+/// last-applied copy of the whole object (most of an object's size).
+fn slim<K: Resource>(obj: &mut K) {
+    obj.meta_mut().managed_fields = None;
+    if let Some(annotations) = obj.meta_mut().annotations.as_mut() {
+        annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+    }
+}
+
 /// A controller whose cache is shared through the context, and whose triggers skip status writes.
 /// `on_event` sees every watch event before the cache does (for secondary indexes).
 fn controller<K>(
@@ -58,6 +67,7 @@ where
     let (reader, writer) = reflector::store();
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
+        .modify(slim)
         .inspect(move |event| {
             if let Ok(event) = event {
                 on_event(event);
