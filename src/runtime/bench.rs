@@ -216,6 +216,20 @@ fn rss_mib(pid: u32) -> f64 {
     kib / 1024.0
 }
 
+/// CPU time (user + system) a process has used so far, in seconds; `self` for this process.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at state; utime, stime are 14, 15.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or(Vec::new(), |(_, rest)| rest.split_whitespace().collect());
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|i| fields.get(*i)?.parse::<f64>().ok())
+        .sum();
+    ticks / 100.0
+}
+
 async fn bench(args: UsersBenchArgs) -> anyhow::Result<()> {
     let stage = stage(&args).await?;
     let names = contracts(&stage, args.contracts).await?;
@@ -240,12 +254,15 @@ async fn bench(args: UsersBenchArgs) -> anyhow::Result<()> {
         .stdout(std::process::Stdio::null())
         .spawn()?;
     let started = Instant::now();
+    let cpu_before = cpu_seconds("self");
     let (first_ready, converged) = tokio::time::timeout(
         Duration::from_secs(1800),
         watch_until_ready(&stage.client, args.users, started),
     )
     .await
     .map_err(|_| anyhow::anyhow!("PortalUsers not Ready after 30 minutes"))??;
+    let operator_cpu = cpu_seconds(&operator.id().to_string());
+    let stand_in_cpu = cpu_seconds("self") - cpu_before;
     let calls = stage.sim.calls(first_call);
     let user_calls = calls.iter().filter(|c| c.route.contains("/users")).count();
     // Strictly needed: one token and one users list per contract, one add per user.
@@ -276,6 +293,10 @@ async fn bench(args: UsersBenchArgs) -> anyhow::Result<()> {
     println!(
         "  portal calls while converging: {} in all, {user_calls} on users routes",
         calls.len()
+    );
+    println!(
+        "  CPU while converging: operator {operator_cpu:.2} s, API server + portal simulator + this watch {stand_in_cpu:.2} s, on {} cores",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
     );
 
     // Steady state: every object has synced once; count the calls over whole poll intervals.
