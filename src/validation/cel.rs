@@ -10,7 +10,7 @@ pub(crate) enum CelRules {
     /// Rules of each top-level property that has any, by property name.
     PerProperty(Vec<(String, CompiledSchema)>),
     /// Rules at the root: evaluated on the whole object.
-    Whole(CompiledSchema),
+    Whole(Box<CompiledSchema>),
 }
 
 /// Whether a schema holds a CEL rule anywhere.
@@ -34,7 +34,7 @@ impl CelRules {
                     .map(|(name, sub)| (name.clone(), compile_schema(sub)))
                     .collect(),
             ),
-            _ => Self::Whole(compile_schema(schema)),
+            _ => Self::Whole(Box::new(compile_schema(schema))),
         }
     }
 
