@@ -312,3 +312,45 @@ async fn a_paused_contract_causes_no_portal_calls() {
         "a paused object is left as it is"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dependent_names_its_failing_contract_and_recovers_with_it() {
+    use ccs_operator::api::PortalUser;
+    let env = Env::start().await;
+    let _op = env.operator(&[]);
+    let good = env.credential(CONTRACT, "operator");
+    let data: BTreeMap<String, String> = [
+        ("clientId".to_string(), good.client_id.clone()),
+        ("clientSecret".to_string(), "not-the-secret".to_string()),
+        ("apiKey".to_string(), good.api_key.clone()),
+    ]
+    .into();
+    env.secret("acme-creds", data).await;
+    env.apply::<CloudContract>(contract("acme", CONTRACT, "acme-creds"))
+        .await;
+    env.apply::<PortalUser>(support::access::user(
+        "dana",
+        "dana@acme.example",
+        serde_json::json!({}),
+    ))
+    .await;
+    let users: Api<PortalUser> = Api::namespaced(env.client.clone(), "default");
+    // The contract fails: the user says which contract and why, and touches nothing.
+    let waiting = wait_for(&users, "dana", "Ready=False ReferenceNotFound", |u| {
+        condition(u, "Ready").is_some_and(|(s, r, _)| s == "False" && r == "ReferenceNotFound")
+    })
+    .await;
+    let (_, _, message) = condition(&waiting, "Ready").expect("Ready");
+    assert!(
+        message.contains("spec.access[].contract")
+            && message.contains("default/acme")
+            && message.contains("client id"),
+        "{message}"
+    );
+    assert!(support::access::access(&env, CONTRACT, "dana@acme.example").is_none());
+
+    // Fixing the Secret makes the contract Ready, which wakes the user: no poll interval to wait.
+    env.credentials_secret("acme-creds", CONTRACT, "operator").await;
+    wait_for(&users, "dana", "Ready", |u| has_condition(u, "Ready", "True")).await;
+    assert!(support::access::access(&env, CONTRACT, "dana@acme.example").is_some());
+}
