@@ -61,9 +61,9 @@ impl<T: Clone> SharedRead<T> {
         let slot = self.slot(key);
         let mut guard = slot.lock().await;
         if let Some(cached) = guard.as_mut() {
-            let mut value = (*cached.value).clone();
-            change(&mut value);
-            cached.value = Arc::new(value);
+            // In place unless a reader still holds this version (then that reader keeps it): a
+            // copy per write made adding N users to a contract cost N^2.
+            change(Arc::make_mut(&mut cached.value));
         }
     }
 

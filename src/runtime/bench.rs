@@ -245,7 +245,7 @@ async fn bench(args: UsersBenchArgs) -> anyhow::Result<()> {
         count: None,
     }]);
     let first_call = stage.sim.calls(0).last().map_or(0, |c| c.seq);
-    let mut operator = std::process::Command::new(std::env::current_exe()?)
+    let operator = std::process::Command::new(std::env::current_exe()?)
         .arg("run")
         .arg("--config")
         .arg(stage.dir.join("config.yaml"))
@@ -253,6 +253,7 @@ async fn bench(args: UsersBenchArgs) -> anyhow::Result<()> {
         .arg(stage.dir.join("kubeconfig"))
         .stdout(std::process::Stdio::null())
         .spawn()?;
+    let operator = super::bench_operator::Operator(operator);
     let started = Instant::now();
     let cpu_before = cpu_seconds("self");
     let (first_ready, converged) = tokio::time::timeout(
@@ -261,7 +262,7 @@ async fn bench(args: UsersBenchArgs) -> anyhow::Result<()> {
     )
     .await
     .map_err(|_| anyhow::anyhow!("PortalUsers not Ready after 30 minutes"))??;
-    let operator_cpu = cpu_seconds(&operator.id().to_string());
+    let operator_cpu = cpu_seconds(&operator.0.id().to_string());
     let stand_in_cpu = cpu_seconds("self") - cpu_before;
     let calls = stage.sim.calls(first_call);
     let user_calls = calls.iter().filter(|c| c.route.contains("/users")).count();
@@ -324,7 +325,7 @@ async fn bench(args: UsersBenchArgs) -> anyhow::Result<()> {
         println!("    {n:>6}  {route}");
     }
 
-    let rss_before = rss_mib(operator.id());
+    let rss_before = rss_mib(operator.0.id());
     if args.objects > args.users + args.contracts {
         users(
             &stage.client,
@@ -340,11 +341,10 @@ async fn bench(args: UsersBenchArgs) -> anyhow::Result<()> {
     println!(
         "  operator RSS: {rss_before:.1} MiB with {} objects, {:.1} MiB with {} objects",
         args.users + args.contracts,
-        rss_mib(operator.id()),
+        rss_mib(operator.0.id()),
         args.objects.max(args.users + args.contracts)
     );
-    let _ = operator.kill();
-    let _ = operator.wait();
+    drop(operator);
     let _ = std::fs::remove_dir_all(&stage.dir);
     stage.cluster.shutdown().await;
     Ok(())

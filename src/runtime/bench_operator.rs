@@ -105,8 +105,8 @@ pub fn main(args: BenchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The operator child process; killed on drop.
-struct Operator(Child);
+/// The operator child process; killed on drop (also when a benchmark fails half way).
+pub(crate) struct Operator(pub(crate) Child);
 
 impl Drop for Operator {
     fn drop(&mut self) {
