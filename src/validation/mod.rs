@@ -77,15 +77,16 @@ impl SchemaValidator {
         self.check(object, old, false)
     }
 
-    /// Like [`Self::validate`] for an update, skipping the CEL rules of top-level fields the update
-    /// leaves unchanged (their errors would be ratcheted away): a status write does not re-run the
-    /// spec's rules. The API server's admission uses it.
+    /// Like [`Self::validate`] for an update, skipping the top-level fields the update leaves
+    /// unchanged (their errors would be ratcheted away): a status write does not re-check the spec.
+    /// The API server's admission uses it.
     pub fn validate_update(&self, object: &Value, old: &Value) -> Vec<FieldError> {
         self.check(object, Some(old), true)
     }
 
     fn check(&self, object: &Value, old: Option<&Value>, skip_unchanged: bool) -> Vec<FieldError> {
-        let mut errors = openapi::validate_root(&self.root, &self.patterns, object);
+        let unchanged_from = if skip_unchanged { old } else { None };
+        let mut errors = openapi::validate_root(&self.root, &self.patterns, object, unchanged_from);
         // As in kube-apiserver: CEL rules assume the types and sizes the schema declares, so they
         // are skipped while such an error stands.
         if errors.iter().any(FieldError::blocks_cel) {
@@ -272,6 +273,45 @@ mod tests {
                 "spec.email: Invalid value: \"string\": immutable",
                 "spec.items[0]: Invalid value: \"object\": n must be positive",
             ]
+        );
+    }
+
+    #[test]
+    fn updates_do_not_recheck_unchanged_fields_against_the_schema() {
+        let schema = json!({"type": "object", "properties": {
+            "spec": {"type": "object", "properties": {"name": {"type": "string", "pattern": "^[a-z]+$"}}},
+            "status": {"type": "object", "properties": {"phase": {"type": "string", "enum": ["A", "B"]}}}}});
+        let v = SchemaValidator::new(&schema);
+        let old = json!({"spec": {"name": "Bad Name"}, "status": {"phase": "A"}});
+        let fields =
+            |errors: Vec<super::FieldError>| -> Vec<String> { errors.into_iter().map(|e| e.field).collect() };
+        // A status write leaves the stored, invalid spec alone; its own field is still checked.
+        assert!(
+            v.validate_update(
+                &json!({"spec": {"name": "Bad Name"}, "status": {"phase": "B"}}),
+                &old
+            )
+            .is_empty()
+        );
+        let status_only = fields(v.validate_update(
+            &json!({"spec": {"name": "Bad Name"}, "status": {"phase": "C"}}),
+            &old,
+        ));
+        assert!(
+            status_only.contains(&"status.phase".to_string()),
+            "{status_only:?}"
+        );
+        assert!(
+            !status_only.iter().any(|f| f.starts_with("spec")),
+            "{status_only:?}"
+        );
+        let spec_changed = fields(v.validate_update(
+            &json!({"spec": {"name": "Other Bad"}, "status": {"phase": "A"}}),
+            &old,
+        ));
+        assert!(
+            spec_changed.contains(&"spec.name".to_string()),
+            "{spec_changed:?}"
         );
     }
 }

@@ -37,7 +37,14 @@ pub(crate) fn root_schema(schema: &Value) -> Value {
 }
 
 /// Validates everything but `apiVersion`, `kind` and `metadata` against the [`root_schema`].
-pub(crate) fn validate_root(root: &Value, patterns: &Patterns, object: &Value) -> Vec<FieldError> {
+/// Top-level fields equal in `unchanged_from` (the stored object of an update) are not walked:
+/// their errors, if any, are ratcheted away anyway.
+pub(crate) fn validate_root(
+    root: &Value,
+    patterns: &Patterns,
+    object: &Value,
+    unchanged_from: Option<&Value>,
+) -> Vec<FieldError> {
     let mut errors = Vec::new();
     if let Some(map) = object.as_object() {
         let body: Map<String, Value> = map
@@ -45,9 +52,15 @@ pub(crate) fn validate_root(root: &Value, patterns: &Patterns, object: &Value) -
             .filter(|(k, _)| !ROOT_FIELDS.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let skip_at_root = body
+            .iter()
+            .filter(|(k, v)| unchanged_from.and_then(|old| old.get(k.as_str())) == Some(*v))
+            .map(|(k, _)| k.clone())
+            .collect();
         Walker {
             errors: &mut errors,
             patterns,
+            skip_at_root,
         }
         .value(root, &Value::Object(body), "");
     }
@@ -57,6 +70,8 @@ pub(crate) fn validate_root(root: &Value, patterns: &Patterns, object: &Value) -
 struct Walker<'a> {
     errors: &'a mut Vec<FieldError>,
     patterns: &'a Patterns,
+    /// Top-level fields not to descend into.
+    skip_at_root: HashSet<String>,
 }
 
 fn num(schema: &Value, key: &str) -> Option<f64> {
@@ -236,6 +251,9 @@ impl Walker<'_> {
         let props = schema.get("properties").and_then(Value::as_object);
         let additional = schema.get("additionalProperties").filter(|a| a.is_object());
         for (name, child) in map {
+            if at.is_empty() && self.skip_at_root.contains(name) {
+                continue;
+            }
             if let Some(prop) = props.and_then(|p| p.get(name)) {
                 self.value(prop, child, &path::child(at, name));
             } else if let Some(additional) = additional {
