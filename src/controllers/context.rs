@@ -29,6 +29,9 @@ pub struct Context {
     pub portal: PortalAccess,
     /// Per-object backoff of failing reconciles.
     pub backoff: Backoff,
+    /// Per-object retries while a referenced CloudContract is not reconciled yet: short, since the
+    /// wait is normally brief and checks only the cache.
+    pub pending_backoff: Backoff,
     /// Reflector caches of every kind, filled as the controllers start.
     pub stores: Stores,
     /// Versions produced by our status writes (see [`WrittenVersions`]).
@@ -53,6 +56,7 @@ impl Context {
             mailer,
             portal,
             backoff: Backoff::new(Duration::from_secs(2), Duration::from_secs(300)),
+            pending_backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(5)),
             stores: Stores::default(),
             written: WrittenVersions::default(),
         }))

@@ -186,16 +186,30 @@ async fn users(
     Ok(())
 }
 
+/// When the PortalUsers became Ready, from the benchmark's start.
+struct Convergence {
+    /// The elapsed time at which each one (counted once) became Ready, in order.
+    times: Vec<Duration>,
+}
+
+impl Convergence {
+    /// The time by which `fraction` of them were Ready.
+    fn at(&self, fraction: f64) -> Duration {
+        let i = ((self.times.len() as f64 * fraction).ceil() as usize).clamp(1, self.times.len().max(1));
+        self.times.get(i - 1).copied().unwrap_or_default()
+    }
+}
+
 /// Watches PortalUsers (a watch, not repeated lists, so measuring adds little load) until `count`
-/// are Ready; returns when the first and the last became Ready, from `started`.
+/// are Ready.
 async fn watch_until_ready(
     client: &kube::Client,
     count: usize,
     started: Instant,
-) -> anyhow::Result<(Duration, Duration)> {
+) -> anyhow::Result<Convergence> {
     let api: Api<crate::api::PortalUser> = Api::namespaced(client.clone(), "default");
     let mut ready = std::collections::HashSet::new();
-    let mut first = None;
+    let mut times = Vec::with_capacity(count);
     let events = kube::runtime::watcher(api, kube::runtime::watcher::Config::default());
     let mut objects = std::pin::pin!(kube::runtime::WatchStreamExt::applied_objects(events));
     while let Some(user) = objects.try_next().await? {
@@ -203,15 +217,11 @@ async fn watch_until_ready(
             .status
             .as_ref()
             .is_some_and(|s| crate::controllers::common::conditions::is_true(&s.conditions, "Ready"));
-        if is_ready {
-            ready.insert(user.name_any());
-            first.get_or_insert_with(|| started.elapsed());
-        } else {
-            ready.remove(&user.name_any());
+        if is_ready && ready.insert(user.name_any()) {
+            times.push(started.elapsed());
         }
         if ready.len() >= count {
-            let done = started.elapsed();
-            return Ok((first.unwrap_or(done), done));
+            return Ok(Convergence { times });
         }
     }
     anyhow::bail!("the PortalUser watch ended")
@@ -267,12 +277,13 @@ async fn bench(args: UsersBenchArgs) -> anyhow::Result<()> {
     let operator = super::bench_operator::Operator(operator);
     let started = Instant::now();
     let cpu_before = cpu_seconds("self");
-    let (first_ready, converged) = tokio::time::timeout(
+    let convergence = tokio::time::timeout(
         Duration::from_secs(1800),
         watch_until_ready(&stage.client, args.users, started),
     )
     .await
     .map_err(|_| anyhow::anyhow!("PortalUsers not Ready after 30 minutes"))??;
+    let (first_ready, converged) = (convergence.at(0.0), convergence.at(1.0));
     let operator_cpu = cpu_seconds(&operator.0.id().to_string());
     let stand_in_cpu = cpu_seconds("self") - cpu_before;
     let calls = stage.sim.calls(first_call);
@@ -302,6 +313,11 @@ async fn bench(args: UsersBenchArgs) -> anyhow::Result<()> {
         (converged - first_ready).as_secs_f64(),
         (converged - first_ready).as_secs_f64() / bound.as_secs_f64()
     );
+    let quartiles: Vec<String> = [0.25, 0.5, 0.75, 0.9]
+        .iter()
+        .map(|f| format!("{:.0}% {:.2} s", f * 100.0, convergence.at(*f).as_secs_f64()))
+        .collect();
+    println!("  Ready by: {}", quartiles.join(", "));
     println!(
         "  portal calls while converging: {} in all, {user_calls} on users routes",
         calls.len()

@@ -68,12 +68,21 @@ pub fn error_policy(obj: Arc<BudgetAlert>, err: &ReconcileError, ctx: Arc<Contex
     )
 }
 
+/// Whether a CloudContract was reconciled at least once (its Ready condition says how it went).
+fn has_ready_condition(contract: &CloudContract) -> bool {
+    contract
+        .status
+        .as_ref()
+        .is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready"))
+}
+
 /// The CloudContract a budget or order names; its absence or unreadiness is a terminal error naming
 /// the field (the contract's own changes requeue the dependents).
 ///
-/// Read from the cache, and again from the API server when the cached copy is missing or not Ready:
+/// Read from the cache, and again from the API server when the cached copy is missing or failed:
 /// the contract change that requeues a dependent comes through another watch than the cache's, and
 /// may arrive first. Failing on the stale copy would leave the dependent waiting a poll interval.
+/// A contract never reconciled yet is waited for quietly (`ReferencePending`), from the cache.
 pub async fn referenced_contract(
     ctx: &Context,
     namespace: &str,
@@ -87,6 +96,8 @@ pub async fn referenced_contract(
         .find(|c| c.namespace().as_deref() == Some(namespace) && c.name_any() == name);
     let contract = match cached {
         Some(c) if c.status.as_ref().is_some_and(|s| is_true(&s.conditions, "Ready")) => c,
+        // Never reconciled yet: wait on the cache (see below) rather than asking the API server.
+        Some(c) if !has_ready_condition(&c) => c,
         _ => Api::<CloudContract>::namespaced(ctx.client.clone(), namespace)
             .get_opt(name)
             .await?
@@ -105,9 +116,11 @@ pub async fn referenced_contract(
         .as_ref()
         .map(|s| s.conditions.as_slice())
         .unwrap_or_default();
-    let reconciled = conditions.iter().any(|c| c.type_ == "Ready");
-    if !reconciled && !crate::controllers::common::annotations::is_paused(contract.as_ref()) {
-        // Requeued by the contract's watch once it has a Ready condition either way.
+    if !has_ready_condition(&contract)
+        && !crate::controllers::common::annotations::is_paused(contract.as_ref())
+    {
+        // Requeued by the contract's watch once it has a Ready condition either way, and retried
+        // from the cache meanwhile (that watch may run ahead of the cache).
         return Err(ReconcileError::new(
             Category::ReferencePending,
             format!("spec.contract: CloudContract {namespace}/{name} is not reconciled yet"),

@@ -69,8 +69,9 @@ where
         .observe(started.elapsed().as_secs_f64());
     match result {
         Ok(action) => {
-            ctx.backoff
-                .reset(&format!("{}/{}", K::KIND, object_key(obj.as_ref())));
+            let key = format!("{}/{}", K::KIND, object_key(obj.as_ref()));
+            ctx.backoff.reset(&key);
+            ctx.pending_backoff.reset(&key);
             Ok(action)
         }
         Err(err) if err.category.is_quiet() => {
@@ -170,10 +171,12 @@ pub fn dependent_error_policy<K: Reconciled>(
 where
     K::Status: ConditionedStatus,
 {
-    if matches!(
-        err.category,
-        super::Category::ReferenceNotFound | super::Category::ReferencePending
-    ) {
+    if err.category == super::Category::ReferencePending {
+        Action::requeue(
+            ctx.pending_backoff
+                .next_delay(&format!("{}/{}", K::KIND, object_key(obj))),
+        )
+    } else if err.category == super::Category::ReferenceNotFound {
         backoff(obj, ctx)
     } else {
         error_policy(obj, err, ctx, resync)

@@ -123,6 +123,20 @@ async fn run(obj: Arc<PortalUser>, ctx: Arc<Context>) -> Result<Action, Reconcil
         return cleanup(&obj, &ctx, &api).await;
     }
     check_conflict(&ctx, &obj)?;
+    // Dereference first, from the cache: while a contract is not reconciled yet this waits
+    // without a single API call.
+    let mut targets = Vec::new();
+    for access in &obj.spec.access {
+        let contract = referenced_contract(&ctx, &namespace, &access.contract)
+            .await
+            .map_err(|e| {
+                ReconcileError::new(
+                    e.category,
+                    e.message.replacen("spec.contract", "spec.access[].contract", 1),
+                )
+            })?;
+        targets.push(observe::target(&ctx, contract).await?);
+    }
     let now = ctx.now();
     let writes = obj.spec.management_policy != UserManagementPolicy::ObserveOnly;
     // As stored, not as cached: an older status would misreport `adopted` and be applied over
@@ -151,19 +165,6 @@ async fn run(obj: Arc<PortalUser>, ctx: Arc<Context>) -> Result<Action, Reconcil
         return Ok(Action::requeue(wait));
     }
 
-    // Dereference and observe.
-    let mut targets = Vec::new();
-    for access in &obj.spec.access {
-        let contract = referenced_contract(&ctx, &namespace, &access.contract)
-            .await
-            .map_err(|e| {
-                ReconcileError::new(
-                    e.category,
-                    e.message.replacen("spec.contract", "spec.access[].contract", 1),
-                )
-            })?;
-        targets.push(observe::target(&ctx, contract).await?);
-    }
     let mut views = observe::views(&ctx, &obj, &targets, poll.mul_f64(SHARED_READ_SLACK)).await?;
 
     // Plan and apply.
