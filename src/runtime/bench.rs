@@ -253,9 +253,7 @@ fn thread_cpu_seconds(name: &str) -> f64 {
     };
     tasks
         .flatten()
-        .filter(|t| {
-            std::fs::read_to_string(t.path().join("comm")).is_ok_and(|comm| comm.trim() == name)
-        })
+        .filter(|t| std::fs::read_to_string(t.path().join("comm")).is_ok_and(|comm| comm.trim() == name))
         .map(|t| stat_cpu_seconds(&t.path().join("stat").to_string_lossy()))
         .sum()
 }
