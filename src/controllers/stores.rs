@@ -8,7 +8,7 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 /// How often [`KindStores::wait_ready`] looks at a store's readiness again.
-const READY_RECHECK: Duration = Duration::from_millis(100);
+const READY_RECHECK: Duration = Duration::from_millis(10);
 
 /// Caches of one kind: one store per watched scope (all namespaces, or each listed namespace).
 pub struct KindStores<K: kube::Resource<DynamicType = ()> + Clone + 'static> {
@@ -52,7 +52,7 @@ impl<K: kube::Resource<DynamicType = ()> + Clone + 'static> KindStores<K> {
     ///
     /// kube's readiness signal (a oneshot behind `Store::wait_until_ready`) keeps the waker of the
     /// last task that polled it only. The controller waits on the same store, so a single wait here
-    /// may never be woken: look again every 100 ms instead.
+    /// may never be woken: look again every 10 ms instead.
     pub async fn wait_ready(&self) {
         let stores: Vec<Store<K>> = self.stores.read().unwrap_or_else(|p| p.into_inner()).clone();
         for store in stores {
