@@ -46,6 +46,9 @@ pub struct Change {
     pub object: Arc<Value>,
     /// The object before the change (for selector transitions).
     pub old: Option<Arc<Value>>,
+    /// The watch line of this change as most watches send it (full object, stored version, the
+    /// change's own event type), encoded once for all of them.
+    pub line: std::sync::OnceLock<axum::body::Bytes>,
 }
 
 /// Store contents, guarded by one lock so each write is atomic with its event.
@@ -132,6 +135,7 @@ impl Inner {
             kind,
             object,
             old,
+            line: std::sync::OnceLock::new(),
         });
         self.history.push_back(change.clone());
         while self.history.len() > self.history_limit {

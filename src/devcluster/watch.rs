@@ -73,6 +73,23 @@ impl Renderer {
         }
     }
 
+    /// The line of `change` seen as `kind`: shared with every other watch that sees it the
+    /// same way (full objects of the stored version), rendered here otherwise.
+    fn change_line(&mut self, kind: EventType, change: &Change) -> Bytes {
+        let info = &self.req.info;
+        let shared = kind == change.kind
+            && self.req.format == Format::Object
+            && info.builtin.is_none()
+            && change.object["apiVersion"].as_str() == Some(&info.api_version());
+        if shared {
+            let rendered = change.line.get_or_init(|| {
+                encode(&json!({"type": kind.as_str(), "object": change.object.as_ref()}))
+            });
+            return rendered.clone();
+        }
+        self.line(kind.as_str(), &change.object)
+    }
+
     fn line(&mut self, kind: &str, object: &Value) -> Bytes {
         let info = &self.req.info;
         let object = table::render(info, present(info, object), self.req.format, self.first_table);
@@ -129,7 +146,7 @@ pub fn watch(store: &Arc<Store>, req: WatchRequest) -> ApiResult<Body> {
                 } else {
                     for change in inner.history.iter().filter(|c| c.revision > rv) {
                         if let Some(kind) = renderer.event_type(change) {
-                            lines.push(renderer.line(kind.as_str(), &change.object));
+                            lines.push(renderer.change_line(kind, &change));
                         }
                     }
                 }
@@ -206,7 +223,7 @@ async fn pump(
                 Ok(change) if change.revision <= start => continue,
                 Ok(change) => {
                     last = change.revision;
-                    renderer.event_type(&change).map(|kind| (renderer.line(kind.as_str(), &change.object), false))
+                    renderer.event_type(&change).map(|kind| (renderer.change_line(kind, &change), false))
                 }
                 // A watcher too slow for the broadcast buffer must relist, like a real one that fell behind.
                 Err(broadcast::error::RecvError::Lagged(_)) => Some((error_line(&ApiError::expired(last, last)), true)),
