@@ -82,9 +82,9 @@ impl Renderer {
             && info.builtin.is_none()
             && change.object["apiVersion"].as_str() == Some(&info.api_version());
         if shared {
-            let rendered = change.line.get_or_init(|| {
-                encode(&json!({"type": kind.as_str(), "object": change.object.as_ref()}))
-            });
+            let rendered = change
+                .line
+                .get_or_init(|| encode(&json!({"type": kind.as_str(), "object": change.object.as_ref()})));
             return rendered.clone();
         }
         self.line(kind.as_str(), &change.object)
