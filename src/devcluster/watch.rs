@@ -146,7 +146,7 @@ pub fn watch(store: &Arc<Store>, req: WatchRequest) -> ApiResult<Body> {
                 } else {
                     for change in inner.history.iter().filter(|c| c.revision > rv) {
                         if let Some(kind) = renderer.event_type(change) {
-                            lines.push(renderer.change_line(kind, &change));
+                            lines.push(renderer.change_line(kind, change));
                         }
                     }
                 }
