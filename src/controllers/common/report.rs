@@ -11,6 +11,9 @@ use serde::de::DeserializeOwned;
 use std::collections::HashMap;
 use std::sync::Mutex;
 
+/// Bound of [`WrittenVersions`], well above the objects one operator manages.
+const MAX_WRITTEN_VERSIONS: usize = 200_000;
+
 /// The resourceVersion each object had right after our last status write, by uid. A cached object
 /// at that version holds our last status, so [`stored_status`] can skip the API server.
 #[derive(Default)]
@@ -20,6 +23,11 @@ impl WrittenVersions {
     fn record(&self, uid: Option<String>, version: Option<String>) {
         let Some(uid) = uid else { return };
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        // Deleted objects leave their entry behind; past this many, start over (a missing entry
+        // only costs one status read).
+        if map.len() >= MAX_WRITTEN_VERSIONS {
+            map.clear();
+        }
         match version {
             Some(version) => map.insert(uid, version),
             None => map.remove(&uid),
