@@ -134,3 +134,36 @@ where
         err.message.clone(),
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::WrittenVersions;
+    use crate::api::PortalUser;
+    use serde_json::json;
+
+    fn user(uid: &str, version: &str) -> PortalUser {
+        serde_json::from_value(json!({
+            "apiVersion": "customerspace.io/v1alpha1", "kind": "PortalUser",
+            "metadata": {"name": "u", "namespace": "team", "uid": uid, "resourceVersion": version},
+            "spec": {"email": "a@b.example", "firstName": "A", "lastName": "B",
+                     "access": [{"contract": "c", "profiles": {"dashboard": "Visitor"}}]}
+        }))
+        .expect("a PortalUser")
+    }
+
+    #[test]
+    fn only_the_version_our_write_produced_is_current() {
+        let written = WrittenVersions::default();
+        assert!(
+            !written.is_current(&user("u1", "7")),
+            "nothing written yet: read it"
+        );
+        written.record(Some("u1".into()), Some("7".into()));
+        assert!(written.is_current(&user("u1", "7")));
+        assert!(!written.is_current(&user("u1", "6")), "a cache behind our write");
+        assert!(!written.is_current(&user("u1", "8")), "a change after our write");
+        assert!(!written.is_current(&user("u2", "7")), "another object");
+        written.record(Some("u1".into()), None);
+        assert!(!written.is_current(&user("u1", "7")), "forgotten once gone");
+    }
+}
