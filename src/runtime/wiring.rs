@@ -237,3 +237,32 @@ where
 }
 
 use futures::FutureExt;
+
+#[cfg(test)]
+mod tests {
+    use super::readiness_hash;
+    use crate::api::CloudContract;
+    use serde_json::json;
+
+    fn contract(generation: i64, ready: &str, last_sync: &str) -> CloudContract {
+        serde_json::from_value(json!({
+            "apiVersion": "customerspace.io/v1alpha1", "kind": "CloudContract",
+            "metadata": {"name": "acme", "namespace": "team", "generation": generation},
+            "spec": {"contractId": "OCB0000001", "offer": "FlexibleEngine", "credentialsSecretRef": {"name": "s"}},
+            "status": {"lastSyncTime": last_sync, "conditions": [{"type": "Ready", "status": ready,
+                "reason": "Synced", "message": "ok", "lastTransitionTime": "2026-11-25T00:00:00Z"}]}
+        }))
+        .expect("a CloudContract")
+    }
+
+    #[test]
+    fn dependents_wake_on_spec_and_readiness_not_on_routine_status() {
+        let base = readiness_hash(&contract(1, "True", "2026-11-25T10:00:00Z"));
+        assert_eq!(base, readiness_hash(&contract(1, "True", "2026-11-25T10:00:20Z")));
+        assert_ne!(
+            base,
+            readiness_hash(&contract(1, "False", "2026-11-25T10:00:00Z"))
+        );
+        assert_ne!(base, readiness_hash(&contract(2, "True", "2026-11-25T10:00:00Z")));
+    }
+}
