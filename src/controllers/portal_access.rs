@@ -72,9 +72,10 @@ impl PortalAccess {
     ) -> Result<Arc<dyn CustomerSpace>, ReconcileError> {
         let namespace = contract.namespace().unwrap_or_default();
         let spec_ref = &contract.spec.credentials_secret_ref;
+        let secret_name = format!("{namespace}/{}", spec_ref.name);
         let endpoint = self.endpoint_of(contract);
-        let key = format!("{endpoint}|{namespace}/{}", spec_ref.name);
-        if let Some(client) = self.current_client(&key, &format!("{namespace}/{}", spec_ref.name)) {
+        let key = format!("{endpoint}|{secret_name}");
+        if let Some(client) = self.current_client(&key, &secret_name) {
             return Ok(client);
         }
         let secret = Api::<Secret>::namespaced(kube.clone(), &namespace)
@@ -166,7 +167,7 @@ impl PortalAccess {
         let slot = {
             let mut snapshots = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
             snapshots
-                .entry(format!("{endpoint_key}|{contract_id}"))
+                .entry(cache_key(endpoint_key, contract_id))
                 .or_default()
                 .clone()
         };
@@ -188,7 +189,7 @@ impl PortalAccess {
         self.snapshots
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .remove(&format!("{endpoint_key}|{contract_id}"));
+            .remove(&cache_key(endpoint_key, contract_id));
     }
 
     /// The endpoint a contract talks to (its override or the default).

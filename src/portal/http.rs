@@ -248,15 +248,8 @@ impl ReqwestPortal {
             })?;
             req = req.header("Content-Type", "application/json").body(bytes);
         }
-        // Held until the answer is read; the semaphore is never closed, so acquiring cannot fail.
-        let _on_the_wire = OnTheWire {
-            _permit: match &shared.in_flight {
-                Some(permits) => permits.acquire().await.ok(),
-                None => None,
-            },
-            gauge: shared.metrics.in_flight.clone(),
-        };
-        _on_the_wire.gauge.inc();
+        // Held until the answer is read.
+        let _on_the_wire = OnTheWire::enter(shared).await;
         let start = Instant::now();
         let result = async {
             let resp = req.send().await?;
@@ -304,6 +297,23 @@ impl ReqwestPortal {
 struct OnTheWire<'a> {
     _permit: Option<tokio::sync::SemaphorePermit<'a>>,
     gauge: prometheus::IntGauge,
+}
+
+impl<'a> OnTheWire<'a> {
+    /// Waits for a permit (when `maxConcurrentCalls` is set) and counts the call in.
+    async fn enter(shared: &'a PortalShared) -> Self {
+        // The semaphore is never closed, so acquiring cannot fail.
+        let permit = match &shared.in_flight {
+            Some(permits) => permits.acquire().await.ok(),
+            None => None,
+        };
+        let gauge = shared.metrics.in_flight.clone();
+        gauge.inc();
+        Self {
+            _permit: permit,
+            gauge,
+        }
+    }
 }
 
 impl Drop for OnTheWire<'_> {

@@ -88,11 +88,9 @@ fn readiness_hash(contract: &CloudContract) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     contract.meta().generation.hash(&mut h);
     contract.meta().deletion_timestamp.is_some().hash(&mut h);
-    let ready = contract
-        .status
-        .as_ref()
-        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"));
-    ready.map(|c| (&c.status, &c.reason, &c.message)).hash(&mut h);
+    budget_alert::ready_condition(contract)
+        .map(|c| (&c.status, &c.reason, &c.message))
+        .hash(&mut h);
     h.finish()
 }
 

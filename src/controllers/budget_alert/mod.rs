@@ -68,12 +68,14 @@ pub fn error_policy(obj: Arc<BudgetAlert>, err: &ReconcileError, ctx: Arc<Contex
     )
 }
 
-/// Whether a CloudContract was reconciled at least once (its Ready condition says how it went).
-fn has_ready_condition(contract: &CloudContract) -> bool {
+/// The Ready condition of a CloudContract; `None` until it was reconciled once.
+pub(crate) fn ready_condition(contract: &CloudContract) -> Option<&Condition> {
     contract
         .status
-        .as_ref()
-        .is_some_and(|s| s.conditions.iter().any(|c| c.type_ == "Ready"))
+        .as_ref()?
+        .conditions
+        .iter()
+        .find(|c| c.type_ == "Ready")
 }
 
 /// The CloudContract a budget or order names; its absence or unreadiness is a terminal error naming
@@ -95,9 +97,8 @@ pub async fn referenced_contract(
         .into_iter()
         .find(|c| c.namespace().as_deref() == Some(namespace) && c.name_any() == name);
     let contract = match cached {
-        Some(c) if c.status.as_ref().is_some_and(|s| is_true(&s.conditions, "Ready")) => c,
-        // Never reconciled yet: wait on the cache (see below) rather than asking the API server.
-        Some(c) if !has_ready_condition(&c) => c,
+        // Ready, or never reconciled yet (waited for below, from the cache).
+        Some(c) if ready_condition(&c).is_none_or(|r| r.status == "True") => c,
         _ => Api::<CloudContract>::namespaced(ctx.client.clone(), namespace)
             .get_opt(name)
             .await?
@@ -111,33 +112,25 @@ pub async fn referenced_contract(
                 )
             })?,
     };
-    let conditions = contract
-        .status
-        .as_ref()
-        .map(|s| s.conditions.as_slice())
-        .unwrap_or_default();
-    if !has_ready_condition(&contract)
-        && !crate::controllers::common::annotations::is_paused(contract.as_ref())
-    {
+    match ready_condition(&contract) {
+        Some(ready) if ready.status == "True" => {}
         // Requeued by the contract's watch once it has a Ready condition either way, and retried
         // from the cache meanwhile (that watch may run ahead of the cache).
-        return Err(ReconcileError::new(
-            Category::ReferencePending,
-            format!("spec.contract: CloudContract {namespace}/{name} is not reconciled yet"),
-        ));
-    }
-    if !is_true(conditions, "Ready") {
-        let why = conditions
-            .iter()
-            .find(|c| c.type_ == "Ready")
-            .map(|c| c.message.clone());
-        return Err(ReconcileError::new(
-            Category::ReferenceNotFound,
-            format!(
-                "spec.contract: CloudContract {namespace}/{name} is not Ready yet ({})",
-                why.unwrap_or_else(|| "not reconciled".into())
-            ),
-        ));
+        None if !annotations::is_paused(contract.as_ref()) => {
+            return Err(ReconcileError::new(
+                Category::ReferencePending,
+                format!("spec.contract: CloudContract {namespace}/{name} is not reconciled yet"),
+            ));
+        }
+        ready => {
+            return Err(ReconcileError::new(
+                Category::ReferenceNotFound,
+                format!(
+                    "spec.contract: CloudContract {namespace}/{name} is not Ready yet ({})",
+                    ready.map_or("not reconciled", |r| r.message.as_str())
+                ),
+            ));
+        }
     }
     Ok(contract)
 }

@@ -51,6 +51,14 @@ pub fn object_key<K: Resource>(obj: &K) -> String {
     format!("{}/{}", obj.namespace().unwrap_or_default(), obj.name_any())
 }
 
+/// The key of an object in the backoff tables: kinds share them.
+fn backoff_key<K: Reconciled>(obj: &K) -> String
+where
+    K::Status: ConditionedStatus,
+{
+    format!("{}/{}", K::KIND, object_key(obj))
+}
+
 /// Runs `work` for `obj`, counting it, and on failure: an error metric, a Warning Event and
 /// `Ready=False` (reason: the error category) on the object.
 pub async fn reconcile_with<K, F, Fut>(obj: Arc<K>, ctx: &Context, work: F) -> Result<Action, ReconcileError>
@@ -69,7 +77,7 @@ where
         .observe(started.elapsed().as_secs_f64());
     match result {
         Ok(action) => {
-            let key = format!("{}/{}", K::KIND, object_key(obj.as_ref()));
+            let key = backoff_key(obj.as_ref());
             ctx.backoff.reset(&key);
             ctx.pending_backoff.reset(&key);
             Ok(action)
@@ -153,10 +161,7 @@ pub fn backoff<K: Reconciled>(obj: &K, ctx: &Context) -> Action
 where
     K::Status: ConditionedStatus,
 {
-    Action::requeue(
-        ctx.backoff
-            .next_delay(&format!("{}/{}", K::KIND, object_key(obj))),
-    )
+    Action::requeue(ctx.backoff.next_delay(&backoff_key(obj)))
 }
 
 /// Like [`error_policy`], but a missing or unready CloudContract is retried with backoff: the
@@ -172,10 +177,7 @@ where
     K::Status: ConditionedStatus,
 {
     if err.category == super::Category::ReferencePending {
-        Action::requeue(
-            ctx.pending_backoff
-                .next_delay(&format!("{}/{}", K::KIND, object_key(obj))),
-        )
+        Action::requeue(ctx.pending_backoff.next_delay(&backoff_key(obj)))
     } else if err.category == super::Category::ReferenceNotFound {
         backoff(obj, ctx)
     } else {

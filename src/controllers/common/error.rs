@@ -70,6 +70,12 @@ impl Category {
         }
     }
 
+    /// Whether a failure of this category is a normal, short wait rather than something to report:
+    /// no Event, no failed condition, no error metric.
+    pub fn is_quiet(self) -> bool {
+        self == Self::ReferencePending
+    }
+
     /// Whether errors of this category wait for a change (spec, Secret, referenced object) rather than
     /// being retried with backoff. Terminal errors are still re-checked at the slow resync.
     pub fn is_terminal(self) -> bool {
@@ -87,14 +93,6 @@ impl Category {
                 | Self::UnknownCatalogItem
                 | Self::InvalidParameters
         )
-    }
-}
-
-impl Category {
-    /// Whether a failure of this category is a normal, short wait rather than something to report:
-    /// no Event, no failed condition, no error metric.
-    pub fn is_quiet(self) -> bool {
-        self == Self::ReferencePending
     }
 }
 
