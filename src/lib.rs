@@ -2,19 +2,15 @@
 //! Kubernetes custom resources.
 #![forbid(unsafe_code)]
 
-pub mod api;
+pub use ccs_api as api;
+
 pub mod cli;
 pub mod config;
 pub mod controllers;
-pub mod crdgen;
-pub mod demo;
-pub mod devcluster;
 pub mod email;
 pub mod metrics;
 pub mod portal;
 pub mod runtime;
-pub mod simulator;
-pub mod validation;
 
 /// Installs the process-wide rustls crypto provider (ring).
 ///

@@ -1,3 +1,4 @@
+//! The `ccs-operator` binary: `run` and `crds` (see `ccs_operator::cli`).
 #![forbid(unsafe_code)]
 
 use clap::Parser;

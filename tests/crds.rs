@@ -173,3 +173,17 @@ fn schemas_are_structural_and_every_field_is_documented() {
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
+
+#[test]
+fn the_production_binary_carries_no_development_tools() {
+    let output = binary().arg("--help").output().expect("run binary");
+    assert!(output.status.success());
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(help.contains("run") && help.contains("crds"), "{help}");
+    for tool in ["demo", "dev-cluster", "simulator", "bench"] {
+        assert!(
+            !help.contains(tool),
+            "`ccs-operator --help` offers `{tool}`: {help}"
+        );
+    }
+}

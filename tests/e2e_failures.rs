@@ -5,7 +5,7 @@
 mod support;
 
 use ccs_operator::api::CloudContract;
-use ccs_operator::simulator::CallRecord;
+use ccs_simulator::CallRecord;
 use k8s_openapi::api::events::v1::Event;
 use kube::Api;
 use kube::api::ListParams;

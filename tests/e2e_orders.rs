@@ -4,7 +4,7 @@
 mod support;
 
 use ccs_operator::api::{CloudContract, PortalUser, ServiceOrder};
-use ccs_operator::simulator::{FaultKind, FaultRule};
+use ccs_simulator::{FaultKind, FaultRule};
 use kube::ResourceExt;
 use kube::api::DeleteParams;
 use serde_json::{Value, json};

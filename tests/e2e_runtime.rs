@@ -4,10 +4,10 @@
 
 mod support;
 
+use ccs_devcluster::{DevCluster, DevClusterConfig};
 use ccs_operator::api::{BudgetAlert, CloudContract};
-use ccs_operator::devcluster::{DevCluster, DevClusterConfig};
 use ccs_operator::portal::model::API_PREFIX;
-use ccs_operator::simulator::{FaultKind, FaultRule};
+use ccs_simulator::{FaultKind, FaultRule};
 use kube::Api;
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -553,11 +553,11 @@ async fn cached_reads_are_shared_and_writes_invalidate() {
 #[tokio::test]
 async fn tokens_are_refreshed_before_they_expire() {
     ccs_operator::install_crypto_provider();
-    let config = ccs_operator::simulator::SimConfig {
+    let config = ccs_simulator::SimConfig {
         token_ttl_seconds: 4,
         ..Default::default()
     };
-    let sim = ccs_operator::simulator::Simulator::start(config).await.unwrap();
+    let sim = ccs_simulator::Simulator::start(config).await.unwrap();
     let id = contract(&sim, "OCB");
     let portal = manager(&sim, &id);
     // Keep calling until the client has fetched a third token (it refreshes at half the 4 s
@@ -582,10 +582,10 @@ async fn metrics_render_in_the_text_format() {
     // the machine is, so the rate-limit families always have samples.
     let config = limited(5.0, 1);
     let (portal, registry) = client_with(&sim, sim.credentials(&id, "manager").unwrap(), config);
-    sim.set_faults(vec![ccs_operator::simulator::FaultRule {
+    sim.set_faults(vec![ccs_simulator::FaultRule {
         method: None,
         route: format!("{API_PREFIX}/contracts/{{contractId}}"),
-        fault: ccs_operator::simulator::FaultKind::Error { status: 503 },
+        fault: ccs_simulator::FaultKind::Error { status: 503 },
         rate: 1.0,
         count: Some(1),
     }]);
@@ -663,10 +663,10 @@ async fn calls_on_the_wire_never_exceed_max_concurrent_calls() {
         config,
     );
     portal.check_credentials().await.unwrap();
-    sim.set_faults(vec![ccs_operator::simulator::FaultRule {
+    sim.set_faults(vec![ccs_simulator::FaultRule {
         method: None,
         route: "*".into(),
-        fault: ccs_operator::simulator::FaultKind::Latency { ms: 50, jitter_ms: 0 },
+        fault: ccs_simulator::FaultKind::Latency { ms: 50, jitter_ms: 0 },
         rate: 1.0,
         count: None,
     }]);

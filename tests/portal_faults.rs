@@ -4,7 +4,7 @@
 mod portal_common;
 
 use ccs_operator::portal::*;
-use ccs_operator::simulator::{FaultKind, FaultRule, SimConfig, Simulator};
+use ccs_simulator::{FaultKind, FaultRule, SimConfig, Simulator};
 use portal_common::*;
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -4,7 +4,7 @@
 mod portal_common;
 
 use ccs_operator::portal::API_PREFIX;
-use ccs_operator::simulator::{OPENAPI, Simulator};
+use ccs_simulator::{OPENAPI, Simulator};
 use portal_common::*;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;

@@ -4,7 +4,7 @@
 mod portal_common;
 
 use ccs_operator::portal::*;
-use ccs_operator::simulator::{ServeOptions, SimConfig, Simulator};
+use ccs_simulator::{ServeOptions, SimConfig, Simulator};
 use portal_common::*;
 
 #[tokio::test]

@@ -12,9 +12,11 @@ mod error;
 mod http;
 mod limiter;
 mod metrics;
-pub mod model;
 mod ops;
 mod token;
+
+/// Wire models of the Customer Space API, shared with the simulator.
+pub use ccs_portal_model as model;
 
 pub use cache::CachedPortal;
 pub use config::{ClientConfig, Credentials, RateLimit, RetryPolicy, Secret};

@@ -1,8 +1,6 @@
 //! `ccs-operator run`: connects to the cluster, elects a leader, runs one controller per kind and
 //! serves metrics and health until SIGTERM or Ctrl-C.
 
-pub mod bench;
-pub mod bench_operator;
 pub mod cli;
 pub mod leader;
 pub mod server;

@@ -2,7 +2,7 @@
 #![allow(dead_code)]
 
 use ccs_operator::portal::{ClientConfig, Credentials, PortalShared, ReqwestPortal, RetryPolicy};
-use ccs_operator::simulator::{SimConfig, Simulator};
+use ccs_simulator::{SimConfig, Simulator};
 use std::sync::Arc;
 use std::time::Duration;
 

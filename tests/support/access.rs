@@ -3,7 +3,7 @@
 use super::e2e::{DEADLINE, Env, Operator, condition, wait_for, wait_until};
 use ccs_operator::api::CloudContract;
 use ccs_operator::portal::Offer;
-use ccs_operator::simulator::CallRecord;
+use ccs_simulator::CallRecord;
 use kube::Resource;
 use kube::api::Api;
 use serde::de::DeserializeOwned;

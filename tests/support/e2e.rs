@@ -3,9 +3,9 @@
 
 use super::manifests::{self, CONTRACT};
 use super::smtp::SmtpSink;
+use ccs_devcluster::{DevCluster, DevClusterConfig};
 use ccs_operator::api::CloudContract;
-use ccs_operator::devcluster::{DevCluster, DevClusterConfig};
-use ccs_operator::simulator::{SimConfig, Simulator};
+use ccs_simulator::{SimConfig, Simulator};
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, Patch, PatchParams, PostParams};
@@ -78,7 +78,7 @@ impl Env {
     }
 
     /// The seeded credential with `label` (`operator`, `manager`, `visitor`) for `contract_id`.
-    pub fn credential(&self, contract_id: &str, label: &str) -> ccs_operator::simulator::SeededCredential {
+    pub fn credential(&self, contract_id: &str, label: &str) -> ccs_simulator::SeededCredential {
         self.sim
             .seeded_credentials()
             .into_iter()
@@ -181,7 +181,7 @@ impl Env {
     }
 
     /// The simulator's calls from sequence `since` on.
-    pub fn calls_since(&self, since: u64) -> Vec<ccs_operator::simulator::CallRecord> {
+    pub fn calls_since(&self, since: u64) -> Vec<ccs_simulator::CallRecord> {
         self.sim.calls(since)
     }
 

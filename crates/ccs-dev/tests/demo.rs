@@ -1,0 +1,109 @@
+//! The one-command demo, as a newcomer runs it: start it, wait for Ready through kubectl, find a
+//! budget email, stop it with Ctrl-C.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn kubectl(kubeconfig: &std::path::Path, cache: &std::path::Path, args: &[&str]) -> std::process::Output {
+    Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .arg("--cache-dir")
+        .arg(cache)
+        .args(args)
+        .env_remove("HTTPS_PROXY")
+        .env_remove("https_proxy")
+        .output()
+        .expect("kubectl runs")
+}
+
+#[test]
+fn the_demo_makes_every_sample_ready_and_writes_a_budget_email() {
+    let out = tempfile::tempdir().expect("tempdir");
+    let cache = out.path().join("kubectl-cache");
+    let mut demo = Command::new(env!("CARGO_BIN_EXE_ccs-dev"))
+        .args(["demo", "--out"])
+        .arg(out.path())
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .env_remove("HTTPS_PROXY")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("demo starts");
+    let started = Instant::now();
+    let mut guide = String::new();
+    let mut reader = BufReader::new(demo.stdout.take().expect("stdout"));
+    while !guide.contains("kubectl explain") {
+        let mut line = String::new();
+        assert!(
+            reader.read_line(&mut line).expect("guide") > 0,
+            "demo exited early: {guide}"
+        );
+        guide.push_str(&line);
+    }
+    // Keep draining stdout so the live summary never blocks on a full pipe.
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
+    let kubeconfig = out.path().join("kubeconfig");
+    assert!(
+        guide.contains(&format!("export KUBECONFIG={}", kubeconfig.display())),
+        "{guide}"
+    );
+
+    let wait = kubectl(
+        &kubeconfig,
+        &cache,
+        &[
+            "wait",
+            "--for=condition=Ready",
+            "ccontract,budget,puser,sorder",
+            "--all",
+            "--timeout=90s",
+        ],
+    );
+    assert!(
+        wait.status.success(),
+        "not Ready: {}",
+        String::from_utf8_lossy(&wait.stderr)
+    );
+    let get = kubectl(&kubeconfig, &cache, &["get", "customerspace"]);
+    let table = String::from_utf8_lossy(&get.stdout);
+    for name in [
+        "acme-prod",
+        "jane-doe",
+        "acme-prod-monthly",
+        "acme-prod-extra-storage",
+    ] {
+        assert!(table.contains(name), "{table}");
+    }
+
+    let mail = out.path().join("mail");
+    let budget_email = loop {
+        let found = std::fs::read_dir(&mail)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+            .find(|m| m.contains("threshold"));
+        if let Some(found) = found {
+            break found;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "no budget email in {}",
+            mail.display()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(
+        budget_email.contains("Message-ID: <") && budget_email.contains("acme-prod-monthly"),
+        "{budget_email}"
+    );
+
+    Command::new("kill")
+        .arg("-INT")
+        .arg(demo.id().to_string())
+        .status()
+        .expect("kill");
+    let status = demo.wait().expect("demo exits");
+    assert!(status.success(), "demo exited with {status}");
+}
