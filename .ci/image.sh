@@ -29,11 +29,10 @@ image_source() {
   echo "${url:-https://example.invalid/ccs-operator}"
 }
 
-# Installs Debian packages for the commands that are missing (CI starts from a fresh machine).
-need() { # need COMMAND PACKAGE...
-  local cmd=$1; shift
-  command -v "$cmd" >/dev/null && return 0
-  echo "== installing $* (for $cmd)"
+# Installs Debian packages (CI starts from a fresh machine); `need` only when the command is missing.
+apt_install() {
+  echo "== installing $*"
   export DEBIAN_FRONTEND=noninteractive
   apt-get install -y -q "$@" >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q "$@" >/dev/null; }
 }
+need() { command -v "$1" >/dev/null || apt_install "${@:2}"; } # need COMMAND PACKAGE...
