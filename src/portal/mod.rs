@@ -2,11 +2,10 @@
 //! the resilient reqwest implementation.
 //!
 //! Build one [`PortalShared`] per process (HTTP pool, rate limiter, metrics) and one
-//! [`ReqwestPortal`] per set of credentials (it owns that credential's token cache); wrap it in a
-//! [`CachedPortal`] shared by every object of the contract so reads are made once per poll; hand
-//! the controllers an `Arc<dyn CustomerSpace>`.
+//! [`ReqwestPortal`] per set of credentials (it owns that credential's token cache) and hand the
+//! controllers an `Arc<dyn CustomerSpace>`. Reads shared by every object of a contract are
+//! single-flight in `controllers::shared_read`, the one read cache.
 
-mod cache;
 mod config;
 mod error;
 mod http;
@@ -18,7 +17,6 @@ mod token;
 /// Wire models of the Customer Space API, shared with the simulator.
 pub use ccs_portal_model as model;
 
-pub use cache::CachedPortal;
 pub use config::{ClientConfig, Credentials, RateLimit, RetryPolicy, Secret};
 pub use error::{ErrorCategory, PortalError, PortalResult};
 pub use http::{PortalShared, ReqwestPortal};

@@ -1,7 +1,7 @@
 //! Every route of `config/customer-space-api.yaml` is served by the simulator, and every answer
 //! (status, media type, body, paging headers) matches the document.
 
-mod portal_common;
+use crate::portal_common;
 
 use ccs_operator::portal::API_PREFIX;
 use ccs_simulator::{OPENAPI, Simulator};

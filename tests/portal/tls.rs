@@ -1,7 +1,7 @@
 //! rustls with an optional extra CA bundle: a server signed by a private CA is trusted only when
 //! that CA is configured.
 
-mod portal_common;
+use crate::portal_common;
 
 use ccs_operator::portal::*;
 use rustls::pki_types::pem::PemObject;

@@ -2,7 +2,7 @@
 //! an unknown contract), with `ObserveOnly` and paused objects, and that its logs never hold a
 //! secret. "No hot loop" is measured: portal calls and reconciles over several poll intervals.
 
-mod support;
+use crate::support;
 
 use ccs_operator::api::CloudContract;
 use ccs_simulator::CallRecord;

@@ -1,7 +1,7 @@
 //! PortalUser end to end: dev cluster + simulator + the `ccs-operator run` binary. Each test
 //! checks the simulator's state and call log, not only the object's status.
 
-mod support;
+use crate::support;
 
 use ccs_operator::api::PortalUser;
 use ccs_operator::api::common::ANNOTATION_RECONCILE_REQUESTED_AT;

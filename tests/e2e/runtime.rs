@@ -2,7 +2,7 @@
 //! readiness, the CRD preflight, and a real `/metrics` scrape checked by promtool and by the
 //! chart's metric-name checker.
 
-mod support;
+use crate::support;
 
 use ccs_devcluster::{DevCluster, DevClusterConfig};
 use ccs_operator::api::{BudgetAlert, CloudContract};

@@ -1,6 +1,6 @@
 //! Every client operation against the simulator, plus authentication and classification.
 
-mod portal_common;
+use crate::portal_common;
 
 use ccs_operator::portal::*;
 use portal_common::*;
@@ -491,63 +491,6 @@ async fn french_messages_and_metrics_labels() {
         }
     }
     assert!(!format!("{portal:?}").contains(sim.credentials(&id, "manager").unwrap().client_secret.expose()));
-}
-
-#[tokio::test]
-async fn cached_reads_are_shared_and_writes_invalidate() {
-    let sim = simulator().await;
-    let id = contract(&sim, "OCB");
-    let inner: std::sync::Arc<dyn CustomerSpace> = std::sync::Arc::new(manager(&sim, &id));
-    let cached = std::sync::Arc::new(CachedPortal::new(inner, std::time::Duration::from_secs(600)));
-    cached.check_credentials().await.unwrap();
-    sim.clear_calls();
-    // Twenty objects of the same contract ask at once: one portal call.
-    let tasks: Vec<_> = (0..20)
-        .map(|_| {
-            let (cached, id) = (cached.clone(), id.clone());
-            tokio::spawn(async move { cached.list_users(&id).await.unwrap().len() })
-        })
-        .collect();
-    for task in tasks {
-        task.await.unwrap();
-    }
-    cached.dashboard(&id).await.unwrap();
-    cached.dashboard(&id).await.unwrap();
-    assert_eq!(calls_on(&sim, "GET", "/users"), 1);
-    assert_eq!(calls_on(&sim, "GET", "/dashboard"), 1);
-    assert_eq!(cached.list_bills(&id, 3).await.unwrap().len(), 3);
-    assert_eq!(cached.list_bills(&id, 12).await.unwrap().len(), 12);
-    assert_eq!(calls_on(&sim, "GET", "/bills"), 1);
-
-    // A write drops the contract's cached reads.
-    let someone = cached
-        .list_users(&id)
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|u| !u.referent)
-        .unwrap();
-    let update = AccessUpdate {
-        profiles: someone.profiles.clone(),
-        enabled: !someone.enabled,
-    };
-    cached
-        .set_access(&id, &someone.account.id, &update)
-        .await
-        .unwrap();
-    let after = cached.list_users(&id).await.unwrap();
-    assert_eq!(calls_on(&sim, "GET", "/users"), 2);
-    assert_eq!(
-        after
-            .iter()
-            .find(|u| u.account.id == someone.account.id)
-            .unwrap()
-            .enabled,
-        update.enabled
-    );
-    cached.invalidate(&id);
-    cached.dashboard(&id).await.unwrap();
-    assert_eq!(calls_on(&sim, "GET", "/dashboard"), 2);
 }
 
 #[tokio::test]

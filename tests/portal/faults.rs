@@ -1,7 +1,7 @@
 //! The client under injected faults: bounded retries, Retry-After, timeouts, exactly-once
 //! submission under commit-then-fail, and the rate limiter's accuracy.
 
-mod portal_common;
+use crate::portal_common;
 
 use ccs_operator::portal::*;
 use ccs_simulator::{FaultKind, FaultRule, SimConfig, Simulator};

@@ -1,7 +1,7 @@
 //! The simulator itself: seeded world, determinism, weather from incidents, persistence,
 //! admin switch, and a call log free of secrets.
 
-mod portal_common;
+use crate::portal_common;
 
 use ccs_operator::portal::*;
 use ccs_simulator::{ServeOptions, SimConfig, Simulator};

@@ -1,7 +1,7 @@
 //! End to end: the operator binary against the dev-cluster, the simulator and a real SMTP server,
 //! for CloudContracts and BudgetAlerts.
 
-mod support;
+use crate::support;
 
 use ccs_operator::api::BudgetAlert;
 use kube::Api;

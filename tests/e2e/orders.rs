@@ -1,7 +1,7 @@
 //! ServiceOrder end to end: dev cluster + simulator + a real SMTP sink + the `ccs-operator run`
 //! binary, killed and restarted while orders are in flight.
 
-mod support;
+use crate::support;
 
 use ccs_operator::api::{CloudContract, PortalUser, ServiceOrder};
 use ccs_simulator::{FaultKind, FaultRule};

@@ -1,0 +1,11 @@
+//! End to end: the `ccs-operator` binary against the dev-cluster, the simulator and a real SMTP
+//! server. One test binary (one link of the operator and the stand-ins) with a module per area.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod contracts_budgets;
+mod failures;
+mod orders;
+mod runtime;
+mod users;
