@@ -1,0 +1,96 @@
+//! End to end: production hardening (issue 12). A panicking reconcile fails its object alone; a
+//! dead controller ends the process with a non-zero exit and hands the Lease to the standby;
+//! hostile annotations and portal data never stop the operator.
+//!
+//! The panic hooks (`CCS_DEBUG_PANIC_ON`, `CCS_DEBUG_PANIC_UNCAUGHT_ON`) exist in debug builds
+//! only, which is what `cargo test` runs.
+
+mod support;
+
+use ccs_operator::api::BudgetAlert;
+use kube::Api;
+use std::time::{Duration, Instant};
+use support::e2e::{DEADLINE, Env, Operator, condition, has_condition, wait_for, wait_until};
+use support::manifests::budget;
+
+async fn leader_flag(op: &Operator) -> Option<f64> {
+    op.metric("ccs_leader ").await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_panicking_reconcile_fails_its_object_alone() {
+    let env = Env::start().await;
+    let mut op = env.operator_with_env(&[("CCS_DEBUG_PANIC_ON", "default/broken")], &[]);
+    env.ready_contract().await;
+    env.apply::<BudgetAlert>(budget("broken", "acme", "100000")).await;
+    env.apply::<BudgetAlert>(budget("fine", "acme", "100000")).await;
+    let budgets: Api<BudgetAlert> = Api::namespaced(env.client.clone(), "default");
+    let broken = wait_for(&budgets, "broken", "Ready=False, reason Internal", |b| {
+        condition(b, "Ready").is_some_and(|(s, r, _)| s == "False" && r == "Internal")
+    })
+    .await;
+    let (_, _, message) = condition(&broken, "Ready").expect("Ready");
+    assert!(message.contains("internal error"), "{message}");
+    wait_for(&budgets, "fine", "Ready", |b| has_condition(b, "Ready", "True")).await;
+    // The controllers still run after the panic: a new object is reconciled too.
+    env.apply::<BudgetAlert>(budget("later", "acme", "100000")).await;
+    wait_for(&budgets, "later", "Ready", |b| has_condition(b, "Ready", "True")).await;
+    assert!(op.is_running(), "the operator exited; log:\n{}", op.logs());
+    assert_eq!(op.probe("/readyz").await, 200);
+    let scrape = op.scrape().await;
+    assert!(
+        scrape
+            .lines()
+            .any(|l| l.starts_with("ccs_reconcile_errors_total{")
+                && l.contains("category=\"Internal\"")
+                && l.contains("kind=\"BudgetAlert\"")),
+        "the panic is counted as an Internal error:\n{scrape}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_dead_controller_exits_non_zero_and_the_standby_takes_over() {
+    let env = Env::start().await;
+    let vars = [("CCS_LEASE_DURATION", "3s")];
+    let mut doomed = env.operator_with_env(
+        &[
+            ("CCS_LEASE_DURATION", "3s"),
+            ("CCS_DEBUG_PANIC_UNCAUGHT_ON", "default/doomed"),
+        ],
+        &["--leader-election", "true"],
+    );
+    wait_until(DEADLINE, "the first replica leads", || async {
+        (leader_flag(&doomed).await == Some(1.0)).then_some(())
+    })
+    .await;
+    let standby = env.operator_with_env(&vars, &["--leader-election", "true"]);
+    wait_until(DEADLINE, "the second replica stands by", || async {
+        (leader_flag(&standby).await == Some(0.0)).then_some(())
+    })
+    .await;
+    env.ready_contract().await;
+
+    env.apply::<BudgetAlert>(budget("doomed", "acme", "100000")).await;
+    let status = doomed.exited_within(DEADLINE).await;
+    let died = Instant::now();
+    assert!(!status.success(), "exit status {status:?}");
+    let log = doomed.logs();
+    assert!(log.contains("the controllers panicked"), "log:\n{log}");
+
+    // The Lease was released on the way out: the standby leads well before it would expire.
+    wait_until(DEADLINE, "the standby leads", || async {
+        (leader_flag(&standby).await == Some(1.0)).then_some(())
+    })
+    .await;
+    eprintln!("takeover after {:?}", died.elapsed());
+    assert!(
+        died.elapsed() < Duration::from_secs(10),
+        "took over after {:?}",
+        died.elapsed()
+    );
+    let budgets: Api<BudgetAlert> = Api::namespaced(env.client.clone(), "default");
+    wait_for(&budgets, "doomed", "Ready under the new leader", |b| {
+        has_condition(b, "Ready", "True")
+    })
+    .await;
+}
