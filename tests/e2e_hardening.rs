@@ -9,6 +9,7 @@ mod support;
 
 use ccs_operator::api::BudgetAlert;
 use kube::Api;
+use kube::api::{Patch, PatchParams};
 use std::time::{Duration, Instant};
 use support::e2e::{DEADLINE, Env, Operator, condition, has_condition, wait_for, wait_until};
 use support::manifests::budget;
@@ -93,4 +94,58 @@ async fn a_dead_controller_exits_non_zero_and_the_standby_takes_over() {
         has_condition(b, "Ready", "True")
     })
     .await;
+}
+
+/// The reproduction: one annotation stopped every controller of the process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_huge_poll_interval_is_clamped_and_the_operator_goes_on() {
+    const WITHIN: Duration = Duration::from_secs(15);
+    let env = Env::start().await;
+    let mut op = env.operator(&[]);
+    env.ready_contract().await;
+    env.apply::<BudgetAlert>(budget("monthly", "acme", "100000"))
+        .await;
+    let budgets: Api<BudgetAlert> = Api::namespaced(env.client.clone(), "default");
+    wait_for(&budgets, "monthly", "Ready", |b| {
+        has_condition(b, "Ready", "True")
+    })
+    .await;
+
+    let annotate = |value: serde_json::Value| {
+        let budgets = budgets.clone();
+        async move {
+            let patch = serde_json::json!({"metadata": {"annotations": value}});
+            budgets
+                .patch("monthly", &PatchParams::default(), &Patch::Merge(&patch))
+                .await
+                .expect("annotated");
+        }
+    };
+    annotate(serde_json::json!({"customerspace.io/poll-interval": "580000000000y"})).await;
+    let asked = Instant::now();
+    env.apply::<BudgetAlert>(budget("second", "acme", "100000")).await;
+    wait_until(WITHIN, "a new BudgetAlert Ready", || async {
+        budgets
+            .get("second")
+            .await
+            .ok()
+            .filter(|b| has_condition(b, "Ready", "True"))
+    })
+    .await;
+    annotate(serde_json::json!({"customerspace.io/reconcile-requested-at": "after-the-annotation"})).await;
+    let handled = wait_until(WITHIN, "reconcile-requested-at echoed", || async {
+        budgets.get("monthly").await.ok().filter(|b| {
+            b.status
+                .as_ref()
+                .and_then(|s| s.last_handled_reconcile_at.as_deref())
+                == Some("after-the-annotation")
+        })
+    })
+    .await;
+    eprintln!("both handled {:?} after the annotation", asked.elapsed());
+    let (status, _, message) = condition(&handled, "Ready").expect("Ready");
+    assert_eq!(status, "True", "{message}");
+    assert!(message.contains("clamped to the maximum of 1day"), "{message}");
+    assert!(op.is_running(), "log:\n{}", op.logs());
+    assert!(!op.logs().contains("panicked"), "log:\n{}", op.logs());
 }
