@@ -183,7 +183,14 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
         now,
         freshness_limit,
     )
-    .map_err(|e| ReconcileError::new(Category::InvalidSpec, e.to_string()))?;
+    .map_err(|e| match e {
+        // The portal's data, not the spec: retried with backoff, the data may be corrected.
+        plan::PlanError::OutOfRange(_) => ReconcileError::new(
+            Category::Unavailable,
+            format!("evaluating the consumption of {contract_id}: {e}"),
+        ),
+        _ => ReconcileError::new(Category::InvalidSpec, e.to_string()),
+    })?;
     let generation = obj.metadata.generation;
     let mut status = BudgetAlertStatus {
         observed_generation: generation,
