@@ -149,3 +149,67 @@ async fn a_huge_poll_interval_is_clamped_and_the_operator_goes_on() {
     assert!(op.is_running(), "log:\n{}", op.logs());
     assert!(!op.logs().contains("panicked"), "log:\n{}", op.logs());
 }
+
+/// Each hostile-data case on the dashboard: after the operator has read it, the contract is
+/// Ready or reports a clear failed condition (written to status), and the operator runs on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hostile_portal_data_keeps_the_contract_ready_or_clearly_failing() {
+    use ccs_operator::api::CloudContract;
+    use ccs_operator::portal::model::API_PREFIX;
+    use ccs_operator::simulator::{FaultKind, FaultRule, HostileCase};
+    let env = Env::start().await;
+    let mut op = env.operator(&[]);
+    env.ready_contract().await;
+    let contracts: Api<CloudContract> = Api::namespaced(env.client.clone(), "default");
+    for case in [
+        HostileCase::NegativeAmounts,
+        HostileCase::HugeAmounts,
+        HostileCase::HugeLists,
+        HostileCase::ExtremeDates,
+        HostileCase::UnknownEnums,
+        HostileCase::LongStrings,
+    ] {
+        let since = env.last_call();
+        env.sim.set_faults(vec![FaultRule {
+            method: Some("GET".into()),
+            route: format!("{API_PREFIX}/contracts/{{contractId}}/dashboard"),
+            fault: FaultKind::HostileData { case, items: 10_000 },
+            rate: 1.0,
+            count: None,
+        }]);
+        let asked = format!("{case:?}");
+        let patch = serde_json::json!({"metadata": {"annotations": {
+            "customerspace.io/reconcile-requested-at": asked}}});
+        contracts
+            .patch("acme", &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .expect("annotated");
+        wait_until(DEADLINE, &format!("{case:?} served"), || async {
+            env.calls_since(since)
+                .iter()
+                .any(|c| c.fault.as_deref() == Some("HostileData"))
+                .then_some(())
+        })
+        .await;
+        let served = env.last_call();
+        let outcome = wait_until(DEADLINE, &format!("{case:?} handled"), || async {
+            let c = contracts.get("acme").await.ok()?;
+            let (status, reason, message) = condition(&c, "Ready")?;
+            let handled = c.status.as_ref()?.last_handled_reconcile_at.as_deref() == Some(asked.as_str());
+            // Ready from a sync after the hostile read, or a failure naming its cause.
+            let ready = handled && status == "True" && env.last_call() >= served;
+            let failed = status == "False" && !message.is_empty() && env.calls_since(since).len() > 1;
+            (ready || failed).then(|| {
+                format!(
+                    "{status} {reason}: {}",
+                    message.chars().take(160).collect::<String>()
+                )
+            })
+        })
+        .await;
+        eprintln!("{case:?}: Ready {outcome}");
+        assert!(op.is_running(), "{case:?}; log:\n{}", op.logs());
+    }
+    env.sim.set_faults(vec![]);
+    assert!(!op.logs().contains("panicked"), "log:\n{}", op.logs());
+}

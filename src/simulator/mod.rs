@@ -25,6 +25,7 @@ mod contracts;
 mod errors;
 mod faults;
 mod handlers;
+mod hostile;
 mod requests;
 mod rights;
 mod rng;
@@ -37,6 +38,7 @@ mod world;
 pub use calllog::CallRecord;
 pub use config::SimConfig;
 pub use faults::{FaultKind, FaultRule};
+pub use hostile::HostileCase;
 pub use server::OPENAPI;
 pub use world::World;
 
