@@ -317,18 +317,29 @@ impl OperatorConfig {
                 "controllers.{name}.concurrency must be at least 1"
             );
             anyhow::ensure!(
-                c.poll_interval >= Duration::from_secs(1),
-                "controllers.{name}.pollInterval must be at least 1s"
+                c.poll_interval >= Duration::from_secs(1)
+                    && c.poll_interval <= Duration::from_secs(24 * 3600),
+                "controllers.{name}.pollInterval must be between 1s and 24h"
             );
         }
         anyhow::ensure!(
             self.portal.max_concurrent_calls > 0,
             "portal.maxConcurrentCalls must be at least 1"
         );
-        anyhow::ensure!(
-            self.portal.rate_limit.requests_per_second > 0.0,
-            "portal.rateLimit.requestsPerSecond must be > 0"
-        );
+        let min_rate = crate::portal::MIN_RATE_PER_SECOND;
+        for (name, limit) in std::iter::once(("portal.rateLimit".to_string(), &self.portal.rate_limit)).chain(
+            self.portal
+                .operation_rate_limits
+                .iter()
+                .map(|(op, l)| (format!("portal.operationRateLimits.{op}"), l)),
+        ) {
+            anyhow::ensure!(
+                limit.requests_per_second.is_finite() && limit.requests_per_second >= min_rate,
+                "{name}.requestsPerSecond must be at least {min_rate} (one call every 1000s), got {}",
+                limit.requests_per_second
+            );
+            anyhow::ensure!(limit.burst >= 1, "{name}.burst must be at least 1");
+        }
         anyhow::ensure!(
             self.smtp.tls != SmtpTls::Implicit || !self.smtp.host.is_empty(),
             "smtp.tls is implicit but smtp.host is empty"
@@ -367,6 +378,28 @@ mod tests {
             .apply_env([("CCS_SMTP_PORT".to_string(), "lots".to_string())])
             .unwrap_err();
         assert!(err.to_string().contains("CCS_SMTP_PORT"));
+    }
+
+    #[test]
+    fn rates_and_poll_intervals_out_of_range_are_rejected_at_start() {
+        let mut config = OperatorConfig::default();
+        config.portal.rate_limit.requests_per_second = 1e-300;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("portal.rateLimit.requestsPerSecond"), "{err}");
+        let mut config = OperatorConfig::default();
+        config.portal.operation_rate_limits.insert(
+            "submit_request".into(),
+            RateLimit {
+                requests_per_second: f64::NAN,
+                burst: 1,
+            },
+        );
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("operationRateLimits.submit_request"), "{err}");
+        let mut config = OperatorConfig::default();
+        config.controllers.budget_alert.poll_interval = Duration::from_secs(u64::MAX);
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("between 1s and 24h"), "{err}");
     }
 
     #[test]

@@ -4,6 +4,8 @@ pub mod budget_alert;
 pub mod cloud_contract;
 pub mod common;
 pub mod context;
+#[cfg(test)]
+mod hostile_props;
 pub mod key_index;
 pub mod portal_access;
 pub mod portal_user;

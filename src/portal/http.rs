@@ -207,7 +207,8 @@ impl ReqwestPortal {
         // No retry loop here: the caller's loop retries the whole attempt, token included.
         let reply = self.exchange(&call, None).await?;
         let token: TokenResponse = decode("token", &reply.body)?;
-        let lifetime = Duration::from_secs(token.expires_in);
+        // A hostile or broken `expires_in` (up to u64::MAX) is capped: see `MAX_TOKEN_LIFETIME`.
+        let lifetime = Duration::from_secs(token.expires_in).min(super::token::MAX_TOKEN_LIFETIME);
         // Refresh ahead of expiry, but never refresh on every call for short-lived tokens.
         let valid_for = lifetime
             .saturating_sub(self.shared.config.token_refresh_margin)

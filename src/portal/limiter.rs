@@ -12,14 +12,19 @@ pub(super) struct Limiter {
     per_operation: HashMap<String, DefaultDirectRateLimiter>,
 }
 
+/// Slowest rate a bucket may have: one call every 1000 s. Below it, the period between two calls
+/// overflows (or nearly) and nothing would ever be called.
+pub const MIN_RATE_PER_SECOND: f64 = 0.001;
+
 fn bucket(limit: &RateLimit) -> Result<DefaultDirectRateLimiter, String> {
-    if !(limit.per_second.is_finite() && limit.per_second > 0.0) {
+    if !(limit.per_second.is_finite() && limit.per_second >= MIN_RATE_PER_SECOND) {
         return Err(format!(
-            "rate limit perSecond must be > 0, got {}",
+            "rate limit perSecond must be at least {MIN_RATE_PER_SECOND}, got {}",
             limit.per_second
         ));
     }
-    let period = Duration::from_secs_f64(1.0 / limit.per_second);
+    let period = Duration::try_from_secs_f64(1.0 / limit.per_second)
+        .map_err(|e| format!("rate limit perSecond {}: {e}", limit.per_second))?;
     let burst = NonZeroU32::new(limit.burst).ok_or("rate limit burst must be >= 1")?;
     let quota = Quota::with_period(period)
         .ok_or("rate limit period is zero")?

@@ -20,6 +20,7 @@ pub use ccs_portal_model as model;
 pub use config::{ClientConfig, Credentials, RateLimit, RetryPolicy, Secret};
 pub use error::{ErrorCategory, PortalError, PortalResult};
 pub use http::{PortalShared, ReqwestPortal};
+pub use limiter::MIN_RATE_PER_SECOND;
 pub use metrics::PortalMetrics;
 pub use model::*;
 

@@ -4,6 +4,9 @@ use super::config::Secret;
 use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
+/// Longest a token is reused, whatever its `expires_in` says: a day.
+pub(super) const MAX_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
 /// A token and when it stops being usable.
 #[derive(Clone)]
 pub(super) struct CachedToken {
@@ -36,8 +39,30 @@ impl TokenCache {
         let (value, valid_for) = fetch().await?;
         *guard = Some(CachedToken {
             value: value.clone(),
-            refresh_at: Instant::now() + valid_for,
+            refresh_at: refresh_at(Instant::now(), valid_for),
         });
         Ok(value)
+    }
+}
+
+/// When a token fetched at `now`, valid for `valid_for`, is refreshed: at most [`MAX_TOKEN_LIFETIME`]
+/// later, and never an overflow.
+fn refresh_at(now: Instant, valid_for: Duration) -> Instant {
+    let valid_for = valid_for.min(MAX_TOKEN_LIFETIME);
+    now.checked_add(valid_for).unwrap_or(now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_lifetime_is_capped_not_an_overflow() {
+        let now = Instant::now();
+        assert_eq!(refresh_at(now, Duration::MAX), now + MAX_TOKEN_LIFETIME);
+        assert_eq!(
+            refresh_at(now, Duration::from_secs(60)),
+            now + Duration::from_secs(60)
+        );
     }
 }

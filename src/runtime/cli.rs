@@ -131,5 +131,9 @@ pub fn main(args: RunArgs) -> anyhow::Result<()> {
     let config = args.resolve(std::env::vars())?;
     super::telemetry::init(&config.log);
     let source = args.kubeconfig.clone().map(KubeSource::File).unwrap_or_default();
-    tokio::runtime::Runtime::new()?.block_on(run(config, source, termination()))
+    let runtime = tokio::runtime::Runtime::new()?;
+    let result = runtime.block_on(run(config, source, termination()));
+    // Whatever still runs (a hung call) must not delay the exit, above all a failure exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(5));
+    result
 }

@@ -12,11 +12,15 @@ pub fn identity() -> String {
     format!("{host}-{}", std::process::id())
 }
 
+/// The lease manager's task: once every receiver of its channel is dropped, it releases the lease
+/// and ends.
+pub type LeaseTask = tokio::task::JoinHandle<kube_lease_manager::Result<kube_lease_manager::LeaseManager>>;
+
 /// Starts competing for the lease; the channel says whether this replica holds it.
 pub async fn elect(
     client: kube::Client,
     config: &LeaderElectionConfig,
-) -> anyhow::Result<watch::Receiver<bool>> {
+) -> anyhow::Result<(watch::Receiver<bool>, LeaseTask)> {
     let namespace = config
         .lease_namespace
         .clone()
@@ -34,6 +38,5 @@ pub async fn elect(
         .with_parameters(LeaseParams::new(identity, duration, grace).with_field_manager(field_manager))
         .build()
         .await?;
-    let (channel, _task) = manager.watch().await;
-    Ok(channel)
+    Ok(manager.watch().await)
 }

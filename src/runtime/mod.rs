@@ -103,7 +103,17 @@ async fn preflight(client: &kube::Client, namespaces: &[String]) -> anyhow::Resu
     Ok(())
 }
 
-/// Runs the operator until `shutdown` resolves.
+/// The message of a panic payload.
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// Runs the operator until `shutdown` resolves. Returns an error, for a non-zero exit, when the
+/// lease is lost or the controllers end or panic on their own.
 pub async fn run(
     config: OperatorConfig,
     source: KubeSource,
@@ -141,10 +151,12 @@ pub async fn run(
         println!("metrics and health listening on http://{addr}");
     }
 
+    let mut lease_task = None;
     let mut leadership = if config.leader_election.enabled {
         // A standby is healthy and ready to take over; it reports ready while it waits.
         health.set_ready(true);
-        let mut rx = leader::elect(client.clone(), &config.leader_election).await?;
+        let (mut rx, task) = leader::elect(client.clone(), &config.leader_election).await?;
+        lease_task = Some(task);
         tracing::info!(identity = %leader::identity(), "waiting for the leader lease");
         let acquired = async {
             let _ = rx.wait_for(|leader| *leader).await;
@@ -187,20 +199,22 @@ pub async fn run(
     };
 
     // Spawned: the stores fill only while the controllers' watch streams are polled.
-    let controllers = tokio::spawn(wiring::start(ctx.clone(), stop_all.clone()));
+    let mut controllers = tokio::spawn(wiring::start(ctx.clone(), stop_all.clone()));
     let synced = async {
         ctx.stores.contracts.wait_ready().await;
         ctx.stores.budgets.wait_ready().await;
         ctx.stores.users.wait_ready().await;
         ctx.stores.orders.wait_ready().await;
     };
-    tokio::select! {
+    let early_end = tokio::select! {
         _ = synced => {
             health.set_ready(true);
             tracing::info!("caches synced; ready");
+            None
         }
-        _ = stop_all() => {}
-    }
+        _ = stop_all() => None,
+        ended = &mut controllers => Some(ended),
+    };
 
     let refresher = {
         let ctx = ctx.clone();
@@ -216,7 +230,31 @@ pub async fn run(
             }
         })
     };
-    let _ = controllers.await;
+    let ended = match early_end {
+        Some(ended) => ended,
+        None => controllers.await,
+    };
+    let stopping = *stop_rx.borrow() || futures::FutureExt::now_or_never(lost.clone()).is_some();
+    if !stopping {
+        // A dead controller must not keep a healthy face: no readiness, no Lease, a non-zero exit
+        // so Kubernetes restarts the pod, and the standby takes over at once.
+        let cause = match ended {
+            Err(err) if err.is_panic() => format!("panicked: {}", panic_message(err.into_panic())),
+            Err(err) => format!("failed: {err}"),
+            Ok(()) => "ended".into(),
+        };
+        tracing::error!("the controllers {cause}; exiting so that the operator is restarted");
+        health.set_ready(false);
+        metrics.leader.set(0);
+        refresher.abort();
+        let _ = refresher.await;
+        drop((stop_all, lost));
+        if let Some(lease) = lease_task {
+            // Every receiver of the leadership channel is gone: the lease manager releases the Lease.
+            let _ = tokio::time::timeout(Duration::from_secs(5), lease).await;
+        }
+        anyhow::bail!("the controllers {cause}");
+    }
     let _ = refresher.await;
     metrics.leader.set(0);
     health.set_ready(false);

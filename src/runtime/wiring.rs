@@ -138,7 +138,8 @@ where
     }
 }
 
-/// Starts every controller; the returned future ends when they have all shut down.
+/// Starts every controller; the returned future ends when they have all shut down, or as soon as
+/// one of them ends without a shutdown.
 pub fn start<S, F>(ctx: Arc<Context>, stop: S) -> impl Future<Output = ()>
 where
     S: Fn() -> F + Clone + Send + Sync + 'static,
@@ -231,7 +232,14 @@ where
             .for_each(|_| futures::future::ready(()));
         runs.push(orders.boxed());
     }
-    futures::future::join_all(runs).map(drop)
+    // Ends as soon as one controller ends on its own (the caller treats that as fatal); on a
+    // shutdown, once every controller has finished its in-flight reconciles.
+    async move {
+        let (_, _, rest) = futures::future::select_all(runs).await;
+        if stop().now_or_never().is_some() {
+            futures::future::join_all(rest).await;
+        }
+    }
 }
 
 use futures::FutureExt;

@@ -6,6 +6,7 @@ mod support;
 
 mod contracts_budgets;
 mod failures;
+mod hardening;
 mod orders;
 mod runtime;
 mod users;

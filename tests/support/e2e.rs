@@ -388,6 +388,22 @@ impl Operator {
     pub fn is_running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
     }
+
+    /// Waits until it exits on its own, failing the test at `deadline`; returns its exit status.
+    pub async fn exited_within(&mut self, deadline: Duration) -> std::process::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status;
+            }
+            assert!(
+                start.elapsed() < deadline,
+                "the operator still runs after {deadline:?}; log:\n{}",
+                self.logs()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 impl Drop for Operator {

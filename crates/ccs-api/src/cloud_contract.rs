@@ -1,9 +1,16 @@
 //! `CloudContract`: one Cloud Customer Space contract, observed (and optionally managed) by the operator.
 
-use super::common::{Conditions, CredentialsSecretRef, EMAIL_PATTERN, Money};
+use super::common::{
+    Conditions, CredentialsSecretRef, EMAIL_PATTERN, MAX_PORTAL_LONG_TEXT, MAX_PORTAL_TEXT, Money,
+};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+/// Most subscriptions listed in status.
+pub const MAX_SUBSCRIPTIONS: usize = 200;
+/// Most incident states remembered in status (one entry per incident id).
+pub const MAX_NOTIFIED_INCIDENTS: usize = 1000;
 
 /// Desired state of a Customer Space contract.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -145,21 +152,26 @@ pub struct CloudContractStatus {
     pub last_handled_reconcile_at: Option<String>,
     /// Contract name in the portal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub contract_name: Option<String>,
     /// Customer (legal entity) holding the contract.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub customer: Option<String>,
     /// Email of the current referent user of the contract.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub referent: Option<String>,
     /// URL of the technical console of the platform (Flexible Engine console or vCloud Director).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = MAX_PORTAL_LONG_TEXT))]
     pub console_url: Option<String>,
     /// Platform weather: the worst state of the platform regions the contract uses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weather: Option<Weather>,
     /// One-line explanation of the weather.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = MAX_PORTAL_LONG_TEXT))]
     pub weather_summary: Option<String>,
     /// Open incidents on the contract.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -167,15 +179,20 @@ pub struct CloudContractStatus {
     /// Consumption to date in the current billing period.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consumption: Option<ConsumptionStatus>,
-    /// Services subscribed on the contract.
+    /// Services subscribed on the contract (at most 200; `subscriptionsOmitted` counts the rest).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = MAX_SUBSCRIPTIONS))]
     pub subscriptions: Vec<Subscription>,
+    /// Subscriptions the portal listed beyond the 200 shown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscriptions_omitted: Option<i32>,
     /// The most recent invoices, newest first (at most 12).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 12))]
     pub invoices: Vec<InvoiceSummary>,
     /// Email address that receives the invoices.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub invoice_contact: Option<String>,
     /// Number of portal users with access to the contract.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -185,7 +202,7 @@ pub struct CloudContractStatus {
     pub last_sync_time: Option<String>,
     /// Incident states already emailed to `spec.notifications.recipients` (so each is sent once).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 100))]
+    #[schemars(length(max = MAX_NOTIFIED_INCIDENTS))]
     pub notified_incidents: Vec<NotifiedIncident>,
 }
 
@@ -194,8 +211,10 @@ pub struct CloudContractStatus {
 #[serde(rename_all = "camelCase")]
 pub struct NotifiedIncident {
     /// Incident id.
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub id: String,
     /// The state that was emailed.
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub state: String,
 }
 
@@ -231,17 +250,22 @@ pub struct IncidentsStatus {
 #[serde(rename_all = "camelCase")]
 pub struct IncidentSummary {
     /// Incident id in the portal.
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub id: String,
-    /// Short title.
+    /// Short title (cut at 256 characters).
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub title: String,
     /// Severity from 1 (most severe) to 4.
     #[schemars(range(min = 1, max = 4))]
     pub severity: i32,
     /// Incident state, such as `Open`, `InProgress` or `Resolved`.
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub state: String,
     /// When the incident was opened (RFC 3339).
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub opened: String,
     /// When the incident was last updated (RFC 3339).
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub updated: String,
 }
 
@@ -250,12 +274,16 @@ pub struct IncidentSummary {
 #[serde(rename_all = "camelCase")]
 pub struct ConsumptionStatus {
     /// Decimal amount consumed since the start of the period.
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub amount: String,
     /// ISO 4217 currency of the amount.
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub currency: String,
     /// First day of the current billing period (RFC 3339 date).
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub period_start: String,
     /// Time the portal's consumption data was computed (RFC 3339).
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub data_as_of: String,
 }
 
@@ -264,13 +292,17 @@ pub struct ConsumptionStatus {
 #[serde(rename_all = "camelCase")]
 pub struct Subscription {
     /// Subscription id in the portal.
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub id: String,
     /// Service name.
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub service: String,
     /// Platform region, when the service is regional.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub region: Option<String>,
     /// Subscription state, such as `Active`.
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub state: String,
 }
 
@@ -279,11 +311,14 @@ pub struct Subscription {
 #[serde(rename_all = "camelCase")]
 pub struct InvoiceSummary {
     /// Invoice id.
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub id: String,
     /// Billing period, such as `2026-10`.
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub period: String,
     /// Amount including taxes.
     pub amount: Money,
     /// Invoice status, such as `Issued`, `Paid` or `Overdue`.
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub status: String,
 }

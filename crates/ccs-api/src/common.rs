@@ -24,15 +24,22 @@ pub const OBJECT_NAME_PATTERN: &str = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9
 /// Standard Kubernetes conditions, one entry per `type`.
 pub type Conditions = Vec<Condition>;
 
-/// An amount of money: a decimal string (no float rounding) and its ISO 4217 currency.
+/// Longest portal string copied into a status field (names, ids, states, regions, titles).
+pub const MAX_PORTAL_TEXT: usize = 256;
+/// Longest portal URL or free-text summary copied into a status field.
+pub const MAX_PORTAL_LONG_TEXT: usize = 2048;
+
+/// An amount of money as the portal reports it (status only): a decimal string (no float
+/// rounding) and its currency. Not constrained beyond its length: the portal is an external
+/// system, and a credit note has a negative amount such as `-120.00`.
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Money {
-    /// Decimal amount such as `1234.56`; at most 4 decimals.
-    #[schemars(pattern(DECIMAL_PATTERN))]
+    /// Decimal amount such as `1234.56`, or `-120.00` for a credit note.
+    #[schemars(length(max = 64))]
     pub amount: String,
     /// ISO 4217 currency code such as `EUR`.
-    #[schemars(pattern(CURRENCY_PATTERN))]
+    #[schemars(length(max = 16))]
     pub currency: String,
 }
 

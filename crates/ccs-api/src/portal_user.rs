@@ -1,6 +1,6 @@
 //! `PortalUser`: one person's access to Customer Space contracts.
 
-use super::common::{Conditions, EMAIL_PATTERN, Locale, OBJECT_NAME_PATTERN};
+use super::common::{Conditions, EMAIL_PATTERN, Locale, MAX_PORTAL_TEXT, OBJECT_NAME_PATTERN};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -201,9 +201,11 @@ pub struct PortalUserStatus {
     pub last_handled_reconcile_at: Option<String>,
     /// Account id in the portal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub account_id: Option<String>,
     /// Login the portal actually uses (an existing account keeps its login).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub login: Option<String>,
     /// Account state.
     #[serde(default, skip_serializing_if = "Option::is_none")]

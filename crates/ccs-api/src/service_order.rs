@@ -1,6 +1,6 @@
 //! `ServiceOrder`: one catalog order, submitted exactly once and followed to completion.
 
-use super::common::{Conditions, EMAIL_PATTERN, OBJECT_NAME_PATTERN};
+use super::common::{Conditions, EMAIL_PATTERN, MAX_PORTAL_LONG_TEXT, MAX_PORTAL_TEXT, OBJECT_NAME_PATTERN};
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -96,6 +96,7 @@ pub struct ServiceOrderStatus {
     pub last_handled_reconcile_at: Option<String>,
     /// Request id the portal gave the order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub request_id: Option<String>,
     /// Idempotency key sent with the order, derived from the object's uid; recorded before submission.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -146,7 +147,8 @@ pub struct OrderHistoryEntry {
     pub time: String,
     /// New state.
     pub state: OrderState,
-    /// Portal message, if any.
+    /// Portal message, if any (cut at 2048 characters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = MAX_PORTAL_LONG_TEXT))]
     pub message: Option<String>,
 }

@@ -42,6 +42,10 @@ pub enum BillStatus {
     Paid,
     /// Past due date.
     Overdue,
+    /// A value this client does not know yet (the API may grow): read as unknown, not a decode
+    /// failure.
+    #[serde(other)]
+    Unknown,
 }
 
 /// An invoice.

@@ -59,6 +59,10 @@ pub enum RequestState {
     Rejected,
     /// Cancelled by the customer.
     Cancelled,
+    /// A value this client does not know yet (the API may grow): read as unknown, not a decode
+    /// failure.
+    #[serde(other)]
+    Unknown,
 }
 
 impl RequestState {

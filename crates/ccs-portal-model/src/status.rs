@@ -15,6 +15,10 @@ pub enum Weather {
     Rainy,
     /// Outage (severity 1).
     Stormy,
+    /// A value this client does not know yet (the API may grow): read as unknown, not a decode
+    /// failure.
+    #[serde(other)]
+    Unknown,
 }
 
 /// Incident state.
@@ -26,6 +30,10 @@ pub enum IncidentState {
     InProgress,
     /// Resolved.
     Resolved,
+    /// A value this client does not know yet (the API may grow): read as unknown, not a decode
+    /// failure.
+    #[serde(other)]
+    Unknown,
 }
 
 /// A platform incident.

@@ -11,6 +11,10 @@ pub enum AccountState {
     Invited,
     /// Has logged in.
     Active,
+    /// A value this client does not know yet (the API may grow): read as unknown, not a decode
+    /// failure.
+    #[serde(other)]
+    Unknown,
 }
 
 /// A portal account, keyed by email.

@@ -1,4 +1,4 @@
-//! Fault injection per route: errors, 429 bursts, latency, hangs and commit-then-fail.
+//! Fault injection per route: errors, 429 bursts, latency, hangs, commit-then-fail and hostile data.
 
 use super::calllog::FaultApplied;
 use super::errors::ApiError;
@@ -50,6 +50,19 @@ pub enum FaultKind {
         #[serde(default = "thirty")]
         seconds: u64,
     },
+    /// Answer normally, with the JSON body rewritten into hostile but well-formed data
+    /// (see [`super::hostile`]).
+    HostileData {
+        /// What to rewrite.
+        case: super::hostile::HostileCase,
+        /// Length of the lists `HugeLists` grows.
+        #[serde(default = "ten_thousand")]
+        items: usize,
+    },
+}
+
+fn ten_thousand() -> usize {
+    10_000
 }
 
 fn default_status() -> u16 {
@@ -166,6 +179,7 @@ pub async fn inject(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
         return next.run(req).await;
     }
     let mut commit_then_fail = None;
+    let mut hostile = None;
     for fault in fired {
         match fault {
             FaultKind::Latency { ms, jitter_ms } => {
@@ -192,9 +206,14 @@ pub async fn inject(State(app): State<Arc<App>>, req: Request, next: Next) -> Re
                 );
             }
             FaultKind::CommitThenFail { timeout, seconds } => commit_then_fail = Some((timeout, seconds)),
+            FaultKind::HostileData { case, items } => hostile = Some((case, items)),
         }
     }
     let resp = next.run(req).await;
+    let resp = match hostile {
+        Some((case, items)) => tagged(super::hostile::rewrite(resp, case, items).await, "HostileData"),
+        None => resp,
+    };
     match commit_then_fail {
         None => resp,
         Some((timeout, seconds)) => {

@@ -24,6 +24,7 @@ mod contracts;
 mod errors;
 mod faults;
 mod handlers;
+mod hostile;
 mod requests;
 mod rights;
 mod rng;
@@ -36,6 +37,7 @@ mod world;
 pub use calllog::CallRecord;
 pub use config::SimConfig;
 pub use faults::{FaultKind, FaultRule};
+pub use hostile::HostileCase;
 pub use server::OPENAPI;
 pub use world::World;
 

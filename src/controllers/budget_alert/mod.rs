@@ -175,7 +175,7 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
     })?;
 
     // Plan.
-    let freshness_limit = poll * 2;
+    let freshness_limit = poll.saturating_mul(2);
     let evaluation = plan::evaluate(
         &obj.spec,
         &previous.thresholds,
@@ -183,7 +183,14 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
         now,
         freshness_limit,
     )
-    .map_err(|e| ReconcileError::new(Category::InvalidSpec, e.to_string()))?;
+    .map_err(|e| match e {
+        // The portal's data, not the spec: retried with backoff, the data may be corrected.
+        plan::PlanError::OutOfRange(_) => ReconcileError::new(
+            Category::Unavailable,
+            format!("evaluating the consumption of {contract_id}: {e}"),
+        ),
+        _ => ReconcileError::new(Category::InvalidSpec, e.to_string()),
+    })?;
     let generation = obj.metadata.generation;
     let mut status = BudgetAlertStatus {
         observed_generation: generation,
@@ -230,12 +237,15 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
             now,
         );
     }
-    let ready_message = format!(
-        "{}% of {} {} used in {}",
-        status.used_percent.as_deref().unwrap_or("0"),
-        obj.spec.amount,
-        obj.spec.currency,
-        evaluation.period.key
+    let ready_message = annotations::with_poll_interval_note(
+        obj.as_ref(),
+        format!(
+            "{}% of {} {} used in {}",
+            status.used_percent.as_deref().unwrap_or("0"),
+            obj.spec.amount,
+            obj.spec.currency,
+            evaluation.period.key
+        ),
     );
     conditions::set(
         c,

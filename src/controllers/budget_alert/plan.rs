@@ -69,6 +69,10 @@ pub enum PlanError {
         /// Currency of the portal data.
         portal: String,
     },
+    /// The portal's data or the spec's amounts are out of range: a date chrono cannot represent,
+    /// a sum or product past the 28 digits a decimal holds.
+    #[error("out of range: {0}; the portal's data is not usable as it is")]
+    OutOfRange(String),
     /// An amount in the spec does not parse (the CRD pattern should have stopped it).
     #[error("{field} is not a decimal amount: {value}")]
     InvalidAmount {
@@ -105,14 +109,21 @@ pub fn evaluate(
     let budget = parse_amount("spec.amount".into(), &spec.amount)?;
     // The period follows the data's clock: right after midnight on the 1st, the portal may still
     // report the previous month, which must not re-arm the thresholds early.
-    let period = Period::containing(spec.period, observation.data_as_of);
-    let actual: Decimal = observation
+    let period = Period::containing(spec.period, observation.data_as_of).ok_or_else(|| {
+        PlanError::OutOfRange(format!(
+            "dataAsOf {} has no budget period",
+            observation.data_as_of
+        ))
+    })?;
+    let overflow = |what: &str| PlanError::OutOfRange(format!("{what} overflows"));
+    let actual = observation
         .daily
         .iter()
         .filter(|(day, _)| *day >= period.start && *day < period.end)
-        .map(|(_, a)| *a)
-        .sum();
-    let forecast = forecast(actual, &period, observation.data_as_of);
+        .try_fold(Decimal::ZERO, |sum, (_, a)| sum.checked_add(*a))
+        .ok_or_else(|| overflow("the spend of the period"))?;
+    let forecast =
+        forecast(actual, &period, observation.data_as_of).ok_or_else(|| overflow("the forecast"))?;
     let age = now
         .signed_duration_since(observation.data_as_of)
         .to_std()
@@ -121,7 +132,11 @@ pub fn evaluate(
     let used_percent = if budget.is_zero() {
         Decimal::ZERO
     } else {
-        (actual * Decimal::ONE_HUNDRED / budget).round_dp(2)
+        actual
+            .checked_mul(Decimal::ONE_HUNDRED)
+            .and_then(|a| a.checked_div(budget))
+            .ok_or_else(|| overflow("the used percentage"))?
+            .round_dp(2)
     };
 
     let mut thresholds = Vec::with_capacity(spec.thresholds.len());
@@ -134,7 +149,10 @@ pub fn evaluate(
     let mut notified_actual: Vec<(String, Decimal)> = Vec::new();
     for (i, threshold) in ordered {
         let value = match (threshold.percent, &threshold.amount) {
-            (Some(percent), _) => budget * Decimal::from(percent) / Decimal::ONE_HUNDRED,
+            (Some(percent), _) => budget
+                .checked_mul(Decimal::from(percent))
+                .and_then(|v| v.checked_div(Decimal::ONE_HUNDRED))
+                .ok_or_else(|| overflow(&format!("spec.thresholds[{i}]: spec.amount x percent")))?,
             (None, Some(amount)) => parse_amount(format!("spec.thresholds[{i}].amount"), amount)?,
             (None, None) => continue, // the CRD's CEL rule forbids this
         };
@@ -217,14 +235,19 @@ fn armed(name: &str, period_key: &str) -> ThresholdStatus {
     }
 }
 
-/// Linear run-rate forecast for the period end (see the module docs).
-pub fn forecast(actual: Decimal, period: &Period, data_as_of: DateTime<Utc>) -> Decimal {
+/// Linear run-rate forecast for the period end (see the module docs); `None` on overflow.
+pub fn forecast(actual: Decimal, period: &Period, data_as_of: DateTime<Utc>) -> Option<Decimal> {
     let period_days = Decimal::from(period.days());
     let elapsed_secs = data_as_of
         .signed_duration_since(period.start_instant())
         .num_seconds();
     let elapsed_days = (Decimal::from(elapsed_secs) / Decimal::from(86_400)).clamp(Decimal::ONE, period_days);
-    (actual * period_days / elapsed_days).round_dp(2)
+    Some(
+        actual
+            .checked_mul(period_days)?
+            .checked_div(elapsed_days)?
+            .round_dp(2),
+    )
 }
 
 /// Marks a Triggered threshold Notified once its email is sent.

@@ -194,6 +194,7 @@ async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, Recon
             .unwrap_or(crate::api::cloud_contract::Weather::Unknown),
         status.incidents.as_ref().map_or(0, |i| i.open)
     );
+    let summary = annotations::with_poll_interval_note(obj.as_ref(), summary);
     conditions::set(c, "Ready", Some(true), "Observed", &summary, generation, now);
     let api: Api<CloudContract> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
     apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;

@@ -5,7 +5,9 @@ use crate::api::cloud_contract::{
     CloudContractSpec, CloudContractStatus, ConsumptionStatus, ContractManagementPolicy, IncidentSummary,
     IncidentsStatus, InvoiceSummary, NotifiedIncident, Subscription, Weather,
 };
-use crate::api::common::Money;
+use crate::api::cloud_contract::{MAX_NOTIFIED_INCIDENTS, MAX_SUBSCRIPTIONS};
+use crate::api::common::{MAX_PORTAL_LONG_TEXT, MAX_PORTAL_TEXT, Money};
+use crate::controllers::common::{bounded, count, id_key};
 use crate::portal::{Dashboard, Incident, IncidentState};
 
 /// How many of the most severe open incidents the status lists.
@@ -46,15 +48,18 @@ pub fn plan(spec: &CloudContractSpec, previous: &CloudContractStatus, dashboard:
         .filter(|i| i.state != IncidentState::Resolved)
         .collect();
     open.sort_by_key(|i| (i.severity, std::cmp::Reverse(i.updated_at)));
+    // Every string and list from the portal is cut to the CRD's bounds: whatever the portal
+    // returns, the status write must succeed.
+    let text = |s: &str| Some(bounded(s, MAX_PORTAL_TEXT));
     let observed = CloudContractStatus {
-        contract_name: Some(contract.name.clone()),
-        customer: Some(contract.customer.clone()),
-        referent: Some(contract.referent.email.clone()),
-        console_url: Some(contract.console_url.clone()),
+        contract_name: text(&contract.name),
+        customer: text(&contract.customer),
+        referent: text(&contract.referent.email),
+        console_url: Some(bounded(&contract.console_url, MAX_PORTAL_LONG_TEXT)),
         weather: Some(weather(status.weather)),
-        weather_summary: Some(status.summary.clone()),
+        weather_summary: Some(bounded(&status.summary, MAX_PORTAL_LONG_TEXT)),
         incidents: Some(IncidentsStatus {
-            open: open.len() as i32,
+            open: count(open.len()),
             most_severe: open
                 .iter()
                 .take(MOST_SEVERE)
@@ -62,38 +67,41 @@ pub fn plan(spec: &CloudContractSpec, previous: &CloudContractStatus, dashboard:
                 .collect(),
         }),
         consumption: dashboard.consumption.as_ref().map(|c| ConsumptionStatus {
-            amount: c.amount_to_date.clone(),
-            currency: c.currency.clone(),
+            amount: bounded(&c.amount_to_date, 64),
+            currency: bounded(&c.currency, 16),
             period_start: c.period_start.to_string(),
             data_as_of: crate::controllers::common::timestamp(c.data_as_of),
         }),
         subscriptions: contract
             .subscriptions
             .iter()
+            .take(MAX_SUBSCRIPTIONS)
             .map(|s| Subscription {
-                id: s.id.clone(),
-                service: s.service.clone(),
-                region: s.region.clone(),
-                state: s.state.clone(),
+                id: bounded(&s.id, MAX_PORTAL_TEXT),
+                service: bounded(&s.service, MAX_PORTAL_TEXT),
+                region: s.region.as_deref().map(|r| bounded(r, MAX_PORTAL_TEXT)),
+                state: bounded(&s.state, MAX_PORTAL_TEXT),
             })
             .collect(),
+        subscriptions_omitted: (contract.subscriptions.len() > MAX_SUBSCRIPTIONS)
+            .then(|| count(contract.subscriptions.len() - MAX_SUBSCRIPTIONS)),
         invoices: dashboard
             .latest_bills
             .iter()
             .flatten()
             .take(12)
             .map(|b| InvoiceSummary {
-                id: b.id.clone(),
-                period: b.period.clone(),
+                id: bounded(&b.id, MAX_PORTAL_TEXT),
+                period: bounded(&b.period, MAX_PORTAL_TEXT),
                 amount: Money {
-                    amount: b.amount.clone(),
-                    currency: b.currency.clone(),
+                    amount: bounded(&b.amount, 64),
+                    currency: bounded(&b.currency, 16),
                 },
                 status: format!("{:?}", b.status),
             })
             .collect(),
-        invoice_contact: Some(contract.invoice_contact.clone()),
-        user_count: Some(contract.user_count as i32),
+        invoice_contact: text(&contract.invoice_contact),
+        user_count: Some(i32::try_from(contract.user_count).unwrap_or(i32::MAX)),
         ..Default::default()
     };
 
@@ -125,7 +133,7 @@ pub fn plan(spec: &CloudContractSpec, previous: &CloudContractStatus, dashboard:
                 !previous
                     .notified_incidents
                     .iter()
-                    .any(|m| m.id == i.id && m.state == state_name(i.state))
+                    .any(|m| m.id == id_key(&i.id) && m.state == state_name(i.state))
             })
             .cloned()
             .collect(),
@@ -145,14 +153,20 @@ pub fn remember_incidents(
     sent: &[Incident],
     dashboard: &Dashboard,
 ) -> Vec<NotifiedIncident> {
-    let present = |id: &str| dashboard.platform_status.incidents.iter().any(|i| i.id == id);
+    let present = |id: &str| {
+        dashboard
+            .platform_status
+            .incidents
+            .iter()
+            .any(|i| id_key(&i.id) == id)
+    };
     let mut memory: Vec<NotifiedIncident> = previous.iter().filter(|m| present(&m.id)).cloned().collect();
     memory.extend(sent.iter().map(|i| NotifiedIncident {
-        id: i.id.clone(),
+        id: id_key(&i.id),
         state: state_name(i.state).into(),
     }));
     memory.dedup();
-    let excess = memory.len().saturating_sub(100);
+    let excess = memory.len().saturating_sub(MAX_NOTIFIED_INCIDENTS);
     memory.drain(..excess);
     memory
 }
@@ -163,14 +177,15 @@ pub fn state_name(state: IncidentState) -> &'static str {
         IncidentState::Open => "Open",
         IncidentState::InProgress => "InProgress",
         IncidentState::Resolved => "Resolved",
+        IncidentState::Unknown => "Unknown",
     }
 }
 
 fn incident_summary(i: &Incident) -> IncidentSummary {
     IncidentSummary {
-        id: i.id.clone(),
-        title: i.title.clone(),
-        severity: i32::from(i.severity),
+        id: bounded(&i.id, MAX_PORTAL_TEXT),
+        title: bounded(&i.title, MAX_PORTAL_TEXT),
+        severity: i32::from(i.severity.clamp(1, 4)),
         state: state_name(i.state).into(),
         opened: crate::controllers::common::timestamp(i.opened_at),
         updated: crate::controllers::common::timestamp(i.updated_at),
@@ -185,6 +200,7 @@ pub fn weather(w: crate::portal::Weather) -> Weather {
         P::Cloudy => Weather::Cloudy,
         P::Rainy => Weather::Rainy,
         P::Stormy => Weather::Stormy,
+        P::Unknown => Weather::Unknown,
     }
 }
 

@@ -1,9 +1,10 @@
 //! The frame around every reconcile: metrics, error reporting (Event, failed conditions), backoff.
 
 use super::conditions;
-use super::error::ReconcileError;
+use super::error::{Category, ReconcileError};
 use super::report::{apply_status, error_event};
 use crate::controllers::context::Context;
+use futures::FutureExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::core::object::HasStatus;
 use kube::runtime::controller::Action;
@@ -11,6 +12,7 @@ use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -70,7 +72,18 @@ where
 {
     let started = Instant::now();
     ctx.metrics.reconcile_runs.with_label_values(&[K::KIND]).inc();
-    let result = work(obj.clone()).await;
+    #[cfg(debug_assertions)]
+    debug_hooks::panic_uncaught_if_asked(&object_key(obj.as_ref()));
+    // A panic (a bug) fails this object's reconcile alone, as an `Internal` error retried with
+    // backoff: unwinding into kube-runtime would end every controller of the process.
+    let result = AssertUnwindSafe(async {
+        #[cfg(debug_assertions)]
+        debug_hooks::panic_if_asked(&object_key(obj.as_ref()));
+        work(obj.clone()).await
+    })
+    .catch_unwind()
+    .await
+    .unwrap_or_else(|payload| Err(panicked(payload.as_ref())));
     ctx.metrics
         .reconcile_duration
         .with_label_values(&[K::KIND])
@@ -95,6 +108,58 @@ where
             error_event(&ctx.recorder, obj.as_ref(), &err);
             record_failure(obj.as_ref(), ctx, &err).await;
             Err(err)
+        }
+    }
+}
+
+/// The error a panicking reconcile turns into; the message is the panic's, cut to one line.
+fn panicked(payload: &(dyn std::any::Any + Send)) -> ReconcileError {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into());
+    let what: String = what
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(200)
+        .collect();
+    tracing::error!(panic = %what, "a reconcile panicked; only its object is affected");
+    ReconcileError::new(
+        Category::Internal,
+        format!(
+            "the reconcile failed on an internal error ({what}); retrying with backoff. This is a bug: please report it"
+        ),
+    )
+}
+
+/// Test hooks, compiled in debug builds only (the end-to-end tests run a debug binary):
+/// `CCS_DEBUG_PANIC_ON=<namespace>/<name>` makes every reconcile of that object panic inside the
+/// reconcile (caught: the object alone reports `Internal`); `CCS_DEBUG_PANIC_UNCAUGHT_ON=<namespace>/<name>`
+/// panics outside that guard, as an unforeseen bug in the frame would, to test that the process
+/// exits when its controllers die.
+#[cfg(debug_assertions)]
+mod debug_hooks {
+    use std::sync::OnceLock;
+
+    fn target(var: &'static str, cell: &'static OnceLock<Option<String>>) -> Option<&'static str> {
+        cell.get_or_init(|| std::env::var(var).ok().filter(|v| !v.is_empty()))
+            .as_deref()
+    }
+
+    pub fn panic_if_asked(key: &str) {
+        static TARGET: OnceLock<Option<String>> = OnceLock::new();
+        if target("CCS_DEBUG_PANIC_ON", &TARGET) == Some(key) {
+            panic!("CCS_DEBUG_PANIC_ON: test panic in the reconcile of {key}");
+        }
+    }
+
+    pub fn panic_uncaught_if_asked(key: &str) {
+        static TARGET: OnceLock<Option<String>> = OnceLock::new();
+        if target("CCS_DEBUG_PANIC_UNCAUGHT_ON", &TARGET) == Some(key) {
+            panic!("CCS_DEBUG_PANIC_UNCAUGHT_ON: test panic outside the reconcile guard for {key}");
         }
     }
 }
@@ -176,16 +241,17 @@ pub fn dependent_error_policy<K: Reconciled>(
 where
     K::Status: ConditionedStatus,
 {
-    if err.category == super::Category::ReferencePending {
+    if err.category == Category::ReferencePending {
         Action::requeue(ctx.pending_backoff.next_delay(&backoff_key(obj)))
-    } else if err.category == super::Category::ReferenceNotFound {
+    } else if err.category == Category::ReferenceNotFound {
         backoff(obj, ctx)
     } else {
         error_policy(obj, err, ctx, resync)
     }
 }
 
-/// `d` spread by ±10%, so objects created together do not poll together.
+/// `d` spread by ±10%, so objects created together do not poll together. Saturates instead of
+/// panicking on a huge `d` (callers clamp their intervals; this is the last line).
 pub fn jitter(d: Duration) -> Duration {
-    d.mul_f64(0.9 + fastrand::f64() * 0.2)
+    Duration::try_from_secs_f64(d.as_secs_f64() * (0.9 + fastrand::f64() * 0.2)).unwrap_or(Duration::MAX)
 }

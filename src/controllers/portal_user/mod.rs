@@ -198,13 +198,16 @@ async fn run(obj: Arc<PortalUser>, ctx: Arc<Context>) -> Result<Action, Reconcil
     let c = &mut status.conditions;
     let (synced, reason, message) = synced_condition(&obj, &plan);
     conditions::set(c, "Synced", Some(synced), reason, &message, generation, now);
-    let ready = format!(
-        "{} is {:?} on {} contract(s)",
-        obj.spec.email,
-        status
-            .state
-            .unwrap_or(crate::api::portal_user::UserState::Pending),
-        views.len()
+    let ready = annotations::with_poll_interval_note(
+        obj.as_ref(),
+        format!(
+            "{} is {:?} on {} contract(s)",
+            obj.spec.email,
+            status
+                .state
+                .unwrap_or(crate::api::portal_user::UserState::Pending),
+            views.len()
+        ),
     );
     conditions::set(c, "Ready", Some(true), "Reconciled", &ready, generation, now);
     apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;

@@ -2,10 +2,12 @@
 //! shows on each listed contract, the writes to make, the drift left alone, and the status.
 
 use crate::api::common::Locale;
+use crate::api::common::MAX_PORTAL_TEXT;
 use crate::api::portal_user::{
     ObservedGrant, PortalUserSpec, PortalUserStatus, Profile as ApiProfile, SectionProfiles,
     UserDeletionPolicy, UserManagementPolicy, UserState,
 };
+use crate::controllers::common::bounded;
 use crate::portal::{
     AccessUpdate, Account, AccountState, ContractUser, Language, NewUser, Profile, Profiles, Section,
 };
@@ -253,10 +255,10 @@ pub fn observed_status(
     };
     PortalUserStatus {
         account_id: account
-            .map(|a| a.id.clone())
+            .map(|a| bounded(&a.id, MAX_PORTAL_TEXT))
             .or_else(|| previous.account_id.clone()),
         login: account
-            .map(|a| a.login.clone())
+            .map(|a| bounded(&a.login, MAX_PORTAL_TEXT))
             .or_else(|| previous.login.clone()),
         state: Some(state),
         adopted,

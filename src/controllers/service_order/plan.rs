@@ -1,7 +1,9 @@
 //! The pure part of a ServiceOrder reconcile: the catalog check, the idempotency key, the request
 //! body, and the status that follows the portal request's states.
 
+use crate::api::common::{MAX_PORTAL_LONG_TEXT, MAX_PORTAL_TEXT};
 use crate::api::service_order::{OrderHistoryEntry, OrderState, ServiceOrderSpec, ServiceOrderStatus};
+use crate::controllers::common::bounded;
 use crate::controllers::common::{Category, ReconcileError, timestamp};
 use crate::portal::{CatalogItem, NewRequest, RequestState, RequestType, ServiceRequest};
 
@@ -101,6 +103,8 @@ pub fn order_state(state: RequestState) -> OrderState {
         RequestState::Completed => OrderState::Completed,
         RequestState::Rejected => OrderState::Rejected,
         RequestState::Cancelled => OrderState::Cancelled,
+        // A state this operator does not know yet: not final, so it is followed until it is.
+        RequestState::Unknown => OrderState::InProgress,
     }
 }
 
@@ -124,7 +128,7 @@ pub fn record(history: &mut Vec<OrderHistoryEntry>, entry: OrderHistoryEntry) {
 
 /// Folds the portal request into the status: id, state, times, history.
 pub fn follow(status: &mut ServiceOrderStatus, request: &ServiceRequest) {
-    status.request_id = Some(request.id.clone());
+    status.request_id = Some(bounded(&request.id, MAX_PORTAL_TEXT));
     status.state = Some(order_state(request.state));
     status.submitted_at = Some(timestamp(request.submitted_at));
     for change in &request.history {
@@ -139,7 +143,7 @@ pub fn follow(status: &mut ServiceOrderStatus, request: &ServiceRequest) {
             OrderHistoryEntry {
                 time,
                 state,
-                message: Some(change.message.clone()).filter(|m| !m.is_empty()),
+                message: Some(bounded(&change.message, MAX_PORTAL_LONG_TEXT)).filter(|m| !m.is_empty()),
             },
         );
     }
