@@ -7,7 +7,8 @@ use super::shared_read::SharedRead;
 use crate::api::CloudContract;
 use crate::config::OperatorConfig;
 use crate::portal::{
-    CatalogItem, ContractUser, CustomerSpace, Dashboard, PortalError, PortalShared, ReqwestPortal,
+    CatalogItem, ContractUser, CustomerSpace, Dashboard, EndpointPolicy, PortalError, PortalShared,
+    ReqwestPortal,
 };
 use k8s_openapi::api::core::v1::Secret;
 use kube::{Api, ResourceExt};
@@ -33,6 +34,8 @@ type SnapshotSlot = Arc<tokio::sync::Mutex<Option<Snapshot>>>;
 pub struct PortalAccess {
     shared: Arc<PortalShared>,
     default_endpoint: String,
+    /// The endpoints the operator may call (`portal.endpoint` + `portal.allowedEndpoints`).
+    endpoints: EndpointPolicy,
     /// Per Secret (`endpoint|namespace/name`): the Secret's resourceVersion and its client.
     clients: Mutex<HashMap<String, VersionedClient>>,
     /// The latest resourceVersion the Secret watch delivered, per `namespace/name`: while a cached
@@ -56,6 +59,7 @@ impl PortalAccess {
         Ok(Self {
             shared: PortalShared::new(config.portal.client_config(), registry)?,
             default_endpoint: config.portal.endpoint.clone(),
+            endpoints: config.portal.endpoint_policy()?,
             clients: Mutex::default(),
             watched_secrets: Mutex::default(),
             snapshots: Mutex::default(),
@@ -64,16 +68,18 @@ impl PortalAccess {
         })
     }
 
-    /// The portal client for a CloudContract, built from its credentials Secret.
+    /// The portal client for a CloudContract, built from its credentials Secret. The endpoint is
+    /// checked against the allowlist first: a refused endpoint reads no Secret and sends nothing.
     pub async fn client_for(
         &self,
         kube: &kube::Client,
         contract: &CloudContract,
     ) -> Result<Arc<dyn CustomerSpace>, ReconcileError> {
+        let endpoint = self.endpoint_of(contract);
+        self.check_endpoint(&endpoint)?;
         let namespace = contract.namespace().unwrap_or_default();
         let spec_ref = &contract.spec.credentials_secret_ref;
         let secret_name = format!("{namespace}/{}", spec_ref.name);
-        let endpoint = self.endpoint_of(contract);
         let key = format!("{endpoint}|{secret_name}");
         if let Some(client) = self.current_client(&key, &secret_name) {
             return Ok(client);
@@ -192,6 +198,20 @@ impl PortalAccess {
             .remove(&cache_key(endpoint_key, contract_id));
     }
 
+    /// Refuses an endpoint the operator's configuration does not allow.
+    pub fn check_endpoint(&self, endpoint: &str) -> Result<(), ReconcileError> {
+        self.endpoints.check(endpoint).map(drop).map_err(|why| {
+            ReconcileError::new(
+                Category::EndpointNotAllowed,
+                format!(
+                    "spec.endpoint: {why}; remove spec.endpoint to use the operator's endpoint {}, or ask the operator's administrators to add it to portal.allowedEndpoints (allowed: {})",
+                    self.default_endpoint,
+                    self.endpoints.describe()
+                ),
+            )
+        })
+    }
+
     /// The endpoint a contract talks to (its override or the default).
     pub fn endpoint_of(&self, contract: &CloudContract) -> String {
         contract
@@ -214,6 +234,7 @@ pub fn portal_error(err: PortalError, what: &str) -> ReconcileError {
         P::RateLimited => Category::RateLimited,
         P::Unavailable | P::Transport | P::Decode => Category::Unavailable,
         P::Timeout => Category::Timeout,
+        P::TooLarge => Category::ResponseTooLarge,
     };
     let hint = match category {
         Category::Unauthorized => {

@@ -8,6 +8,7 @@
 
 mod cache;
 mod config;
+pub mod endpoint;
 mod error;
 mod http;
 mod limiter;
@@ -18,6 +19,7 @@ mod token;
 
 pub use cache::CachedPortal;
 pub use config::{ClientConfig, Credentials, RateLimit, RetryPolicy, Secret};
+pub use endpoint::EndpointPolicy;
 pub use error::{ErrorCategory, PortalError, PortalResult};
 pub use http::{PortalShared, ReqwestPortal};
 pub use metrics::PortalMetrics;

@@ -261,7 +261,7 @@ fn spawn_operator(
         ])
         .arg("--kubeconfig")
         .arg(kubeconfig)
-        .args(["--portal-endpoint", &sim.base_url()])
+        .args(["--portal-endpoint", &sim.base_url(), "--portal-allow-insecure"])
         .args(["--poll-interval", &humantime::format_duration(poll).to_string()])
         .arg("--mail-dir")
         .arg(dir.join("mail"))

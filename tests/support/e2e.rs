@@ -72,6 +72,13 @@ impl Env {
         }
     }
 
+    /// Writes an operator configuration file (YAML) into the scratch directory.
+    pub fn config_file(&self, yaml: &str) -> PathBuf {
+        let path = self.dir.path().join(format!("config-{}.yaml", fastrand_suffix()));
+        std::fs::write(&path, yaml).expect("config written");
+        path
+    }
+
     /// The kubeconfig file of the cluster.
     pub fn kubeconfig(&self) -> PathBuf {
         self.dir.path().join("kubeconfig")
@@ -287,6 +294,8 @@ impl Operator {
             kubeconfig.display().to_string(),
             "--portal-endpoint".into(),
             env.sim.base_url(),
+            // The simulator speaks plain http on loopback.
+            "--portal-allow-insecure".into(),
             "--metrics-listen".into(),
             "127.0.0.1:0".into(),
             "--smtp-host".into(),

@@ -10,6 +10,10 @@ pub enum Category {
     SecretNotFound,
     /// The credentials Secret lacks a key or holds an empty value.
     SecretInvalid,
+    /// `spec.endpoint` is not among the operator's allowed portal endpoints.
+    EndpointNotAllowed,
+    /// A portal answer was larger than `portal.maxResponseBytes` (or a list had too many pages).
+    ResponseTooLarge,
     /// The portal refused the credentials (401).
     Unauthorized,
     /// The caller lacks a right in the portal (403).
@@ -51,6 +55,8 @@ impl Category {
         match self {
             Self::SecretNotFound => "SecretNotFound",
             Self::SecretInvalid => "SecretInvalid",
+            Self::EndpointNotAllowed => "EndpointNotAllowed",
+            Self::ResponseTooLarge => "ResponseTooLarge",
             Self::Unauthorized => "Unauthorized",
             Self::Forbidden => "Forbidden",
             Self::NotFound => "NotFound",
@@ -83,6 +89,8 @@ impl Category {
             self,
             Self::SecretNotFound
                 | Self::SecretInvalid
+                | Self::EndpointNotAllowed
+                | Self::ResponseTooLarge
                 | Self::Unauthorized
                 | Self::Forbidden
                 | Self::NotFound
