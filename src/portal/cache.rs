@@ -85,6 +85,10 @@ impl CachedPortal {
 
 #[async_trait]
 impl CustomerSpace for CachedPortal {
+    fn cache_scope(&self) -> &str {
+        self.inner.cache_scope()
+    }
+
     async fn check_credentials(&self) -> PortalResult<()> {
         self.inner.check_credentials().await
     }

@@ -76,6 +76,8 @@ pub struct ReqwestPortal {
     base_url: Option<url::Url>,
     credentials: Credentials,
     token: TokenCache,
+    /// See [`super::CustomerSpace::cache_scope`].
+    scope: String,
 }
 
 impl std::fmt::Debug for ReqwestPortal {
@@ -130,7 +132,19 @@ impl ReqwestPortal {
             base_url,
             credentials,
             token: TokenCache::default(),
+            scope: String::new(),
         }
+    }
+
+    /// Names the credential this client was built from (see [`super::CustomerSpace::cache_scope`]).
+    pub fn with_cache_scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = scope.into();
+        self
+    }
+
+    /// The credential scope.
+    pub(super) fn scope(&self) -> &str {
+        &self.scope
     }
 
     /// A fresh backoff schedule (exponential with jitter).

@@ -34,6 +34,11 @@ use async_trait::async_trait;
 /// Object safe: use it as `Arc<dyn CustomerSpace>`.
 #[async_trait]
 pub trait CustomerSpace: Send + Sync {
+    /// Who this client is, for cache keys: the endpoint and the credential it was built from, so
+    /// objects using other credentials never share its cached reads. Empty when unscoped.
+    fn cache_scope(&self) -> &str {
+        ""
+    }
     /// Gets a token if none is cached; proves the client id, secret and API key are valid.
     async fn check_credentials(&self) -> PortalResult<()>;
     /// The contracts these credentials can see (all pages).

@@ -132,6 +132,10 @@ impl ReqwestPortal {
 
 #[async_trait]
 impl CustomerSpace for ReqwestPortal {
+    fn cache_scope(&self) -> &str {
+        self.scope()
+    }
+
     async fn check_credentials(&self) -> PortalResult<()> {
         self.list_contracts().await.map(|_| ())
     }

@@ -198,7 +198,8 @@ async fn create_objects(client: &kube::Client, sim: &Simulator, budgets: usize) 
         apply::<Secret>(
             client,
             json!({"apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": secret, "namespace": "default"}, "stringData": data}),
+            "metadata": {"name": secret, "namespace": "default",
+                "labels": {crate::api::common::LABEL_CREDENTIALS: "true"}}, "stringData": data}),
         )
         .await?;
         let contract = format!("contract-{i}");

@@ -105,14 +105,30 @@ impl Env {
         self.secret(name, data).await;
     }
 
-    /// Creates or replaces a Secret in `default`.
+    /// Creates or replaces a credentials Secret (labelled for the operator) in `default`.
     pub async fn secret(&self, name: &str, string_data: BTreeMap<String, String>) {
+        self.secret_in("default", name, string_data, true).await;
+    }
+
+    /// Creates or replaces a Secret in `namespace`, with the credentials label when `marked`.
+    pub async fn secret_in(
+        &self,
+        namespace: &str,
+        name: &str,
+        string_data: BTreeMap<String, String>,
+        marked: bool,
+    ) {
+        let labels = if marked {
+            serde_json::json!({ccs_operator::api::common::LABEL_CREDENTIALS: "true"})
+        } else {
+            serde_json::json!({})
+        };
         let secret = serde_json::json!({
             "apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": name, "namespace": "default"},
+            "metadata": {"name": name, "namespace": namespace, "labels": labels},
             "stringData": string_data,
         });
-        let api: Api<Secret> = Api::namespaced(self.client.clone(), "default");
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
         api.patch(name, &PatchParams::apply("e2e").force(), &Patch::Apply(&secret))
             .await
             .expect("secret applied");
