@@ -153,6 +153,11 @@ pub struct SmtpConfig {
     pub from: String,
     /// Write each email as an `.eml` file in this directory instead of sending it.
     pub mail_dir: Option<PathBuf>,
+    /// Domains recipients may belong to (subdomains included); empty allows any domain (the
+    /// operator warns at start). Others are refused with a condition naming the setting.
+    pub allowed_recipient_domains: Vec<String>,
+    /// Emails per namespace and hour; more are held and retried later. 0 disables the limit.
+    pub max_emails_per_namespace_per_hour: u32,
 }
 
 impl Default for SmtpConfig {
@@ -165,6 +170,8 @@ impl Default for SmtpConfig {
             password_file: None,
             from: "ccs-operator <ccs-operator@localhost>".into(),
             mail_dir: None,
+            allowed_recipient_domains: Vec::new(),
+            max_emails_per_namespace_per_hour: 100,
         }
     }
 }
@@ -268,7 +275,10 @@ impl PortalConfig {
             operation_limits: self
                 .operation_rate_limits
                 .iter()
-                .map(|(k, v)| (k.clone(), limit(v)))
+                .map(|(k, v)| {
+                    let op = crate::portal::operation_name(k).unwrap_or_default();
+                    (op.to_string(), limit(v))
+                })
                 .collect(),
             extra_ca_bundle: self.ca_bundle.clone(),
             max_concurrent_calls: Some(self.max_concurrent_calls),
@@ -376,6 +386,14 @@ impl OperatorConfig {
         );
         self.portal.endpoint_policy()?;
         anyhow::ensure!(
+            self.smtp.username.is_none() || self.smtp.tls != SmtpTls::None,
+            "smtp.username is set but smtp.tls is none: the password would cross the network in clear text; set smtp.tls to starttls (port 587) or implicit (port 465), or remove smtp.username"
+        );
+        for op in self.portal.operation_rate_limits.keys() {
+            crate::portal::operation_name(op)
+                .map_err(|e| anyhow::anyhow!("portal.operationRateLimits: {e}"))?;
+        }
+        anyhow::ensure!(
             self.smtp.tls != SmtpTls::Implicit || !self.smtp.host.is_empty(),
             "smtp.tls is implicit but smtp.host is empty"
         );
@@ -413,6 +431,45 @@ mod tests {
             .apply_env([("CCS_SMTP_PORT".to_string(), "lots".to_string())])
             .unwrap_err();
         assert!(err.to_string().contains("CCS_SMTP_PORT"));
+    }
+
+    #[test]
+    fn smtp_credentials_need_tls_and_operation_names_are_checked() {
+        let mut config = OperatorConfig::default();
+        config.smtp.host = "mail.example".into();
+        config.smtp.username = Some("ops".into());
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("smtp.tls is none") && err.contains("starttls"),
+            "{err}"
+        );
+        config.smtp.tls = SmtpTls::Starttls;
+        config.validate().expect("credentials over TLS");
+        let limit = RateLimit {
+            requests_per_second: 1.0,
+            burst: 1,
+        };
+        config
+            .portal
+            .operation_rate_limits
+            .insert("submitRequest".into(), limit);
+        config.validate().expect("camelCase names are accepted");
+        assert!(
+            config
+                .portal
+                .client_config()
+                .operation_limits
+                .contains_key("submit_request")
+        );
+        config
+            .portal
+            .operation_rate_limits
+            .insert("submit_requests".into(), limit);
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("submit_requests") && err.contains("did you mean submit_request"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 mod support;
 
-use ccs_operator::api::CloudContract;
+use ccs_operator::api::{BudgetAlert, CloudContract};
 use kube::Api;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -240,4 +240,27 @@ async fn a_contract_id_belongs_to_verified_credentials_and_leaks_no_names() {
 fn in_namespace(mut manifest: serde_json::Value, namespace: &str) -> serde_json::Value {
     manifest["metadata"]["namespace"] = json!(namespace);
     manifest
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_recipient_outside_the_allowed_domains_is_refused_with_a_condition() {
+    let env = Env::start().await;
+    let config = env.config_file("smtp:\n  allowedRecipientDomains: [ops.example]\n");
+    let _op = env.operator(&["--config", &config.display().to_string()]);
+    let spend = env.ready_contract().await;
+    // Its recipients are at acme.example.
+    env.budget_above_half("monthly", spend).await;
+    let budgets: Api<BudgetAlert> = Api::namespaced(env.client.clone(), "default");
+    let failed = wait_for(&budgets, "monthly", "NotificationFailed", |b| {
+        condition(b, "NotificationFailed").is_some_and(|(s, _, _)| s == "True")
+    })
+    .await;
+    let (_, _, message) = condition(&failed, "NotificationFailed").expect("condition");
+    assert!(
+        message
+            .contains("recipient domain acme.example is not in smtp.allowedRecipientDomains (ops.example)"),
+        "{message}"
+    );
+    assert!(!message.contains("finops@"), "{message}");
+    assert_eq!(env.smtp.messages().len(), 0, "an email left");
 }
