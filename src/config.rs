@@ -31,7 +31,11 @@ pub struct OperatorConfig {
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
 pub struct PortalConfig {
     /// Base URL of the Customer Space API, used when a CloudContract sets no `spec.endpoint`.
+    /// Always allowed; `http` only when an `allowedEndpoints` entry for it says `allowInsecure`.
     pub endpoint: String,
+    /// Other base URLs a CloudContract's `spec.endpoint` may name (the default endpoint is always
+    /// allowed). Any other endpoint is refused with `EndpointNotAllowed` and nothing is sent.
+    pub allowed_endpoints: Vec<AllowedEndpoint>,
     /// Extra PEM CA bundle trusted for the portal, on top of the system roots.
     pub ca_bundle: Option<PathBuf>,
     /// TCP connect timeout.
@@ -47,12 +51,26 @@ pub struct PortalConfig {
     /// Portal calls on the wire at once, for every controller together (the concurrency the
     /// portal allows this client). Reconciles beyond it wait for a slot.
     pub max_concurrent_calls: usize,
+    /// Largest portal answer read, in bytes; a larger one fails with `ResponseTooLarge`.
+    pub max_response_bytes: u64,
+}
+
+/// A portal endpoint the operator may call.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AllowedEndpoint {
+    /// Base URL (scheme, host, port, optional path), such as `https://portal.example`.
+    pub url: String,
+    /// Allow plain `http` to this endpoint (the simulator, tests, the demo); default https only.
+    #[serde(default)]
+    pub allow_insecure: bool,
 }
 
 impl Default for PortalConfig {
     fn default() -> Self {
         Self {
-            endpoint: "http://127.0.0.1:8443".into(),
+            endpoint: "https://127.0.0.1:8443".into(),
+            allowed_endpoints: Vec::new(),
             ca_bundle: None,
             connect_timeout: Duration::from_secs(5),
             request_timeout: Duration::from_secs(30),
@@ -62,6 +80,7 @@ impl Default for PortalConfig {
             },
             operation_rate_limits: Default::default(),
             max_concurrent_calls: 16,
+            max_response_bytes: 8 * 1024 * 1024,
         }
     }
 }
@@ -134,6 +153,11 @@ pub struct SmtpConfig {
     pub from: String,
     /// Write each email as an `.eml` file in this directory instead of sending it.
     pub mail_dir: Option<PathBuf>,
+    /// Domains recipients may belong to (subdomains included); empty allows any domain (the
+    /// operator warns at start). Others are refused with a condition naming the setting.
+    pub allowed_recipient_domains: Vec<String>,
+    /// Emails per namespace and hour; more are held and retried later. 0 disables the limit.
+    pub max_emails_per_namespace_per_hour: u32,
 }
 
 impl Default for SmtpConfig {
@@ -146,6 +170,8 @@ impl Default for SmtpConfig {
             password_file: None,
             from: "ccs-operator <ccs-operator@localhost>".into(),
             mail_dir: None,
+            allowed_recipient_domains: Vec::new(),
+            max_emails_per_namespace_per_hour: 100,
         }
     }
 }
@@ -249,12 +275,37 @@ impl PortalConfig {
             operation_limits: self
                 .operation_rate_limits
                 .iter()
-                .map(|(k, v)| (k.clone(), limit(v)))
+                .map(|(k, v)| {
+                    let op = crate::portal::operation_name(k).unwrap_or_default();
+                    (op.to_string(), limit(v))
+                })
                 .collect(),
             extra_ca_bundle: self.ca_bundle.clone(),
             max_concurrent_calls: Some(self.max_concurrent_calls),
+            allow_http: self.endpoint_policy().is_ok_and(|p| p.any_insecure()),
+            max_response_bytes: self.max_response_bytes,
             ..Default::default()
         }
+    }
+
+    /// The endpoint allowlist: `endpoint` plus `allowedEndpoints`, each https unless marked
+    /// `allowInsecure`. An error names the key and the fix.
+    pub fn endpoint_policy(&self) -> anyhow::Result<crate::portal::EndpointPolicy> {
+        let entries = std::iter::once((self.endpoint.clone(), false)).chain(
+            self.allowed_endpoints
+                .iter()
+                .map(|a| (a.url.clone(), a.allow_insecure)),
+        );
+        crate::portal::EndpointPolicy::new(entries)
+            .map_err(|e| anyhow::anyhow!("portal.endpoint/portal.allowedEndpoints: {e}"))
+    }
+
+    /// Marks the default endpoint as allowed over plain http (`--portal-allow-insecure`).
+    pub fn allow_insecure_default(&mut self) {
+        self.allowed_endpoints.push(AllowedEndpoint {
+            url: self.endpoint.clone(),
+            allow_insecure: true,
+        });
     }
 }
 
@@ -341,6 +392,19 @@ impl OperatorConfig {
             anyhow::ensure!(limit.burst >= 1, "{name}.burst must be at least 1");
         }
         anyhow::ensure!(
+            self.portal.max_response_bytes >= 1024,
+            "portal.maxResponseBytes must be at least 1024"
+        );
+        self.portal.endpoint_policy()?;
+        anyhow::ensure!(
+            self.smtp.username.is_none() || self.smtp.tls != SmtpTls::None,
+            "smtp.username is set but smtp.tls is none: the password would cross the network in clear text; set smtp.tls to starttls (port 587) or implicit (port 465), or remove smtp.username"
+        );
+        for op in self.portal.operation_rate_limits.keys() {
+            crate::portal::operation_name(op)
+                .map_err(|e| anyhow::anyhow!("portal.operationRateLimits: {e}"))?;
+        }
+        anyhow::ensure!(
             self.smtp.tls != SmtpTls::Implicit || !self.smtp.host.is_empty(),
             "smtp.tls is implicit but smtp.host is empty"
         );
@@ -400,6 +464,66 @@ mod tests {
         config.controllers.budget_alert.poll_interval = Duration::from_secs(u64::MAX);
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("between 1s and 24h"), "{err}");
+    }
+
+    #[test]
+    fn smtp_credentials_need_tls_and_operation_names_are_checked() {
+        let mut config = OperatorConfig::default();
+        config.smtp.host = "mail.example".into();
+        config.smtp.username = Some("ops".into());
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("smtp.tls is none") && err.contains("starttls"),
+            "{err}"
+        );
+        config.smtp.tls = SmtpTls::Starttls;
+        config.validate().expect("credentials over TLS");
+        let limit = RateLimit {
+            requests_per_second: 1.0,
+            burst: 1,
+        };
+        config
+            .portal
+            .operation_rate_limits
+            .insert("submitRequest".into(), limit);
+        config.validate().expect("camelCase names are accepted");
+        assert!(
+            config
+                .portal
+                .client_config()
+                .operation_limits
+                .contains_key("submit_request")
+        );
+        config
+            .portal
+            .operation_rate_limits
+            .insert("submit_requests".into(), limit);
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("submit_requests") && err.contains("did you mean submit_request"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn plain_http_endpoints_need_allow_insecure() {
+        let mut config = OperatorConfig::default();
+        config.portal.endpoint = "http://127.0.0.1:8080".into();
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("allowInsecure: true"), "{err}");
+        config.portal.allow_insecure_default();
+        config.validate().expect("allowed over http");
+        assert!(config.portal.client_config().allow_http);
+        config.portal.allowed_endpoints.push(AllowedEndpoint {
+            url: "http://other:8080".into(),
+            allow_insecure: false,
+        });
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("portal.allowedEndpoints") && err.contains("http://other:8080"),
+            "{err}"
+        );
+        assert!(!OperatorConfig::default().portal.client_config().allow_http);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use super::portal_access::PortalAccess;
 use super::stores::Stores;
 use crate::config::OperatorConfig;
 use crate::email::Mailer;
+use crate::email::guard::GuardedMailer;
 use crate::metrics::Metrics;
 use chrono::{DateTime, Utc};
 use kube::runtime::events::{Recorder, Reporter};
@@ -48,6 +49,19 @@ impl Context {
     ) -> anyhow::Result<Arc<Self>> {
         let portal = PortalAccess::new(&config, &metrics.registry)?;
         let recorder = Recorder::new(client.clone(), Reporter::from("ccs-operator"));
+        let stores = Stores::default();
+        let smtp = &config.smtp;
+        if smtp.allowed_recipient_domains.is_empty() {
+            tracing::warn!(
+                "smtp.allowedRecipientDomains is empty: any domain may receive the operator's emails; list your domains to close the relay"
+            );
+        }
+        let mailer: Arc<dyn Mailer> = Arc::new(GuardedMailer::new(
+            mailer,
+            &smtp.allowed_recipient_domains,
+            smtp.max_emails_per_namespace_per_hour,
+            stores.namespace_of_email(),
+        ));
         Ok(Arc::new(Self {
             client,
             config,
@@ -57,7 +71,7 @@ impl Context {
             portal,
             backoff: Backoff::new(Duration::from_secs(2), Duration::from_secs(300)),
             pending_backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(5)),
-            stores: Stores::default(),
+            stores,
             written: WrittenVersions::default(),
         }))
     }

@@ -1,6 +1,7 @@
 //! One controller per kind, each a pipeline: observe -> plan (pure) -> apply -> status.
 
 pub mod budget_alert;
+pub mod claims;
 pub mod cloud_contract;
 pub mod common;
 pub mod context;

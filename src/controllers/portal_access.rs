@@ -1,21 +1,28 @@
-//! Access to the portal on behalf of a CloudContract: credentials from its Secret, one client per
-//! credentials (keeping its token cache), and a per-contract snapshot cache so that every object
-//! of a contract shares one read per poll interval (the dashboard, the users, the catalog).
+//! Access to the portal on behalf of a CloudContract: credentials from its Secret (only Secrets
+//! labelled `customerspace.io/credentials=true`, only the keys `clientId`, `clientSecret`,
+//! `apiKey`), only to an allowed endpoint; one client per credentials (keeping its token cache);
+//! and per-credential read caches so that every object of a contract shares one read per poll
+//! interval (the dashboard, the users, the catalog) while other credentials never see them.
 
+use super::claims::Claims;
 use super::common::{Category, ReconcileError};
-use super::shared_read::SharedRead;
+use super::shared_read::{CAPACITY, SharedRead};
 use crate::api::CloudContract;
+use crate::api::common::{KEY_API_KEY, KEY_CLIENT_ID, KEY_CLIENT_SECRET, LABEL_CREDENTIALS};
 use crate::config::OperatorConfig;
 use crate::portal::{
-    CatalogItem, ContractUser, CustomerSpace, Dashboard, PortalError, PortalShared, ReqwestPortal,
+    CatalogItem, ContractUser, CustomerSpace, Dashboard, EndpointPolicy, PortalError, PortalShared,
+    ReqwestPortal,
 };
 use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::{Api, ResourceExt};
 use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A portal read shared by every object of one contract.
+/// A portal read shared by every object of one contract and credential.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
     /// Contract, weather, incidents, consumption, bills.
@@ -24,56 +31,120 @@ pub struct Snapshot {
     pub fetched_at: Instant,
 }
 
-/// A Secret's resourceVersion and the client built from it.
-type VersionedClient = (String, Arc<dyn CustomerSpace>);
+/// A client and the Secret version it was built from.
+struct ClientEntry {
+    version: String,
+    client: Arc<dyn CustomerSpace>,
+}
 
 type SnapshotSlot = Arc<tokio::sync::Mutex<Option<Snapshot>>>;
 
-/// Portal clients and the snapshot cache.
+/// Portal clients and the read caches, all keyed by credential and bounded.
 pub struct PortalAccess {
     shared: Arc<PortalShared>,
     default_endpoint: String,
-    /// Per Secret (`endpoint|namespace/name`): the Secret's resourceVersion and its client.
-    clients: Mutex<HashMap<String, VersionedClient>>,
-    /// The latest resourceVersion the Secret watch delivered, per `namespace/name`: while a cached
-    /// client was built from that version, it is used without reading the Secret again.
+    /// The endpoints the operator may call (`portal.endpoint` + `portal.allowedEndpoints`).
+    endpoints: EndpointPolicy,
+    /// Per Secret (`endpoint|namespace/name`): the client built from its current version.
+    clients: Mutex<lru::LruCache<String, ClientEntry>>,
+    /// The latest resourceVersion the (label-selected) Secret watch delivered, per
+    /// `namespace/name`: while a cached client was built from that version, it is used without
+    /// reading the Secret again. Entries leave with their Secret.
     watched_secrets: Mutex<HashMap<String, String>>,
-    snapshots: Mutex<HashMap<String, SnapshotSlot>>,
+    snapshots: Mutex<lru::LruCache<String, SnapshotSlot>>,
+    /// Age cap of snapshots: the CloudContract poll interval.
+    snapshot_max_age: Duration,
     /// The users of each contract, shared by every PortalUser on it (see [`cache_key`]).
     pub users: SharedRead<Vec<ContractUser>>,
     /// The catalog of each contract, shared by every ServiceOrder on it (see [`cache_key`]).
     pub catalogs: SharedRead<Vec<CatalogItem>>,
+    /// Contract ids claimed by proof (see [`Claims`]).
+    pub claims: Claims,
+    /// `ccs_portal_cache_entries{cache}`: entries per cache (a debug metric).
+    sizes: prometheus::IntGaugeVec,
 }
 
-/// The key of a contract in the shared read caches.
-pub fn cache_key(endpoint: &str, contract_id: &str) -> String {
-    format!("{endpoint}|{contract_id}")
+/// The key of a contract in the shared read caches: the client's credential scope (endpoint,
+/// Secret namespace/name/uid) and the contract id.
+pub fn cache_key(client: &dyn CustomerSpace, contract_id: &str) -> String {
+    format!("{}#{contract_id}", client.cache_scope())
+}
+
+/// The credential scope of a Secret's client: `endpoint|namespace/name|uid`.
+fn scope(endpoint: &str, secret: &str, uid: &str) -> String {
+    format!("{endpoint}|{secret}|{uid}")
+}
+
+fn lru<V>() -> Mutex<lru::LruCache<String, V>> {
+    Mutex::new(lru::LruCache::new(
+        NonZeroUsize::new(CAPACITY).unwrap_or(NonZeroUsize::MIN),
+    ))
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What the operator reads of a credentials Secret, and the fix when it is missing.
+fn fixed_keys_hint() -> String {
+    format!(
+        "the label {LABEL_CREDENTIALS}=true and the keys {KEY_CLIENT_ID}, {KEY_CLIENT_SECRET} and {KEY_API_KEY}"
+    )
 }
 
 impl PortalAccess {
     /// One shared HTTP pool, rate limiter and metric set for every client.
     pub fn new(config: &OperatorConfig, registry: &prometheus::Registry) -> anyhow::Result<Self> {
+        let sizes = prometheus::IntGaugeVec::new(
+            prometheus::Opts::new(
+                "ccs_portal_cache_entries",
+                "Entries in the operator's portal caches (clients, snapshots, users, catalogs)",
+            ),
+            &["cache"],
+        )?;
+        registry.register(Box::new(sizes.clone()))?;
+        let controllers = &config.controllers;
         Ok(Self {
             shared: PortalShared::new(config.portal.client_config(), registry)?,
             default_endpoint: config.portal.endpoint.clone(),
-            clients: Mutex::default(),
+            endpoints: config.portal.endpoint_policy()?,
+            clients: lru(),
             watched_secrets: Mutex::default(),
-            snapshots: Mutex::default(),
-            users: SharedRead::default(),
-            catalogs: SharedRead::default(),
+            snapshots: lru(),
+            snapshot_max_age: controllers.cloud_contract.poll_interval,
+            users: SharedRead::new(
+                controllers.portal_user.poll_interval,
+                Some(sizes.with_label_values(&["users"])),
+            ),
+            catalogs: SharedRead::new(
+                controllers.service_order.poll_interval,
+                Some(sizes.with_label_values(&["catalogs"])),
+            ),
+            claims: Claims::default(),
+            sizes,
         })
     }
 
-    /// The portal client for a CloudContract, built from its credentials Secret.
+    fn report(&self, cache: &str, len: usize) {
+        self.sizes
+            .with_label_values(&[cache])
+            .set(i64::try_from(len).unwrap_or(i64::MAX));
+    }
+
+    /// The portal client for a CloudContract, built from its credentials Secret. The endpoint and
+    /// the key names are checked first, then the Secret's label: a refused contract sends nothing,
+    /// and an unmarked Secret's values are never used.
     pub async fn client_for(
         &self,
         kube: &kube::Client,
         contract: &CloudContract,
     ) -> Result<Arc<dyn CustomerSpace>, ReconcileError> {
+        let endpoint = self.endpoint_of(contract);
+        self.check_endpoint(&endpoint)?;
         let namespace = contract.namespace().unwrap_or_default();
         let spec_ref = &contract.spec.credentials_secret_ref;
+        check_key_names(spec_ref, &namespace)?;
         let secret_name = format!("{namespace}/{}", spec_ref.name);
-        let endpoint = self.endpoint_of(contract);
         let key = format!("{endpoint}|{secret_name}");
         if let Some(client) = self.current_client(&key, &secret_name) {
             return Ok(client);
@@ -85,11 +156,20 @@ impl PortalAccess {
             ReconcileError::new(
                 Category::SecretNotFound,
                 format!(
-                    "spec.credentialsSecretRef.name: Secret {namespace}/{} not found; create it with the keys {}, {} and {}",
-                    spec_ref.name, spec_ref.client_id_key, spec_ref.client_secret_key, spec_ref.api_key_key
+                    "spec.credentialsSecretRef.name: Secret {secret_name} not found; create it with {}",
+                    fixed_keys_hint()
                 ),
             )
         })?;
+        if !is_marked(&secret.metadata) {
+            return Err(ReconcileError::new(
+                Category::SecretNotMarked,
+                format!(
+                    "Secret {secret_name} is not marked as Customer Space credentials: the operator reads only Secrets with the label {LABEL_CREDENTIALS}=true; add it with `kubectl label secret {} -n {namespace} {LABEL_CREDENTIALS}=true` (keys {KEY_CLIENT_ID}, {KEY_CLIENT_SECRET}, {KEY_API_KEY})",
+                    spec_ref.name
+                ),
+            ));
+        }
         let read = |key: &str| -> Result<String, ReconcileError> {
             let bytes = secret
                 .data
@@ -103,60 +183,72 @@ impl PortalAccess {
                 return Err(ReconcileError::new(
                     Category::SecretInvalid,
                     format!(
-                        "Secret {namespace}/{} has no value for key {key:?} (spec.credentialsSecretRef)",
-                        spec_ref.name
+                        "Secret {secret_name} has no value for key {key:?}; add it (the operator reads {})",
+                        fixed_keys_hint()
                     ),
                 ));
             }
             Ok(text)
         };
         let credentials = crate::portal::Credentials::new(
-            read(&spec_ref.client_id_key)?,
-            read(&spec_ref.client_secret_key)?,
-            read(&spec_ref.api_key_key)?,
+            read(KEY_CLIENT_ID)?,
+            read(KEY_CLIENT_SECRET)?,
+            read(KEY_API_KEY)?,
         );
         // One client per Secret, replaced when the Secret's version changes: a rotated Secret gets
         // a fresh client (and token), and the old one is dropped rather than kept forever.
         let version = secret.resource_version().unwrap_or_default();
-        let mut clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        match clients.get(&key) {
-            Some((seen, client)) if *seen == version => Ok(client.clone()),
+        let uid = secret.uid().unwrap_or_default();
+        let mut clients = lock(&self.clients);
+        let client = match clients.get(&key) {
+            Some(entry) if entry.version == version => entry.client.clone(),
             _ => {
-                let client: Arc<dyn CustomerSpace> =
-                    Arc::new(ReqwestPortal::new(self.shared.clone(), endpoint, credentials));
-                clients.insert(key, (version, client.clone()));
-                Ok(client)
+                let client: Arc<dyn CustomerSpace> = Arc::new(
+                    ReqwestPortal::new(self.shared.clone(), endpoint.clone(), credentials)
+                        .with_cache_scope(scope(&endpoint, &secret_name, &uid)),
+                );
+                let entry = ClientEntry {
+                    version,
+                    client: client.clone(),
+                };
+                clients.put(key, entry);
+                client
             }
-        }
+        };
+        self.report("clients", clients.len());
+        Ok(client)
     }
 
     /// The cached client of `key` when it was built from the Secret version the watch last saw.
     fn current_client(&self, key: &str, secret: &str) -> Option<Arc<dyn CustomerSpace>> {
-        let watched = self
-            .watched_secrets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(secret)
-            .cloned()?;
-        let clients = self.clients.lock().unwrap_or_else(|p| p.into_inner());
-        clients
+        let watched = lock(&self.watched_secrets).get(secret).cloned()?;
+        lock(&self.clients)
             .get(key)
-            .filter(|(version, _)| *version == watched)
-            .map(|(_, client)| client.clone())
+            .filter(|entry| entry.version == watched)
+            .map(|entry| entry.client.clone())
     }
 
-    /// Records a Secret version delivered by the watch (a change or a deletion): clients built
-    /// from an older version are no longer used, the next caller reads the Secret again.
-    pub fn secret_seen(&self, secret: &Secret) {
-        let name = format!("{}/{}", secret.namespace().unwrap_or_default(), secret.name_any());
-        self.watched_secrets
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .insert(name, secret.resource_version().unwrap_or_default());
+    /// Records a credentials Secret version delivered by the (metadata-only, label-selected)
+    /// watch: clients built from an older version are no longer used, the next caller reads the
+    /// Secret again. A deleted (or unlabelled) Secret is forgotten.
+    pub fn secret_seen(&self, meta: &ObjectMeta, deleted: bool) {
+        let name = format!(
+            "{}/{}",
+            meta.namespace.as_deref().unwrap_or_default(),
+            meta.name.as_deref().unwrap_or_default()
+        );
+        let mut watched = lock(&self.watched_secrets);
+        if deleted || !is_marked(meta) {
+            watched.remove(&name);
+        } else {
+            watched.insert(name, meta.resource_version.clone().unwrap_or_default());
+        }
     }
 
-    /// The contract's dashboard, read at most once per `max_age` for every object of the contract.
+    /// The contract's dashboard, read at most once per `max_age` (capped by the configured
+    /// CloudContract poll interval) for every object of the contract using the same credentials.
     /// Concurrent callers wait for the one read in flight instead of issuing their own.
+    /// `endpoint_key` names the cache only for clients without a credential scope.
     pub async fn snapshot(
         &self,
         client: &dyn CustomerSpace,
@@ -164,12 +256,13 @@ impl PortalAccess {
         contract_id: &str,
         max_age: Duration,
     ) -> Result<Snapshot, PortalError> {
+        let max_age = max_age.min(self.snapshot_max_age);
+        let key = snapshot_key(client, endpoint_key, contract_id);
         let slot = {
-            let mut snapshots = self.snapshots.lock().unwrap_or_else(|p| p.into_inner());
-            snapshots
-                .entry(cache_key(endpoint_key, contract_id))
-                .or_default()
-                .clone()
+            let mut snapshots = lock(&self.snapshots);
+            let slot = snapshots.get_or_insert(key, SnapshotSlot::default).clone();
+            self.report("snapshots", snapshots.len());
+            slot
         };
         let mut guard = slot.lock().await;
         if let Some(snapshot) = guard.as_ref().filter(|s| s.fetched_at.elapsed() < max_age) {
@@ -185,11 +278,53 @@ impl PortalAccess {
     }
 
     /// Drops the cached snapshot of a contract (after a write that changes it).
-    pub fn invalidate(&self, endpoint_key: &str, contract_id: &str) {
-        self.snapshots
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(&cache_key(endpoint_key, contract_id));
+    pub fn invalidate(&self, client: &dyn CustomerSpace, endpoint_key: &str, contract_id: &str) {
+        let mut snapshots = lock(&self.snapshots);
+        snapshots.pop(&snapshot_key(client, endpoint_key, contract_id));
+        self.report("snapshots", snapshots.len());
+    }
+
+    /// Forgets everything cached for a deleted CloudContract: its client, its snapshot, users and
+    /// catalog, and its claim on the contract id.
+    pub fn forget(&self, contract: &CloudContract) {
+        let endpoint = self.endpoint_of(contract);
+        let namespace = contract.namespace().unwrap_or_default();
+        let secret = format!("{namespace}/{}", contract.spec.credentials_secret_ref.name);
+        let prefix = format!("{endpoint}|{secret}|");
+        let suffix = format!("#{}", contract.spec.contract_id);
+        let ours = |key: &str| key.starts_with(&prefix) && key.ends_with(&suffix);
+        {
+            let mut snapshots = lock(&self.snapshots);
+            let gone: Vec<String> = snapshots
+                .iter()
+                .filter(|(k, _)| ours(k))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for key in gone {
+                snapshots.pop(&key);
+            }
+            self.report("snapshots", snapshots.len());
+        }
+        self.users.evict(ours);
+        self.catalogs.evict(ours);
+        let mut clients = lock(&self.clients);
+        clients.pop(&format!("{endpoint}|{secret}"));
+        self.report("clients", clients.len());
+        self.claims.forget(contract);
+    }
+
+    /// Refuses an endpoint the operator's configuration does not allow.
+    pub fn check_endpoint(&self, endpoint: &str) -> Result<(), ReconcileError> {
+        self.endpoints.check(endpoint).map(drop).map_err(|why| {
+            ReconcileError::new(
+                Category::EndpointNotAllowed,
+                format!(
+                    "spec.endpoint: {why}; remove spec.endpoint to use the operator's endpoint {}, or ask the operator's administrators to add it to portal.allowedEndpoints (allowed: {})",
+                    self.default_endpoint,
+                    self.endpoints.describe()
+                ),
+            )
+        })
     }
 
     /// The endpoint a contract talks to (its override or the default).
@@ -200,6 +335,45 @@ impl PortalAccess {
             .clone()
             .unwrap_or_else(|| self.default_endpoint.clone())
     }
+}
+
+/// The snapshot cache key: the client's credential scope, or `endpoint_key` without one.
+fn snapshot_key(client: &dyn CustomerSpace, endpoint_key: &str, contract_id: &str) -> String {
+    match client.cache_scope() {
+        "" => format!("{endpoint_key}#{contract_id}"),
+        _ => cache_key(client, contract_id),
+    }
+}
+
+/// Whether a Secret carries the credentials label.
+fn is_marked(meta: &ObjectMeta) -> bool {
+    meta.labels
+        .as_ref()
+        .and_then(|l| l.get(LABEL_CREDENTIALS))
+        .is_some_and(|v| v == "true")
+}
+
+/// Refuses key names other than the fixed ones (objects stored before the CRD rule existed).
+fn check_key_names(
+    spec_ref: &crate::api::common::CredentialsSecretRef,
+    namespace: &str,
+) -> Result<(), ReconcileError> {
+    for (field, given, fixed) in [
+        ("clientIdKey", &spec_ref.client_id_key, KEY_CLIENT_ID),
+        ("clientSecretKey", &spec_ref.client_secret_key, KEY_CLIENT_SECRET),
+        ("apiKeyKey", &spec_ref.api_key_key, KEY_API_KEY),
+    ] {
+        if given != fixed {
+            return Err(ReconcileError::new(
+                Category::SecretInvalid,
+                format!(
+                    "spec.credentialsSecretRef.{field}: the operator reads only the key {fixed}; remove {field} and store the value under {fixed} in Secret {namespace}/{} (labelled {LABEL_CREDENTIALS}=true)",
+                    spec_ref.name
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Maps a portal error to the controller layer, naming what to check.
@@ -214,6 +388,7 @@ pub fn portal_error(err: PortalError, what: &str) -> ReconcileError {
         P::RateLimited => Category::RateLimited,
         P::Unavailable | P::Transport | P::Decode => Category::Unavailable,
         P::Timeout => Category::Timeout,
+        P::TooLarge => Category::ResponseTooLarge,
     };
     let hint = match category {
         Category::Unauthorized => {

@@ -1,7 +1,6 @@
 //! A per-contract read cache shared by every object of a contract: one read per poll interval,
 //! single-flight (concurrent callers wait for the read in flight), patched after our own writes.
 
-use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -17,31 +16,61 @@ pub struct Cached<T> {
 
 type Slot<T> = Arc<tokio::sync::Mutex<Option<Cached<T>>>>;
 
-/// Cached reads keyed by `endpoint|contract id`.
+/// Entries a cache keeps at most (the least recently used go first).
+pub const CAPACITY: usize = 10_000;
+
+/// Cached reads keyed by credential scope and contract id (see
+/// [`super::portal_access::cache_key`]); at most [`CAPACITY`] entries, each at most `max_age` old.
 pub struct SharedRead<T> {
-    slots: Mutex<HashMap<String, Slot<T>>>,
+    slots: Mutex<lru::LruCache<String, Slot<T>>>,
+    /// Age cap, whatever the caller asks (the operator's configured poll interval).
+    max_age: Duration,
+    /// Reports the number of entries (a debug metric).
+    size: Option<prometheus::IntGauge>,
 }
 
-impl<T> Default for SharedRead<T> {
+impl<T: Clone> Default for SharedRead<T> {
     fn default() -> Self {
-        Self {
-            slots: Mutex::default(),
-        }
+        Self::new(Duration::MAX, None)
     }
 }
 
 impl<T: Clone> SharedRead<T> {
-    fn slot(&self, key: &str) -> Slot<T> {
-        let mut slots = self.slots.lock().unwrap_or_else(|p| p.into_inner());
-        slots.entry(key.to_string()).or_default().clone()
+    /// An empty cache whose entries are never older than `max_age`; `size` follows its length.
+    pub fn new(max_age: Duration, size: Option<prometheus::IntGauge>) -> Self {
+        let capacity = std::num::NonZeroUsize::new(CAPACITY).unwrap_or(std::num::NonZeroUsize::MIN);
+        Self {
+            slots: Mutex::new(lru::LruCache::new(capacity)),
+            max_age,
+            size,
+        }
     }
 
-    /// The cached value when younger than `max_age`, else the result of `fetch` (cached on success).
+    fn locked(&self) -> std::sync::MutexGuard<'_, lru::LruCache<String, Slot<T>>> {
+        self.slots.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn report(&self, len: usize) {
+        if let Some(size) = &self.size {
+            size.set(i64::try_from(len).unwrap_or(i64::MAX));
+        }
+    }
+
+    fn slot(&self, key: &str) -> Slot<T> {
+        let mut slots = self.locked();
+        let slot = slots.get_or_insert(key.to_string(), Slot::default).clone();
+        self.report(slots.len());
+        slot
+    }
+
+    /// The cached value when younger than `max_age` (and the cache's own cap), else the result of
+    /// `fetch` (cached on success).
     pub async fn get<E, F, Fut>(&self, key: &str, max_age: Duration, fetch: F) -> Result<Arc<T>, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
+        let max_age = max_age.min(self.max_age);
         let slot = self.slot(key);
         let mut guard = slot.lock().await;
         if let Some(cached) = guard.as_ref().filter(|c| c.fetched_at.elapsed() < max_age) {
@@ -69,7 +98,33 @@ impl<T: Clone> SharedRead<T> {
 
     /// Forgets the cached value (the next caller reads again).
     pub fn invalidate(&self, key: &str) {
-        self.slots.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        let mut slots = self.locked();
+        slots.pop(key);
+        self.report(slots.len());
+    }
+
+    /// Forgets every entry whose key matches (the caches of a deleted object).
+    pub fn evict(&self, matches: impl Fn(&str) -> bool) {
+        let mut slots = self.locked();
+        let gone: Vec<String> = slots
+            .iter()
+            .filter(|(k, _)| matches(k))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for key in gone {
+            slots.pop(&key);
+        }
+        self.report(slots.len());
+    }
+
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.locked().len()
+    }
+
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 

@@ -11,14 +11,23 @@ use std::time::Duration;
 const READY_RECHECK: Duration = Duration::from_millis(10);
 
 /// Caches of one kind: one store per watched scope (all namespaces, or each listed namespace).
+/// Clones share the same stores.
 pub struct KindStores<K: kube::Resource<DynamicType = ()> + Clone + 'static> {
-    stores: RwLock<Vec<Store<K>>>,
+    stores: Arc<RwLock<Vec<Store<K>>>>,
 }
 
 impl<K: kube::Resource<DynamicType = ()> + Clone + 'static> Default for KindStores<K> {
     fn default() -> Self {
         Self {
-            stores: RwLock::new(Vec::new()),
+            stores: Arc::default(),
+        }
+    }
+}
+
+impl<K: kube::Resource<DynamicType = ()> + Clone + 'static> Clone for KindStores<K> {
+    fn clone(&self) -> Self {
+        Self {
+            stores: self.stores.clone(),
         }
     }
 }
@@ -77,6 +86,39 @@ pub struct Stores {
     pub orders: KindStores<ServiceOrder>,
     /// PortalUsers by lowercased email (conflicts and shared accounts are per email).
     pub user_emails: ScopedIndexes<PortalUser>,
+}
+
+impl Stores {
+    /// Finds the namespace of the object an email is about, from the uid in its Message-ID
+    /// (a CloudContract, BudgetAlert or ServiceOrder): the key of the per-namespace email limit.
+    pub fn namespace_of_email(&self) -> crate::email::guard::NamespaceOf {
+        use kube::ResourceExt;
+        let (contracts, budgets, orders) =
+            (self.contracts.clone(), self.budgets.clone(), self.orders.clone());
+        Box::new(move |email| {
+            let uid = crate::email::guard::uid_in_message_id(&email.message_id)?;
+            let mine = |u: Option<String>| u.as_deref() == Some(uid);
+            budgets
+                .all()
+                .iter()
+                .find(|o| mine(o.uid()))
+                .and_then(|o| o.namespace())
+                .or_else(|| {
+                    contracts
+                        .all()
+                        .iter()
+                        .find(|o| mine(o.uid()))
+                        .and_then(|o| o.namespace())
+                })
+                .or_else(|| {
+                    orders
+                        .all()
+                        .iter()
+                        .find(|o| mine(o.uid()))
+                        .and_then(|o| o.namespace())
+                })
+        })
+    }
 }
 
 /// Orders objects by age: the earliest created first, then by namespace and name. The first of a

@@ -1,6 +1,7 @@
 //! Outgoing email: composed in English or French, sent over SMTP with lettre (or written as `.eml`
 //! files for the demo), with a deterministic Message-ID so mail systems can drop duplicates.
 
+pub mod guard;
 pub mod templates;
 
 use crate::config::{SmtpConfig, SmtpTls};

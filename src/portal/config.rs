@@ -76,6 +76,11 @@ pub struct ClientConfig {
     pub extra_ca_bundle: Option<PathBuf>,
     /// `Accept-Language` sent on every call.
     pub language: super::Language,
+    /// Allow plain `http` base URLs (only for endpoints the operator marks `allowInsecure`);
+    /// otherwise the client speaks https only.
+    pub allow_http: bool,
+    /// Largest answer body read; a larger one fails with [`super::ErrorCategory::TooLarge`].
+    pub max_response_bytes: u64,
 }
 
 impl Default for ClientConfig {
@@ -93,6 +98,8 @@ impl Default for ClientConfig {
             token_refresh_margin: Duration::from_secs(60),
             extra_ca_bundle: None,
             language: super::Language::En,
+            allow_http: false,
+            max_response_bytes: 8 * 1024 * 1024,
         }
     }
 }

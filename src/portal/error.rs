@@ -25,6 +25,8 @@ pub enum ErrorCategory {
     Decode,
     /// Connection-level failure (refused, reset, TLS).
     Transport,
+    /// The answer is larger than `maxResponseBytes`, or a list has more pages than allowed.
+    TooLarge,
 }
 
 impl ErrorCategory {
@@ -41,6 +43,7 @@ impl ErrorCategory {
             Self::Timeout => "Timeout",
             Self::Decode => "Decode",
             Self::Transport => "Transport",
+            Self::TooLarge => "TooLarge",
         }
     }
 
@@ -62,6 +65,8 @@ impl ErrorCategory {
             409 | 412 => Self::Conflict,
             408 | 504 => Self::Timeout,
             429 => Self::RateLimited,
+            // Redirects are never followed (they would carry the API key elsewhere).
+            300..=399 => Self::Invalid,
             400..=499 => Self::Invalid,
             _ => Self::Unavailable,
         }

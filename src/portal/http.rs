@@ -28,7 +28,11 @@ impl PortalShared {
     /// Builds the HTTP client (rustls, the process crypto provider, optional extra CA bundle) and
     /// registers the metrics on `registry` (once per registry: a second registration fails).
     pub fn new(config: ClientConfig, registry: &prometheus::Registry) -> anyhow::Result<Arc<Self>> {
+        // No redirects: reqwest would follow them and keep `X-Api-Key` across hosts. https only,
+        // unless the operator allows plain http for some endpoint.
         let mut builder = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .https_only(!config.allow_http)
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .user_agent(concat!("ccs-operator/", env!("CARGO_PKG_VERSION")));
@@ -67,9 +71,13 @@ impl PortalShared {
 /// A client bound to one endpoint and one set of credentials. Cheap to create; keeps its token.
 pub struct ReqwestPortal {
     pub(super) shared: Arc<PortalShared>,
-    base_url: String,
+    /// The base URL; `None` when the configured text is not a usable base URL (every call then
+    /// fails with `Invalid`, naming it).
+    base_url: Option<url::Url>,
     credentials: Credentials,
     token: TokenCache,
+    /// See [`super::CustomerSpace::cache_scope`].
+    scope: String,
 }
 
 impl std::fmt::Debug for ReqwestPortal {
@@ -85,7 +93,9 @@ impl std::fmt::Debug for ReqwestPortal {
 pub(super) struct Call<'a> {
     pub(super) operation: &'static str,
     pub(super) method: Method,
-    pub(super) path: String,
+    /// Path segments after the base URL's path, unencoded (each is percent-encoded on its own,
+    /// so a `/`, `?`, `#` or `..` inside an id never reaches another path).
+    pub(super) path: Vec<String>,
     pub(super) query: Vec<(&'a str, String)>,
     pub(super) body: Option<&'a (dyn erased_json::Body + Sync)>,
     /// Safe to repeat: reads and idempotent writes.
@@ -113,15 +123,28 @@ pub(super) mod erased_json {
 }
 
 impl ReqwestPortal {
-    /// A client for `base_url` (scheme, host and port, e.g. `https://portal.example`).
+    /// A client for `base_url` (scheme, host and port, e.g. `https://portal.example`, optionally a
+    /// path prefix).
     pub fn new(shared: Arc<PortalShared>, base_url: impl Into<String>, credentials: Credentials) -> Self {
-        let base_url = base_url.into().trim_end_matches('/').to_string();
+        let base_url = super::endpoint::parse_base(&base_url.into()).ok();
         Self {
             shared,
             base_url,
             credentials,
             token: TokenCache::default(),
+            scope: String::new(),
         }
+    }
+
+    /// Names the credential this client was built from (see [`super::CustomerSpace::cache_scope`]).
+    pub fn with_cache_scope(mut self, scope: impl Into<String>) -> Self {
+        self.scope = scope.into();
+        self
+    }
+
+    /// The credential scope.
+    pub(super) fn scope(&self) -> &str {
+        &self.scope
     }
 
     /// A fresh backoff schedule (exponential with jitter).
@@ -147,7 +170,8 @@ impl ReqwestPortal {
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = PortalResult<T>>,
     {
-        let span = tracing::debug_span!("portal", operation, endpoint = %self.base_url);
+        let endpoint = self.base_url.as_ref().map(url::Url::as_str).unwrap_or_default();
+        let span = tracing::debug_span!("portal", operation, endpoint);
         async move {
             let mut backoff = self.backoff();
             let mut n = 0;
@@ -199,7 +223,7 @@ impl ReqwestPortal {
         let call = Call {
             operation: "token",
             method: Method::POST,
-            path: "/oauth/v3/token".into(),
+            path: vec!["oauth".into(), "v3".into(), "token".into()],
             query: vec![],
             body: None,
             retry: true,
@@ -216,6 +240,24 @@ impl ReqwestPortal {
         Ok((Secret::new(token.access_token), valid_for))
     }
 
+    /// The URL of a call: the base URL's path, then each segment percent-encoded on its own,
+    /// then the query (built by reqwest from pairs).
+    fn url(&self, call: &Call<'_>) -> PortalResult<url::Url> {
+        let invalid = |message: String| PortalError::new(ErrorCategory::Invalid, call.operation, message);
+        let mut url = self
+            .base_url
+            .clone()
+            .ok_or_else(|| invalid("the portal endpoint is not a valid https base URL".into()))?;
+        if let Some(bad) = call.path.iter().find(|s| s.is_empty() || *s == "." || *s == "..") {
+            return Err(invalid(format!("{bad:?} is not a valid id")));
+        }
+        url.path_segments_mut()
+            .map_err(|()| invalid("the portal endpoint cannot be a base URL".into()))?
+            .pop_if_empty()
+            .extend(&call.path);
+        Ok(url)
+    }
+
     /// Sends one HTTP request (after the rate limiter) and records its metrics.
     /// Without a bearer token it is the token request (HTTP Basic + form body).
     async fn exchange(&self, call: &Call<'_>, bearer: Option<&Secret>) -> PortalResult<Reply> {
@@ -223,9 +265,10 @@ impl ReqwestPortal {
         if let Some(waited) = shared.limiter.acquire(call.operation).await {
             shared.metrics.rate_limited(call.operation, waited);
         }
+        let url = self.url(call)?;
         let mut req = shared
             .http
-            .request(call.method.clone(), format!("{}{}", self.base_url, call.path))
+            .request(call.method.clone(), url)
             .header("X-Api-Key", self.credentials.api_key.expose())
             .header("Accept-Language", shared.config.language.as_str())
             .query(&call.query);
@@ -256,8 +299,8 @@ impl ReqwestPortal {
             let resp = req.send().await?;
             let status = resp.status();
             let headers = resp.headers().clone();
-            let body = resp.bytes().await?;
-            Ok::<_, reqwest::Error>((status, headers, body))
+            let body = read_capped(resp, shared.config.max_response_bytes).await?;
+            Ok::<_, ReadError>((status, headers, body))
         }
         .await;
         match result {
@@ -266,15 +309,25 @@ impl ReqwestPortal {
                     .metrics
                     .attempt(call.operation, code_class(status.as_u16()), start.elapsed());
                 if status.is_success() {
-                    Ok(Reply {
-                        headers,
-                        body: body.to_vec(),
-                    })
+                    Ok(Reply { headers, body })
                 } else {
                     Err(http_error(call.operation, status, &headers, &body))
                 }
             }
-            Err(err) => {
+            Err(ReadError::TooLarge) => {
+                shared
+                    .metrics
+                    .attempt(call.operation, "too_large", start.elapsed());
+                Err(PortalError::new(
+                    ErrorCategory::TooLarge,
+                    call.operation,
+                    format!(
+                        "the answer is larger than portal.maxResponseBytes ({} bytes)",
+                        shared.config.max_response_bytes
+                    ),
+                ))
+            }
+            Err(ReadError::Http(err)) => {
                 let timeout = err.is_timeout();
                 shared.metrics.attempt(
                     call.operation,
@@ -286,11 +339,43 @@ impl ReqwestPortal {
                 } else {
                     ErrorCategory::Transport
                 };
-                // reqwest errors name the URL, never headers: nothing secret in the message.
-                Err(PortalError::new(category, call.operation, err.to_string()))
+                // Without the URL: its query may hold an email address. Never headers either.
+                Err(PortalError::new(
+                    category,
+                    call.operation,
+                    err.without_url().to_string(),
+                ))
             }
         }
     }
+}
+
+/// Why an answer could not be read.
+enum ReadError {
+    Http(reqwest::Error),
+    TooLarge,
+}
+
+impl From<reqwest::Error> for ReadError {
+    fn from(err: reqwest::Error) -> Self {
+        Self::Http(err)
+    }
+}
+
+/// Reads a body chunk by chunk, failing as soon as it passes `cap` bytes (a hostile endpoint
+/// cannot make the process buffer an unbounded answer).
+async fn read_capped(mut resp: reqwest::Response, cap: u64) -> Result<Vec<u8>, ReadError> {
+    if resp.content_length().is_some_and(|len| len > cap) {
+        return Err(ReadError::TooLarge);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if (body.len() + chunk.len()) as u64 > cap {
+            return Err(ReadError::TooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// A call on the wire: its concurrency permit and its count in the in-flight gauge, both given
@@ -327,6 +412,9 @@ impl Drop for OnTheWire<'_> {
 fn http_error(operation: &'static str, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> PortalError {
     let parsed: Option<ApiErrorBody> = serde_json::from_slice(body).ok();
     let message = match &parsed {
+        _ if status.is_redirection() => {
+            "the endpoint answered a redirect, which the operator never follows; configure the final URL as the endpoint".to_string()
+        }
         Some(b) if b.description.is_empty() => b.message.clone(),
         Some(b) => format!("{}: {}", b.message, b.description),
         None => status.canonical_reason().unwrap_or("error").to_string(),

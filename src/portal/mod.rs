@@ -7,6 +7,7 @@
 //! single-flight in `controllers::shared_read`, the one read cache.
 
 mod config;
+pub mod endpoint;
 mod error;
 mod http;
 mod limiter;
@@ -18,6 +19,7 @@ mod token;
 pub use ccs_portal_model as model;
 
 pub use config::{ClientConfig, Credentials, RateLimit, RetryPolicy, Secret};
+pub use endpoint::EndpointPolicy;
 pub use error::{ErrorCategory, PortalError, PortalResult};
 pub use http::{PortalShared, ReqwestPortal};
 pub use limiter::MIN_RATE_PER_SECOND;
@@ -26,6 +28,54 @@ pub use model::*;
 
 use async_trait::async_trait;
 
+/// Names of the portal operations: the `operation` metric label and the keys of
+/// `portal.operationRateLimits`.
+pub const OPERATIONS: &[&str] = &[
+    "token",
+    "list_contracts",
+    "get_contract",
+    "dashboard",
+    "change_referent",
+    "list_users",
+    "find_account",
+    "add_user",
+    "set_access",
+    "remove_access",
+    "delete_account",
+    "send_invitation",
+    "consumption",
+    "platform_status",
+    "list_bills",
+    "bill_pdf",
+    "billing_report",
+    "list_catalog",
+    "submit_request",
+    "get_request",
+    "find_request",
+    "cancel_request",
+];
+
+/// The operation named `name` (snake_case, or the camelCase spelling such as `submitRequest`);
+/// an unknown name is an error suggesting the closest one.
+pub fn operation_name(name: &str) -> Result<&'static str, String> {
+    let snake: String = name
+        .chars()
+        .flat_map(|c| match c.is_ascii_uppercase() {
+            true => vec!['_', c.to_ascii_lowercase()],
+            false => vec![c],
+        })
+        .collect();
+    if let Some(op) = OPERATIONS.iter().find(|op| **op == snake) {
+        return Ok(op);
+    }
+    let closest = OPERATIONS
+        .iter()
+        .min_by_key(|op| strsim::levenshtein(op, &snake))
+        .copied()
+        .unwrap_or_default();
+    Err(format!("unknown operation {name:?}; did you mean {closest}?"))
+}
+
 /// Every operation of the Customer Space API the operator needs.
 ///
 /// Reads are cheap to retry; writes are idempotent where the contract makes them so
@@ -33,6 +83,11 @@ use async_trait::async_trait;
 /// Object safe: use it as `Arc<dyn CustomerSpace>`.
 #[async_trait]
 pub trait CustomerSpace: Send + Sync {
+    /// Who this client is, for cache keys: the endpoint and the credential it was built from, so
+    /// objects using other credentials never share its cached reads. Empty when unscoped.
+    fn cache_scope(&self) -> &str {
+        ""
+    }
     /// Gets a token if none is cached; proves the client id, secret and API key are valid.
     async fn check_credentials(&self) -> PortalResult<()>;
     /// The contracts these credentials can see (all pages).

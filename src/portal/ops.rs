@@ -11,29 +11,30 @@ use serde::de::DeserializeOwned;
 /// Page size of list calls: the largest the contract accepts, so a whole list (the users of a
 /// contract, its catalog) usually costs one call.
 const PAGE: usize = MAX_LIMIT as usize;
-/// Pages read at most by one list call, so a server ignoring `offset` cannot loop us forever.
-const MAX_PAGES: usize = 1000;
+/// Pages read at most by one list call (50,000 items), so a server ignoring `offset` cannot loop
+/// us forever nor fill the memory; more is a `TooLarge` error.
+const MAX_PAGES: usize = 100;
 /// Largest `limit` the contract accepts.
 const MAX_LIMIT: u32 = 500;
 
-/// Percent-encodes one path segment (ids come from users' manifests).
-fn seg(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
+/// A path under the API prefix, as unencoded segments (the URL builder encodes each one).
+fn api_path(parts: &[&str]) -> Vec<String> {
+    API_PREFIX
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .chain(parts.iter().copied())
+        .map(str::to_string)
+        .collect()
 }
 
-fn contract_path(contract: &str, rest: &str) -> String {
-    format!("{API_PREFIX}/contracts/{}{rest}", seg(contract))
+/// A path under one contract (ids come from users' manifests and are encoded as one segment).
+fn contract_path(contract: &str, rest: &[&str]) -> Vec<String> {
+    let mut parts = vec!["contracts", contract];
+    parts.extend_from_slice(rest);
+    api_path(&parts)
 }
 
-fn get(operation: &'static str, path: String) -> Call<'static> {
+fn get(operation: &'static str, path: Vec<String>) -> Call<'static> {
     Call {
         operation,
         method: Method::GET,
@@ -56,7 +57,7 @@ impl ReqwestPortal {
     async fn get_all<T: DeserializeOwned>(
         &self,
         operation: &'static str,
-        path: String,
+        path: Vec<String>,
         filter: Vec<(&str, String)>,
     ) -> PortalResult<Vec<T>> {
         let mut items = Vec::new();
@@ -89,9 +90,9 @@ impl ReqwestPortal {
             }
         }
         Err(PortalError::new(
-            ErrorCategory::Decode,
+            ErrorCategory::TooLarge,
             operation,
-            format!("more than {MAX_PAGES} pages"),
+            format!("the list has more than {MAX_PAGES} pages of {PAGE} items"),
         ))
     }
 
@@ -99,7 +100,7 @@ impl ReqwestPortal {
         &self,
         operation: &'static str,
         method: Method,
-        path: String,
+        path: Vec<String>,
         body: Option<&(dyn super::http::erased_json::Body + Sync)>,
         retry: bool,
     ) -> PortalResult<T> {
@@ -115,7 +116,7 @@ impl ReqwestPortal {
         decode(operation, &reply.body)
     }
 
-    async fn delete(&self, operation: &'static str, path: String) -> PortalResult<()> {
+    async fn delete(&self, operation: &'static str, path: Vec<String>) -> PortalResult<()> {
         // DELETE is idempotent in the contract: safe to retry.
         let call = Call {
             operation,
@@ -131,39 +132,43 @@ impl ReqwestPortal {
 
 #[async_trait]
 impl CustomerSpace for ReqwestPortal {
+    fn cache_scope(&self) -> &str {
+        self.scope()
+    }
+
     async fn check_credentials(&self) -> PortalResult<()> {
         self.list_contracts().await.map(|_| ())
     }
 
     async fn list_contracts(&self) -> PortalResult<Vec<Contract>> {
-        self.get_all("list_contracts", format!("{API_PREFIX}/contracts"), vec![])
+        self.get_all("list_contracts", api_path(&["contracts"]), vec![])
             .await
     }
 
     async fn get_contract(&self, contract: &str) -> PortalResult<Contract> {
-        self.get_json(get("get_contract", contract_path(contract, "")))
+        self.get_json(get("get_contract", contract_path(contract, &[])))
             .await
     }
 
     async fn dashboard(&self, contract: &str) -> PortalResult<Dashboard> {
-        self.get_json(get("dashboard", contract_path(contract, "/dashboard")))
+        self.get_json(get("dashboard", contract_path(contract, &["dashboard"])))
             .await
     }
 
     async fn change_referent(&self, contract: &str, change: &ReferentChange) -> PortalResult<Contract> {
         // Setting the same referent twice is a no-op in the contract: safe to retry.
-        let path = contract_path(contract, "/referent");
+        let path = contract_path(contract, &["referent"]);
         self.write("change_referent", Method::PUT, path, Some(change), true)
             .await
     }
 
     async fn list_users(&self, contract: &str) -> PortalResult<Vec<ContractUser>> {
-        self.get_all("list_users", contract_path(contract, "/users"), vec![])
+        self.get_all("list_users", contract_path(contract, &["users"]), vec![])
             .await
     }
 
     async fn find_account(&self, email: &str) -> PortalResult<Option<Account>> {
-        let mut call = get("find_account", format!("{API_PREFIX}/users"));
+        let mut call = get("find_account", api_path(&["users"]));
         call.query.push(("email", email.to_string()));
         let found: Vec<Account> = self.get_json(call).await?;
         Ok(found.into_iter().next())
@@ -171,7 +176,7 @@ impl CustomerSpace for ReqwestPortal {
 
     async fn add_user(&self, contract: &str, user: &NewUser) -> PortalResult<AddUserResult> {
         // Keyed by email: a repeat reuses the account and sets the same profiles.
-        let path = contract_path(contract, "/users");
+        let path = contract_path(contract, &["users"]);
         self.write("add_user", Method::POST, path, Some(user), true).await
     }
 
@@ -181,49 +186,43 @@ impl CustomerSpace for ReqwestPortal {
         account_id: &str,
         update: &AccessUpdate,
     ) -> PortalResult<ContractUser> {
-        let path = contract_path(contract, &format!("/users/{}", seg(account_id)));
+        let path = contract_path(contract, &["users", account_id]);
         self.write("set_access", Method::PUT, path, Some(update), true)
             .await
     }
 
     async fn remove_access(&self, contract: &str, account_id: &str) -> PortalResult<()> {
-        self.delete(
-            "remove_access",
-            contract_path(contract, &format!("/users/{}", seg(account_id))),
-        )
-        .await
+        self.delete("remove_access", contract_path(contract, &["users", account_id]))
+            .await
     }
 
     async fn delete_account(&self, account_id: &str) -> PortalResult<()> {
-        self.delete(
-            "delete_account",
-            format!("{API_PREFIX}/users/{}", seg(account_id)),
-        )
-        .await
+        self.delete("delete_account", api_path(&["users", account_id]))
+            .await
     }
 
     async fn send_invitation(&self, account_id: &str) -> PortalResult<Account> {
         // Sends an email: never repeated automatically.
-        let path = format!("{API_PREFIX}/users/{}/invitation", seg(account_id));
+        let path = api_path(&["users", account_id, "invitation"]);
         self.write("send_invitation", Method::POST, path, None, false)
             .await
     }
 
     async fn consumption(&self, contract: &str) -> PortalResult<Consumption> {
-        self.get_json(get("consumption", contract_path(contract, "/consumption")))
+        self.get_json(get("consumption", contract_path(contract, &["consumption"])))
             .await
     }
 
     async fn platform_status(&self, contract: &str) -> PortalResult<PlatformStatus> {
         self.get_json(get(
             "platform_status",
-            contract_path(contract, "/platform-status"),
+            contract_path(contract, &["platform-status"]),
         ))
         .await
     }
 
     async fn list_bills(&self, contract: &str, limit: u32) -> PortalResult<Vec<Bill>> {
-        let mut call = get("list_bills", contract_path(contract, "/bills"));
+        let mut call = get("list_bills", contract_path(contract, &["bills"]));
         call.query = vec![
             ("offset", "0".into()),
             ("limit", limit.min(MAX_LIMIT).to_string()),
@@ -232,15 +231,12 @@ impl CustomerSpace for ReqwestPortal {
     }
 
     async fn bill_pdf(&self, contract: &str, bill_id: &str) -> PortalResult<Vec<u8>> {
-        let call = get(
-            "bill_pdf",
-            contract_path(contract, &format!("/bills/{}/pdf", seg(bill_id))),
-        );
+        let call = get("bill_pdf", contract_path(contract, &["bills", bill_id, "pdf"]));
         Ok(self.send(&call).await?.body)
     }
 
     async fn billing_report(&self, contract: &str, period: &str) -> PortalResult<String> {
-        let mut call = get("billing_report", contract_path(contract, "/billing-report"));
+        let mut call = get("billing_report", contract_path(contract, &["billing-report"]));
         call.query.push(("period", period.to_string()));
         let body = self.send(&call).await?.body;
         String::from_utf8(body)
@@ -248,15 +244,19 @@ impl CustomerSpace for ReqwestPortal {
     }
 
     async fn list_catalog(&self, contract: &str) -> PortalResult<Vec<CatalogItem>> {
-        self.get_all("list_catalog", contract_path(contract, "/catalog-items"), vec![])
-            .await
+        self.get_all(
+            "list_catalog",
+            contract_path(contract, &["catalog-items"]),
+            vec![],
+        )
+        .await
     }
 
     async fn submit_request(&self, contract: &str, request: &NewRequest) -> PortalResult<ServiceRequest> {
         let call = Call {
             operation: "submit_request",
             method: Method::POST,
-            path: contract_path(contract, "/requests"),
+            path: contract_path(contract, &["requests"]),
             query: vec![],
             body: Some(request),
             retry: false,
@@ -280,7 +280,7 @@ impl CustomerSpace for ReqwestPortal {
     async fn get_request(&self, contract: &str, request_id: &str) -> PortalResult<ServiceRequest> {
         self.get_json(get(
             "get_request",
-            contract_path(contract, &format!("/requests/{}", seg(request_id))),
+            contract_path(contract, &["requests", request_id]),
         ))
         .await
     }
@@ -292,7 +292,7 @@ impl CustomerSpace for ReqwestPortal {
     ) -> PortalResult<Option<ServiceRequest>> {
         let filter = vec![("customerReference", customer_reference.to_string())];
         let found: Vec<ServiceRequest> = self
-            .get_all("find_request", contract_path(contract, "/requests"), filter)
+            .get_all("find_request", contract_path(contract, &["requests"]), filter)
             .await?;
         Ok(found
             .into_iter()
@@ -300,7 +300,7 @@ impl CustomerSpace for ReqwestPortal {
     }
 
     async fn cancel_request(&self, contract: &str, request_id: &str) -> PortalResult<ServiceRequest> {
-        let path = contract_path(contract, &format!("/requests/{}/cancel", seg(request_id)));
+        let path = contract_path(contract, &["requests", request_id, "cancel"]);
         self.write("cancel_request", Method::POST, path, None, true).await
     }
 }

@@ -16,6 +16,9 @@ pub struct RunArgs {
     /// Customer Space API base URL (portal.endpoint).
     #[arg(long)]
     pub portal_endpoint: Option<String>,
+    /// Allow plain http to the portal endpoint (a simulator, tests, a demo; never production).
+    #[arg(long)]
+    pub portal_allow_insecure: bool,
     /// Namespaces to watch, comma-separated; default all.
     #[arg(long, value_delimiter = ',')]
     pub namespaces: Vec<String>,
@@ -58,6 +61,9 @@ impl RunArgs {
         config.apply_env(env)?;
         if let Some(v) = &self.portal_endpoint {
             config.portal.endpoint = v.clone();
+        }
+        if self.portal_allow_insecure {
+            config.portal.allow_insecure_default();
         }
         if !self.namespaces.is_empty() {
             config.namespaces = self.namespaces.clone();

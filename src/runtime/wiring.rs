@@ -2,12 +2,14 @@
 //! dependents: a Secret requeues the CloudContracts using it, a CloudContract its BudgetAlerts,
 //! PortalUsers and ServiceOrders.
 
+use crate::api::common::CREDENTIALS_SELECTOR;
 use crate::api::{BudgetAlert, CloudContract, PortalUser, ServiceOrder};
 use crate::controllers::context::Context;
 use crate::controllers::key_index::{KeyIndex, email_key};
 use crate::controllers::{budget_alert, cloud_contract, portal_user, service_order};
 use futures::StreamExt;
 use k8s_openapi::api::core::v1::Secret;
+use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
 use kube::runtime::reflector::{self, ObjectRef};
 use kube::runtime::{WatchStreamExt, watcher};
@@ -155,28 +157,46 @@ where
         let client = ctx.client.clone();
         let cfg = &ctx.config.controllers;
 
-        let (contracts, contract_store) =
-            controller::<CloudContract>(api(&client, &scope), cfg.cloud_contract.concurrency, |_| {});
+        let forget = ctx.clone();
+        let (contracts, contract_store) = controller::<CloudContract>(
+            api(&client, &scope),
+            cfg.cloud_contract.concurrency,
+            move |event| {
+                // A deleted CloudContract's caches and claim go with it.
+                if let watcher::Event::Delete(c) = event {
+                    forget.portal.forget(c);
+                }
+            },
+        );
         ctx.stores.contracts.add(contract_store.clone());
         let by_secret = contract_store.clone();
         let portal = ctx.clone();
+        // Credentials Secrets only (label-selected), metadata only: the operator never holds the
+        // data of the cluster's other Secrets, nor of these, in its caches.
+        let secrets = watcher(
+            api::<PartialObjectMeta<Secret>>(&client, &scope),
+            watcher::Config::default().labels(CREDENTIALS_SELECTOR),
+        )
+        .default_backoff()
+        .inspect(move |event| match event {
+            Ok(watcher::Event::Apply(s) | watcher::Event::InitApply(s)) => {
+                portal.portal.secret_seen(&s.metadata, false)
+            }
+            Ok(watcher::Event::Delete(s)) => portal.portal.secret_seen(&s.metadata, true),
+            _ => {}
+        })
+        .touched_objects();
         let contracts = contracts
-            .watches(
-                api::<Secret>(&client, &scope),
-                watcher::Config::default(),
-                move |secret: Secret| {
-                    portal.portal.secret_seen(&secret);
-                    let ns = secret.namespace();
-                    by_secret
-                        .state()
-                        .into_iter()
-                        .filter(|c| {
-                            c.namespace() == ns && c.spec.credentials_secret_ref.name == secret.name_any()
-                        })
-                        .map(|c| ObjectRef::from_obj(c.as_ref()))
-                        .collect::<Vec<_>>()
-                },
-            )
+            .watches_stream(secrets, move |secret: PartialObjectMeta<Secret>| {
+                let ns = secret.namespace();
+                let name = secret.name_any();
+                by_secret
+                    .state()
+                    .into_iter()
+                    .filter(|c| c.namespace() == ns && c.spec.credentials_secret_ref.name == name)
+                    .map(|c| ObjectRef::from_obj(c.as_ref()))
+                    .collect::<Vec<_>>()
+            })
             .graceful_shutdown_on(stop())
             .run(
                 cloud_contract::reconcile,

@@ -63,6 +63,16 @@ def render(values):
     return _render_cached(json.dumps(values, sort_keys=True))
 
 
+def render_as(release, values):
+    """Like `render`, for another release name (shards: several releases side by side)."""
+    docs = []
+    rendered = _chart().render(json.loads(json.dumps(values)), name=release, namespace=NAMESPACE)
+    for path, text in sorted(rendered.items()):
+        if not path.endswith("NOTES.txt"):
+            docs.extend(d for d in yaml.safe_load_all(text) if d)
+    return docs
+
+
 def of_kind(docs, kind):
     return [d for d in docs if d["kind"] == kind]
 

@@ -29,9 +29,10 @@ WATCHED = {
 }
 # kube-lease-manager creates the Lease, then reads it and renews or takes it over with patches
 # (server-side apply, strategic merge).
+# The Lease is named after the release (release "ccs"), so shards never share one.
 LEASE = {
     ("coordination.k8s.io", "leases", ()): {"create"},
-    ("coordination.k8s.io", "leases", ("ccs-operator",)): {"get", "patch", "update"},
+    ("coordination.k8s.io", "leases", ("ccs-ccs-operator",)): {"get", "patch", "update"},
 }
 
 

@@ -7,7 +7,7 @@ import helm_python
 import pytest
 import yaml
 
-from conftest import CHART, NAMESPACE, ROOT, VALUE_SETS, of_kind, one, render, render_raw
+from conftest import CHART, NAMESPACE, RELEASE, ROOT, VALUE_SETS, of_kind, one, render, render_as, render_raw
 
 
 def test_helm_lint_strict_passes_for_every_values_set(values_set):
@@ -55,8 +55,19 @@ def without_nulls(tree):
 
 
 def test_default_config_is_the_documented_file():
-    documented = yaml.safe_load((ROOT / "config" / "ccs-operator.yaml").read_text())
-    assert rendered_config(render({})) == without_nulls(documented)
+    documented = without_nulls(yaml.safe_load((ROOT / "config" / "ccs-operator.yaml").read_text()))
+    # The one difference: the Lease is named after the release, so shards never share one.
+    documented["leaderElection"]["leaseName"] = f"{RELEASE}-ccs-operator"
+    assert rendered_config(render({})) == documented
+
+
+def test_shards_get_release_scoped_names_and_leases():
+    first, second = (render_as(release, VALUE_SETS["namespaced"]) for release in ("shard-a", "shard-b"))
+    names = [{(d["kind"], d["metadata"].get("namespace"), d["metadata"]["name"]) for d in docs}
+             for docs in (first, second)]
+    assert names[0].isdisjoint(names[1]), names[0] & names[1]
+    leases = [rendered_config(docs)["leaderElection"]["leaseName"] for docs in (first, second)]
+    assert leases == ["shard-a-ccs-operator", "shard-b-ccs-operator"]
 
 
 def key_paths(tree, prefix=""):
@@ -187,14 +198,40 @@ def test_network_policy_admits_only_the_metrics_port():
     assert rule["ports"] == [{"port": "http", "protocol": "TCP"}]
     assert rule["from"] == VALUE_SETS["monitoring"]["networkPolicy"]["metricsFrom"]
     assert policy["policyTypes"] == ["Ingress", "Egress"]
+    assert policy["egress"][-1] == VALUE_SETS["monitoring"]["networkPolicy"]["egress"][0]
 
 
-OPTIONAL_KINDS = {"ServiceMonitor", "PrometheusRule", "NetworkPolicy"}
+def ports(rule):
+    return {(p["port"], p["protocol"]) for p in rule["ports"]}
+
+
+def test_network_policy_is_on_by_default_limiting_egress_and_metrics():
+    policy = one(render({}), "NetworkPolicy")["spec"]
+    (ingress,) = policy["ingress"]
+    assert ingress["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
+    assert policy["policyTypes"] == ["Ingress", "Egress"]
+    dns, api, portal, smtp = policy["egress"]
+    assert ports(dns) == {(53, "TCP"), (53, "UDP")}
+    assert ports(api) == {(443, "TCP"), (6443, "TCP")}
+    assert ports(portal) == {(443, "TCP")}
+    assert ports(smtp) == {(25, "TCP"), (465, "TCP"), (587, "TCP")}
+    # No rule admits any port: port 80 (cloud metadata) and internal services stay unreachable.
+    assert all(rule.get("ports") for rule in policy["egress"])
+    # Addresses narrow a rule when given.
+    pinned = one(render({"networkPolicy": {"portal": {"cidrs": ["203.0.113.10/32"], "ports": [443]}}}),
+                 "NetworkPolicy")["spec"]["egress"][2]
+    assert pinned["to"] == [{"ipBlock": {"cidr": "203.0.113.10/32"}}]
+    open_egress = one(render({"networkPolicy": {"restrictEgress": False}}), "NetworkPolicy")["spec"]
+    assert open_egress["policyTypes"] == ["Ingress"] and "egress" not in open_egress
+
+
+OPTIONAL_KINDS = {"ServiceMonitor", "PrometheusRule"}
 
 
 def test_optional_objects_are_off_by_default_and_on_when_asked():
     assert OPTIONAL_KINDS.isdisjoint(d["kind"] for d in render({}))
     assert OPTIONAL_KINDS <= {d["kind"] for d in render(VALUE_SETS["monitoring"])}
+    assert "NetworkPolicy" not in {d["kind"] for d in render({"networkPolicy": {"enabled": False}})}
 
 
 def test_prometheus_rule_is_the_rules_file():

@@ -5,6 +5,7 @@ mod portal_common;
 
 mod client;
 mod faults;
+mod hardening;
 mod openapi;
 mod simulator;
 mod tls;

@@ -28,6 +28,8 @@ pub fn fast_config() -> ClientConfig {
             max_retry_after: Duration::from_secs(5),
         },
         rate_limit: None,
+        // The simulator speaks plain http on loopback.
+        allow_http: true,
         ..ClientConfig::default()
     }
 }

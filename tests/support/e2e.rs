@@ -72,6 +72,13 @@ impl Env {
         }
     }
 
+    /// Writes an operator configuration file (YAML) into the scratch directory.
+    pub fn config_file(&self, yaml: &str) -> PathBuf {
+        let path = self.dir.path().join(format!("config-{}.yaml", fastrand_suffix()));
+        std::fs::write(&path, yaml).expect("config written");
+        path
+    }
+
     /// The kubeconfig file of the cluster.
     pub fn kubeconfig(&self) -> PathBuf {
         self.dir.path().join("kubeconfig")
@@ -98,14 +105,30 @@ impl Env {
         self.secret(name, data).await;
     }
 
-    /// Creates or replaces a Secret in `default`.
+    /// Creates or replaces a credentials Secret (labelled for the operator) in `default`.
     pub async fn secret(&self, name: &str, string_data: BTreeMap<String, String>) {
+        self.secret_in("default", name, string_data, true).await;
+    }
+
+    /// Creates or replaces a Secret in `namespace`, with the credentials label when `marked`.
+    pub async fn secret_in(
+        &self,
+        namespace: &str,
+        name: &str,
+        string_data: BTreeMap<String, String>,
+        marked: bool,
+    ) {
+        let labels = if marked {
+            serde_json::json!({ccs_operator::api::common::LABEL_CREDENTIALS: "true"})
+        } else {
+            serde_json::json!({})
+        };
         let secret = serde_json::json!({
             "apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": name, "namespace": "default"},
+            "metadata": {"name": name, "namespace": namespace, "labels": labels},
             "stringData": string_data,
         });
-        let api: Api<Secret> = Api::namespaced(self.client.clone(), "default");
+        let api: Api<Secret> = Api::namespaced(self.client.clone(), namespace);
         api.patch(name, &PatchParams::apply("e2e").force(), &Patch::Apply(&secret))
             .await
             .expect("secret applied");
@@ -287,6 +310,8 @@ impl Operator {
             kubeconfig.display().to_string(),
             "--portal-endpoint".into(),
             env.sim.base_url(),
+            // The simulator speaks plain http on loopback.
+            "--portal-allow-insecure".into(),
             "--metrics-listen".into(),
             "127.0.0.1:0".into(),
             "--smtp-host".into(),

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different subset
 
 pub mod access;
+pub mod capture;
 pub mod e2e;
 pub mod gate;
 pub mod manifests;

@@ -44,6 +44,31 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
 {{- .Values.config.leaderElection.leaseNamespace | default .Release.Namespace -}}
 {{- end -}}
 
+{{/* Name of the leader-election Lease: release-scoped unless set, so shards never share one. */}}
+{{- define "ccs-operator.leaseName" -}}
+{{- .Values.config.leaderElection.leaseName | default (include "ccs-operator.fullname" .) -}}
+{{- end -}}
+
+{{/* One egress rule: TCP (and UDP when `udp`) on `ports`, to `cidrs` when set. */}}
+{{- define "ccs-operator.egressRule" -}}
+- ports:
+  {{- range .peer.ports }}
+    - port: {{ . }}
+      protocol: TCP
+    {{- if $.udp }}
+    - port: {{ . }}
+      protocol: UDP
+    {{- end }}
+  {{- end }}
+  {{- with .peer.cidrs }}
+  to:
+    {{- range . }}
+    - ipBlock:
+        cidr: {{ . }}
+    {{- end }}
+  {{- end }}
+{{- end -}}
+
 {{/* Name of the Secret holding the SMTP password, empty when there is none. */}}
 {{- define "ccs-operator.smtpSecretName" -}}
 {{- if .Values.smtpPassword.existingSecret -}}
@@ -67,6 +92,7 @@ password
 {{/* The operator's configuration file: .Values.config plus what the chart itself wires in. */}}
 {{- define "ccs-operator.config" -}}
 {{- $config := deepCopy .Values.config -}}
+{{- $_ := set $config.leaderElection "leaseName" (include "ccs-operator.leaseName" .) -}}
 {{- if include "ccs-operator.smtpSecretName" . -}}
 {{- $_ := set $config.smtp "passwordFile" (printf "%s/password" (include "ccs-operator.smtpPasswordDir" .)) -}}
 {{- end -}}

@@ -36,7 +36,7 @@ renews and takes over with server-side apply and strategic merge patches: patch)
   verbs: [create]
 - apiGroups: [coordination.k8s.io]
   resources: [leases]
-  resourceNames: [{{ .Values.config.leaderElection.leaseName | quote }}]
+  resourceNames: [{{ include "ccs-operator.leaseName" . | quote }}]
   verbs: [get, patch, update]
 {{- end -}}
 

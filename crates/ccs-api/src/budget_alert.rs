@@ -77,7 +77,7 @@ pub struct BudgetAlertSpec {
     #[schemars(length(min = 1, max = 10), extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
     pub thresholds: Vec<Threshold>,
     /// Email addresses told when a threshold is crossed (1 to 20).
-    #[schemars(length(min = 1, max = 20), inner(length(max = 254), pattern(EMAIL_PATTERN)))]
+    #[schemars(length(min = 1, max = 20), inner(length(max = 254), pattern(EMAIL_PATTERN)), extend("x-kubernetes-list-type" = "set"))]
     pub recipients: Vec<String>,
     /// Language of the emails.
     #[serde(default)]
@@ -121,7 +121,7 @@ pub struct Threshold {
     pub basis: ThresholdBasis,
     /// Recipients for this threshold instead of `spec.recipients` (1 to 20).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(min = 1, max = 20), inner(length(max = 254), pattern(EMAIL_PATTERN)))]
+    #[schemars(length(min = 1, max = 20), inner(length(max = 254), pattern(EMAIL_PATTERN)), extend("x-kubernetes-list-type" = "set"))]
     pub recipients: Option<Vec<String>>,
 }
 

@@ -73,9 +73,11 @@ pub struct CloudContractSpec {
     pub offer: Offer,
     /// Secret in this namespace holding the Customer Space API client id, client secret and API key.
     pub credentials_secret_ref: CredentialsSecretRef,
-    /// Customer Space API base URL; defaults to the operator's configured endpoint.
+    /// Customer Space API base URL; defaults to the operator's configured endpoint. Only endpoints
+    /// the operator's configuration allows (`portal.allowedEndpoints`) are called; any other is
+    /// `Ready=False`, reason `EndpointNotAllowed`. No user information, query or fragment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(length(max = 2048), pattern(r"^https?://[^\s]+$"))]
+    #[schemars(length(max = 2048), pattern(r"^https?://[^\s/?#@]+(/[^\s?#@]*)?$"))]
     pub endpoint: Option<String>,
     /// Desired referent of the contract. Unset: the operator reports the referent but never changes it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,7 +126,7 @@ pub struct ReferentSpec {
 #[serde(rename_all = "camelCase")]
 pub struct IncidentNotifications {
     /// Email addresses told about incidents (1 to 20).
-    #[schemars(length(min = 1, max = 20), inner(length(max = 254), pattern(EMAIL_PATTERN)))]
+    #[schemars(length(min = 1, max = 20), inner(length(max = 254), pattern(EMAIL_PATTERN)), extend("x-kubernetes-list-type" = "set"))]
     pub recipients: Vec<String>,
     /// Least severe incident that is emailed: 1 is the most severe, 4 the least.
     #[serde(default = "default_min_severity")]

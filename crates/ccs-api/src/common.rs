@@ -1,6 +1,7 @@
 //! Shapes shared by several kinds: conditions, money, annotations, references.
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use kube::KubeSchema;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -43,35 +44,52 @@ pub struct Money {
     pub currency: String,
 }
 
-/// A Secret in the same namespace as the object, and the keys to read from it.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+/// Label that marks a Secret as Customer Space credentials. The operator reads no other Secret:
+/// an unmarked one is refused with a condition saying to add this label.
+pub const LABEL_CREDENTIALS: &str = "customerspace.io/credentials";
+/// Label selector of the credentials Secrets the operator watches.
+pub const CREDENTIALS_SELECTOR: &str = "customerspace.io/credentials=true";
+/// Key of the OAuth2 client id in a credentials Secret.
+pub const KEY_CLIENT_ID: &str = "clientId";
+/// Key of the OAuth2 client secret in a credentials Secret.
+pub const KEY_CLIENT_SECRET: &str = "clientSecret";
+/// Key of the API key in a credentials Secret.
+pub const KEY_API_KEY: &str = "apiKey";
+
+/// A credentials Secret in the same namespace as the object. The Secret must carry the label
+/// `customerspace.io/credentials: "true"` and the keys `clientId`, `clientSecret` and `apiKey`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, KubeSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialsSecretRef {
-    /// Name of the Secret, in the namespace of this object (cross-namespace references are not allowed).
+    /// Name of the Secret, in the namespace of this object (cross-namespace references are not
+    /// allowed). It must be labelled `customerspace.io/credentials=true`.
     #[schemars(length(min = 1, max = 253), pattern(OBJECT_NAME_PATTERN))]
     pub name: String,
-    /// Key holding the OAuth2 client id.
+    /// Deprecated: the key is always `clientId`. Only that value is accepted.
     #[serde(default = "default_client_id_key")]
     #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = Rule::new("self == 'clientId'").message("clientIdKey is deprecated: the operator reads only the key clientId; remove clientIdKey and store the client id under clientId"))]
     pub client_id_key: String,
-    /// Key holding the OAuth2 client secret.
+    /// Deprecated: the key is always `clientSecret`. Only that value is accepted.
     #[serde(default = "default_client_secret_key")]
     #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = Rule::new("self == 'clientSecret'").message("clientSecretKey is deprecated: the operator reads only the key clientSecret; remove clientSecretKey and store the client secret under clientSecret"))]
     pub client_secret_key: String,
-    /// Key holding the API key sent as `X-Api-Key`.
+    /// Deprecated: the key is always `apiKey`. Only that value is accepted.
     #[serde(default = "default_api_key_key")]
     #[schemars(length(min = 1, max = 253))]
+    #[x_kube(validation = Rule::new("self == 'apiKey'").message("apiKeyKey is deprecated: the operator reads only the key apiKey; remove apiKeyKey and store the API key under apiKey"))]
     pub api_key_key: String,
 }
 
 fn default_client_id_key() -> String {
-    "clientId".into()
+    KEY_CLIENT_ID.into()
 }
 fn default_client_secret_key() -> String {
-    "clientSecret".into()
+    KEY_CLIENT_SECRET.into()
 }
 fn default_api_key_key() -> String {
-    "apiKey".into()
+    KEY_API_KEY.into()
 }
 
 /// Language of emails and of portal messages.

@@ -63,13 +63,15 @@ pub struct ServiceOrderSpec {
     #[serde(default = "default_quantity")]
     #[schemars(range(min = 1, max = 1000))]
     pub quantity: i32,
-    /// Parameters of the catalog item (at most 50), checked against the catalog before submission.
+    /// Parameters of the catalog item (at most 50; names up to 128 characters, values up to
+    /// 1024), checked against the catalog before submission.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    #[schemars(extend("maxProperties" = 50))]
+    #[schemars(extend("maxProperties" = 50), inner(length(max = 1024)))]
+    #[x_kube(validation = Rule::new("self.all(k, size(k) <= 128)").message("parameter names are at most 128 characters"))]
     pub parameters: BTreeMap<String, String>,
     /// Email addresses told when the order completes or is rejected (at most 20).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    #[schemars(length(max = 20), inner(length(max = 254), pattern(EMAIL_PATTERN)))]
+    #[schemars(length(max = 20), inner(length(max = 254), pattern(EMAIL_PATTERN)), extend("x-kubernetes-list-type" = "set"))]
     pub notify: Vec<String>,
     /// Cancel the portal request when this object is deleted before the order completes.
     #[serde(default)]

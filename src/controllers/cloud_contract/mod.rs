@@ -14,7 +14,6 @@ use super::common::schedule::{Freshness, not_due_for};
 use super::common::{Category, ReconcileError};
 use super::context::Context;
 use super::portal_access::portal_error;
-use super::stores::claim_order;
 use crate::api::cloud_contract::{CloudContract, CloudContractStatus};
 use crate::email::templates::{IncidentFacts, incident_email};
 use crate::portal::{ErrorCategory, ReferentChange};
@@ -37,7 +36,11 @@ impl ConditionedStatus for CloudContractStatus {
     ) {
         if matches!(
             err.category,
-            Category::Unauthorized | Category::SecretNotFound | Category::SecretInvalid
+            Category::Unauthorized
+                | Category::SecretNotFound
+                | Category::SecretInvalid
+                | Category::SecretNotMarked
+                | Category::EndpointNotAllowed
         ) {
             let reason = err.category.as_str();
             conditions::set(
@@ -79,7 +82,6 @@ async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, Recon
     if annotations::is_paused(obj.as_ref()) {
         return Ok(Action::await_change());
     }
-    check_duplicate(&obj, &ctx)?;
     let now = ctx.now();
     let previous = obj.status.clone().unwrap_or_default();
     let requested = annotations::reconcile_requested_at(obj.as_ref());
@@ -103,6 +105,14 @@ async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, Recon
         .portal
         .snapshot(client.as_ref(), &endpoint, contract_id, poll)
         .await
+        .inspect_err(|e| {
+            if matches!(
+                e.category,
+                ErrorCategory::Unauthorized | ErrorCategory::Forbidden | ErrorCategory::NotFound
+            ) {
+                ctx.portal.claims.forget(&obj);
+            }
+        })
         .map_err(|e| match e.category {
             ErrorCategory::NotFound => ReconcileError::new(
                 Category::NotFound,
@@ -110,6 +120,9 @@ async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, Recon
             ),
             _ => portal_error(e, &format!("reading contract {contract_id}")),
         })?;
+    // These credentials read the contract: the claim is proven. The oldest proven claim holds it.
+    ctx.portal.claims.prove(&obj);
+    check_duplicate(&obj, &ctx)?;
 
     // Plan.
     let plan = plan::plan(&obj.spec, &previous, &snapshot.dashboard);
@@ -132,7 +145,7 @@ async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, Recon
                         &format!("changing the referent of {contract_id} to {email} (spec.referent)"),
                     )
                 })?;
-                ctx.portal.invalidate(&endpoint, contract_id);
+                ctx.portal.invalidate(client.as_ref(), &endpoint, contract_id);
                 status.referent = Some(contract.referent.email.clone());
                 let note = format!("referent of {contract_id} changed to {email}");
                 event(
@@ -208,30 +221,36 @@ async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, Recon
     Ok(Action::requeue(jitter(next)))
 }
 
-/// Fails with `DuplicateContract` when an older CloudContract claims the same contract id.
+/// Fails with `DuplicateContract` when another CloudContract, whose credentials were verified
+/// for the same contract id before this one was created, holds it. The message names the holder
+/// only when it is in this namespace: a tenant learns nothing about another namespace's objects.
 fn check_duplicate(obj: &CloudContract, ctx: &Context) -> Result<(), ReconcileError> {
-    let mine = claim_order(obj);
-    let owner = ctx
-        .stores
-        .contracts
-        .all()
-        .into_iter()
-        .filter(|other| {
-            other.spec.contract_id == obj.spec.contract_id && other.metadata.deletion_timestamp.is_none()
-        })
-        .min_by_key(|other| claim_order(other.as_ref()));
-    match owner {
-        Some(owner) if claim_order(owner.as_ref()) < mine => Err(ReconcileError::new(
-            Category::DuplicateContract,
-            format!(
-                "contract {} is already managed by CloudContract {}/{}; this one changes nothing until that one is deleted",
-                obj.spec.contract_id,
-                owner.namespace().unwrap_or_default(),
-                owner.name_any()
-            ),
-        )),
-        _ => Ok(()),
+    let mine = obj.uid().unwrap_or_default();
+    let live = |uid: &str| {
+        ctx.stores
+            .contracts
+            .all()
+            .iter()
+            .any(|c| c.uid().as_deref() == Some(uid) && c.metadata.deletion_timestamp.is_none())
+    };
+    let Some(holder) = ctx.portal.claims.holder(&obj.spec.contract_id, live) else {
+        return Ok(());
+    };
+    if holder.uid == mine {
+        return Ok(());
     }
+    let who = if obj.namespace().as_deref() == Some(holder.namespace.as_str()) {
+        format!("CloudContract {} of this namespace", holder.name)
+    } else {
+        "a CloudContract of another namespace whose credentials were verified first".to_string()
+    };
+    Err(ReconcileError::new(
+        Category::DuplicateContract,
+        format!(
+            "contract {} is already managed by {who}; this one changes nothing until that one is deleted",
+            obj.spec.contract_id
+        ),
+    ))
 }
 
 /// Sends the due incident emails; returns the incidents whose email went out.

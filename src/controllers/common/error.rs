@@ -10,6 +10,12 @@ pub enum Category {
     SecretNotFound,
     /// The credentials Secret lacks a key or holds an empty value.
     SecretInvalid,
+    /// The credentials Secret lacks the `customerspace.io/credentials=true` label.
+    SecretNotMarked,
+    /// `spec.endpoint` is not among the operator's allowed portal endpoints.
+    EndpointNotAllowed,
+    /// A portal answer was larger than `portal.maxResponseBytes` (or a list had too many pages).
+    ResponseTooLarge,
     /// The portal refused the credentials (401).
     Unauthorized,
     /// The caller lacks a right in the portal (403).
@@ -51,6 +57,9 @@ impl Category {
         match self {
             Self::SecretNotFound => "SecretNotFound",
             Self::SecretInvalid => "SecretInvalid",
+            Self::SecretNotMarked => "SecretNotMarked",
+            Self::EndpointNotAllowed => "EndpointNotAllowed",
+            Self::ResponseTooLarge => "ResponseTooLarge",
             Self::Unauthorized => "Unauthorized",
             Self::Forbidden => "Forbidden",
             Self::NotFound => "NotFound",
@@ -83,6 +92,9 @@ impl Category {
             self,
             Self::SecretNotFound
                 | Self::SecretInvalid
+                | Self::SecretNotMarked
+                | Self::EndpointNotAllowed
+                | Self::ResponseTooLarge
                 | Self::Unauthorized
                 | Self::Forbidden
                 | Self::NotFound

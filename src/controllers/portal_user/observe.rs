@@ -33,7 +33,7 @@ impl Target {
 /// Builds the portal client of a contract.
 pub async fn target(ctx: &Context, contract: Arc<CloudContract>) -> Result<Target, ReconcileError> {
     let client = ctx.portal.client_for(&ctx.client, &contract).await?;
-    let key = cache_key(&ctx.portal.endpoint_of(&contract), &contract.spec.contract_id);
+    let key = cache_key(client.as_ref(), &contract.spec.contract_id);
     Ok(Target {
         contract,
         client,

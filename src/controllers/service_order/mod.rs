@@ -96,7 +96,7 @@ async fn run(obj: Arc<ServiceOrder>, ctx: Arc<Context>) -> Result<Action, Reconc
     let contract = referenced_contract(&ctx, &namespace, &obj.spec.contract).await?;
     let client = ctx.portal.client_for(&ctx.client, &contract).await?;
     let contract_id = contract.spec.contract_id.clone();
-    let key = cache_key(&ctx.portal.endpoint_of(&contract), &contract_id);
+    let key = cache_key(client.as_ref(), &contract_id);
     finalizer::ensure(&api, obj.as_ref()).await?;
 
     let generation = obj.metadata.generation;

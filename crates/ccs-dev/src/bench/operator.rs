@@ -198,7 +198,8 @@ async fn create_objects(client: &kube::Client, sim: &Simulator, budgets: usize) 
         apply::<Secret>(
             client,
             json!({"apiVersion": "v1", "kind": "Secret",
-            "metadata": {"name": secret, "namespace": "default"}, "stringData": data}),
+            "metadata": {"name": secret, "namespace": "default",
+                "labels": {ccs_api::common::LABEL_CREDENTIALS: "true"}}, "stringData": data}),
         )
         .await?;
         let contract = format!("contract-{i}");
@@ -261,7 +262,7 @@ fn spawn_operator(
         ])
         .arg("--kubeconfig")
         .arg(kubeconfig)
-        .args(["--portal-endpoint", &sim.base_url()])
+        .args(["--portal-endpoint", &sim.base_url(), "--portal-allow-insecure"])
         .args(["--poll-interval", &humantime::format_duration(poll).to_string()])
         .arg("--mail-dir")
         .arg(dir.join("mail"))

@@ -128,6 +128,7 @@ async fn client(sim: &Simulator, calls: usize) -> anyhow::Result<()> {
     let (raw, cred, contract) = Raw::new(sim).await?;
     let config = ClientConfig {
         rate_limit: None,
+        allow_http: true,
         ..ClientConfig::default()
     };
     let shared = PortalShared::new(config, &prometheus::Registry::new())?;

@@ -108,14 +108,14 @@ async fn stage(args: &UsersBenchArgs) -> anyhow::Result<Stage> {
     // (caches synced) too. (Found by binding port 0; the operator binds it a moment later.)
     let server = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?;
     let config = format!(
-        "portal:\n  endpoint: {}\n  rateLimit: {{requestsPerSecond: 10000, burst: 10000}}\n  maxConcurrentCalls: {}\n\
+        "portal:\n  endpoint: {url}\n  allowedEndpoints: [{{url: {url}, allowInsecure: true}}]\n  rateLimit: {{requestsPerSecond: 10000, burst: 10000}}\n  maxConcurrentCalls: {}\n\
          controllers:\n  cloudContract: {{concurrency: 4, pollInterval: {poll}}}\n  portalUser: {{concurrency: {}, pollInterval: {poll}}}\n\
          server: {{listen: {server}}}\nleaderElection: {{enabled: false}}\nlog: {{level: error}}\n",
-        sim.base_url(),
         args.portal_concurrency,
         args.reconciles(),
         poll = humantime::format_duration(args.poll),
         server = server,
+        url = sim.base_url(),
     );
     std::fs::write(dir.join("config.yaml"), config)?;
     Ok(Stage {
@@ -143,7 +143,8 @@ async fn contracts(stage: &Stage, count: usize) -> anyhow::Result<Vec<String>> {
     let mut names = Vec::new();
     for (i, (id, offer)) in ids.into_iter().take(count).enumerate() {
         let name = format!("c{i:02}");
-        let secret = json!({"metadata": {"name": format!("{name}-creds")}, "stringData": {
+        let secret = json!({"metadata": {"name": format!("{name}-creds"),
+            "labels": {ccs_api::common::LABEL_CREDENTIALS: "true"}}, "stringData": {
             "clientId": operator.client_id, "clientSecret": operator.client_secret, "apiKey": operator.api_key}});
         secrets
             .create(&PostParams::default(), &serde_json::from_value(secret)?)

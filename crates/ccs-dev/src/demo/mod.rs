@@ -77,6 +77,8 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
 
     let mut config = OperatorConfig::default();
     config.portal.endpoint = sim.base_url();
+    // The in-process simulator speaks plain http on loopback.
+    config.portal.allow_insecure_default();
     config.server.listen = "127.0.0.1:0".into();
     config.leader_election.enabled = false;
     for c in [

@@ -1,0 +1,266 @@
+//! End to end: a tenant cannot make the operator send a Secret elsewhere. Endpoints come from the
+//! operator's allowlist, redirects are never followed, and a refused object names the reason and
+//! the fix while a capture server on loopback receives nothing.
+
+use crate::support;
+
+use ccs_operator::api::{BudgetAlert, CloudContract};
+use kube::Api;
+use serde_json::json;
+use std::collections::BTreeMap;
+use support::capture::{Capture, Redirector};
+use support::e2e::{DEADLINE, Env, condition, wait_for, wait_until};
+use support::manifests::{CONTRACT, contract};
+
+fn contracts(env: &Env) -> Api<CloudContract> {
+    Api::namespaced(env.client.clone(), "default")
+}
+
+/// Waits for `Ready=False` with `reason` and returns the condition's message.
+async fn refused(env: &Env, name: &str, reason: &str) -> String {
+    let obj = wait_for(&contracts(env), name, &format!("Ready=False {reason}"), |c| {
+        condition(c, "Ready").is_some_and(|(s, r, _)| s == "False" && r == reason)
+    })
+    .await;
+    condition(&obj, "Ready").expect("Ready").2
+}
+
+/// A CloudContract on [`CONTRACT`] with `spec.endpoint` set.
+fn contract_at(name: &str, secret: &str, endpoint: &str) -> serde_json::Value {
+    let mut manifest = contract(name, CONTRACT, secret);
+    manifest["spec"]["endpoint"] = json!(endpoint);
+    manifest
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_endpoint_outside_the_allowlist_is_refused_and_receives_nothing() {
+    let env = Env::start().await;
+    let capture = Capture::start().await;
+    let _op = env.operator(&[]);
+    env.credentials_secret("acme-creds", CONTRACT, "operator").await;
+    env.apply::<CloudContract>(contract_at("stolen", "acme-creds", &capture.url))
+        .await;
+
+    let message = refused(&env, "stolen", "EndpointNotAllowed").await;
+    assert!(message.contains("spec.endpoint"), "{message}");
+    assert!(message.contains("portal.allowedEndpoints"), "{message}");
+    assert!(message.contains("remove spec.endpoint"), "{message}");
+    // The same Secret still works against the operator's own endpoint: the refusal is the
+    // endpoint's, and it is decided before anything is read or sent.
+    env.apply::<CloudContract>(contract("acme", CONTRACT, "acme-creds"))
+        .await;
+    wait_for(&contracts(&env), "acme", "Ready", |c| {
+        condition(c, "Ready").is_some_and(|(s, _, _)| s == "True")
+    })
+    .await;
+    assert!(capture.received().is_empty(), "the capture server was called");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_redirect_is_not_followed() {
+    let env = Env::start().await;
+    let capture = Capture::start().await;
+    let redirector = Redirector::start(&capture.url).await;
+    let config = env.config_file(&format!(
+        "portal:\n  allowedEndpoints:\n    - {{url: \"{}\", allowInsecure: true}}\n",
+        redirector.url
+    ));
+    let _op = env.operator(&["--config", &config.display().to_string()]);
+    env.credentials_secret("acme-creds", CONTRACT, "operator").await;
+    env.apply::<CloudContract>(contract_at("redirected", "acme-creds", &redirector.url))
+        .await;
+
+    let message = refused(&env, "redirected", "InvalidSpec").await;
+    assert!(message.contains("redirect"), "{message}");
+    assert!(capture.received().is_empty(), "the redirect was followed");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_unmarked_secret_is_never_sent_and_the_condition_says_what_to_add() {
+    let env = Env::start().await;
+    let capture = Capture::start().await;
+    // The capture server is even an allowed endpoint: only the Secret's mark stops the values.
+    let config = env.config_file(&format!(
+        "portal:\n  allowedEndpoints:\n    - {{url: \"{}\", allowInsecure: true}}\n",
+        capture.url
+    ));
+    let _op = env.operator(&["--config", &config.display().to_string()]);
+    let token = "sa-token-value-7c1f0e";
+    let data: BTreeMap<String, String> = [
+        ("clientId".to_string(), "someone".to_string()),
+        ("clientSecret".to_string(), token.to_string()),
+        ("apiKey".to_string(), "ca-cert-value".to_string()),
+    ]
+    .into();
+    env.secret_in("default", "some-sa-token", data.clone(), false)
+        .await;
+    env.apply::<CloudContract>(contract_at("thief", "some-sa-token", &capture.url))
+        .await;
+
+    let message = refused(&env, "thief", "SecretNotMarked").await;
+    assert!(
+        message.contains("kubectl label secret some-sa-token -n default customerspace.io/credentials=true"),
+        "{message}"
+    );
+    let thief = contracts(&env).get("thief").await.expect("thief");
+    assert!(
+        condition(&thief, "CredentialsValid").is_some_and(|(s, r, _)| s == "False" && r == "SecretNotMarked")
+    );
+    assert!(capture.received().is_empty(), "an unmarked Secret was sent");
+
+    // Other key names are refused by the API server with the fix.
+    let mut other_keys = contract_at("keys", "some-sa-token", &capture.url);
+    other_keys["spec"]["credentialsSecretRef"]["clientSecretKey"] = json!("token");
+    let api: Api<CloudContract> = contracts(&env);
+    let err = api
+        .create(
+            &kube::api::PostParams::default(),
+            &serde_json::from_value(other_keys).expect("object"),
+        )
+        .await
+        .expect_err("other key names are refused");
+    assert!(err.to_string().contains("clientSecretKey is deprecated"), "{err}");
+    assert!(capture.received().is_empty());
+
+    // The mark is what opts a Secret in: once labelled, the values go to the (allowed) endpoint.
+    // This proves the capture server would have seen them.
+    env.secret_in("default", "some-sa-token", data, true).await;
+    let sent = wait_until(DEADLINE, "the marked Secret is used", || async {
+        let received = capture.received();
+        (!received.is_empty()).then_some(received)
+    })
+    .await;
+    assert!(!sent.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deleting_a_contract_evicts_its_caches() {
+    let env = Env::start().await;
+    let op = env.operator(&[]);
+    env.ready_contract().await;
+    let entries = |cache: &'static str| {
+        let op = &op;
+        async move {
+            op.metric(&format!("ccs_portal_cache_entries{{cache=\"{cache}\"}}"))
+                .await
+                .unwrap_or(0.0)
+        }
+    };
+    assert!(entries("snapshots").await >= 1.0);
+    assert!(entries("clients").await >= 1.0);
+    contracts(&env)
+        .delete("acme", &Default::default())
+        .await
+        .expect("deleted");
+    wait_until(DEADLINE, "caches evicted", || async {
+        (entries("snapshots").await == 0.0 && entries("clients").await == 0.0).then_some(())
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_contract_id_belongs_to_verified_credentials_and_leaks_no_names() {
+    let env = Env::start().await;
+    let _op = env.operator(&[]);
+    // Credentials that are valid, but not for CONTRACT.
+    let other = env
+        .sim
+        .seeded_credentials()
+        .into_iter()
+        .find(|c| c.label == "manager" && !c.contracts.iter().any(|id| id == CONTRACT))
+        .and_then(|c| c.contracts.first().cloned())
+        .expect("another customer's credential");
+    for ns in ["squat", "late"] {
+        let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(env.client.clone());
+        let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+        namespaces
+            .create(
+                &kube::api::PostParams::default(),
+                &serde_json::from_value(namespace).expect("namespace"),
+            )
+            .await
+            .expect("namespace created");
+    }
+    // The squatter comes first, with credentials of another contract.
+    let creds = |id: &str, label: &str| -> BTreeMap<String, String> {
+        let c = env.credential(id, label);
+        [
+            ("clientId".to_string(), c.client_id),
+            ("clientSecret".to_string(), c.client_secret),
+            ("apiKey".to_string(), c.api_key),
+        ]
+        .into()
+    };
+    env.secret_in("squat", "creds", creds(&other, "manager"), true)
+        .await;
+    env.apply::<CloudContract>(in_namespace(contract("squatter", CONTRACT, "creds"), "squat"))
+        .await;
+    let squat: Api<CloudContract> = Api::namespaced(env.client.clone(), "squat");
+    wait_for(&squat, "squatter", "Ready=False", |c| {
+        condition(c, "Ready").is_some_and(|(s, _, _)| s == "False")
+    })
+    .await;
+
+    // The rightful owner, created later, is not blocked.
+    env.credentials_secret("acme-creds", CONTRACT, "operator").await;
+    env.apply::<CloudContract>(contract("acme", CONTRACT, "acme-creds"))
+        .await;
+    wait_for(&contracts(&env), "acme", "Ready", |c| {
+        condition(c, "Ready").is_some_and(|(s, _, _)| s == "True")
+    })
+    .await;
+
+    // A later claim with valid credentials in a third namespace is the duplicate, and is not told
+    // where the owner lives.
+    env.secret_in("late", "creds", creds(CONTRACT, "operator"), true)
+        .await;
+    env.apply::<CloudContract>(in_namespace(contract("second", CONTRACT, "creds"), "late"))
+        .await;
+    let late: Api<CloudContract> = Api::namespaced(env.client.clone(), "late");
+    let dup = wait_for(&late, "second", "DuplicateContract", |c| {
+        condition(c, "Ready").is_some_and(|(s, r, _)| s == "False" && r == "DuplicateContract")
+    })
+    .await;
+    let (_, _, message) = condition(&dup, "Ready").expect("Ready");
+    assert!(message.contains("another namespace"), "{message}");
+    assert!(
+        !message.contains("acme") && !message.contains("default"),
+        "{message}"
+    );
+    // The squatter's status holds nothing of the contract's data.
+    let squatter = squat.get("squatter").await.expect("squatter");
+    assert!(
+        squatter
+            .status
+            .as_ref()
+            .is_none_or(|s| s.consumption.is_none() && s.contract_name.is_none())
+    );
+}
+
+fn in_namespace(mut manifest: serde_json::Value, namespace: &str) -> serde_json::Value {
+    manifest["metadata"]["namespace"] = json!(namespace);
+    manifest
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_recipient_outside_the_allowed_domains_is_refused_with_a_condition() {
+    let env = Env::start().await;
+    let config = env.config_file("smtp:\n  allowedRecipientDomains: [ops.example]\n");
+    let _op = env.operator(&["--config", &config.display().to_string()]);
+    let spend = env.ready_contract().await;
+    // Its recipients are at acme.example.
+    env.budget_above_half("monthly", spend).await;
+    let budgets: Api<BudgetAlert> = Api::namespaced(env.client.clone(), "default");
+    let failed = wait_for(&budgets, "monthly", "NotificationFailed", |b| {
+        condition(b, "NotificationFailed").is_some_and(|(s, _, _)| s == "True")
+    })
+    .await;
+    let (_, _, message) = condition(&failed, "NotificationFailed").expect("condition");
+    assert!(
+        message
+            .contains("recipient domain acme.example is not in smtp.allowedRecipientDomains (ops.example)"),
+        "{message}"
+    );
+    assert!(!message.contains("finops@"), "{message}");
+    assert_eq!(env.smtp.messages().len(), 0, "an email left");
+}
