@@ -10,6 +10,7 @@ mod hostile_props;
 pub mod key_index;
 pub mod portal_access;
 pub mod portal_user;
+pub mod reference;
 pub mod service_order;
 pub mod shared_read;
 pub mod state_metrics;

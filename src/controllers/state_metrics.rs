@@ -11,14 +11,7 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 fn ready_label(conditions: Option<&Vec<Condition>>) -> &'static str {
-    match conditions
-        .and_then(|c| c.iter().find(|c| c.type_ == "Ready"))
-        .map(|c| c.status.as_str())
-    {
-        Some("True") => "True",
-        Some("False") => "False",
-        _ => "Unknown",
-    }
+    super::common::conditions::status_label(conditions.map_or(&[], |c| c.as_slice()), "Ready")
 }
 
 fn number(text: Option<&str>) -> Option<f64> {

@@ -4,10 +4,10 @@
 
 use crate::api::common::CREDENTIALS_SELECTOR;
 use crate::api::{BudgetAlert, CloudContract, PortalUser, ServiceOrder};
+use crate::controllers::common::driver::{on_error, reconcile};
 use crate::controllers::context::Context;
 use crate::controllers::key_index::{KeyIndex, email_key};
-use crate::controllers::{budget_alert, cloud_contract, portal_user, service_order};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
@@ -90,7 +90,7 @@ fn readiness_hash(contract: &CloudContract) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     contract.meta().generation.hash(&mut h);
     contract.meta().deletion_timestamp.is_some().hash(&mut h);
-    budget_alert::ready_condition(contract)
+    crate::controllers::reference::ready_condition(contract)
         .map(|c| (&c.status, &c.reason, &c.message))
         .hash(&mut h);
     h.finish()
@@ -198,11 +198,7 @@ where
                     .collect::<Vec<_>>()
             })
             .graceful_shutdown_on(stop())
-            .run(
-                cloud_contract::reconcile,
-                cloud_contract::error_policy,
-                ctx.clone(),
-            )
+            .run(reconcile::<CloudContract>, on_error::<CloudContract>, ctx.clone())
             .for_each(|_| futures::future::ready(()));
         runs.push(contracts.boxed());
 
@@ -215,7 +211,7 @@ where
                 dependents(budget_store, |b: &BudgetAlert, name| b.spec.contract == name),
             )
             .graceful_shutdown_on(stop())
-            .run(budget_alert::reconcile, budget_alert::error_policy, ctx.clone())
+            .run(reconcile::<BudgetAlert>, on_error::<BudgetAlert>, ctx.clone())
             .for_each(|_| futures::future::ready(()));
         runs.push(budgets.boxed());
 
@@ -235,7 +231,7 @@ where
                 }),
             )
             .graceful_shutdown_on(stop())
-            .run(portal_user::reconcile, portal_user::error_policy, ctx.clone())
+            .run(reconcile::<PortalUser>, on_error::<PortalUser>, ctx.clone())
             .for_each(|_| futures::future::ready(()));
         runs.push(users.boxed());
 
@@ -248,7 +244,7 @@ where
                 dependents(order_store, |o: &ServiceOrder, name| o.spec.contract == name),
             )
             .graceful_shutdown_on(stop())
-            .run(service_order::reconcile, service_order::error_policy, ctx.clone())
+            .run(reconcile::<ServiceOrder>, on_error::<ServiceOrder>, ctx.clone())
             .for_each(|_| futures::future::ready(()));
         runs.push(orders.boxed());
     }
@@ -261,8 +257,6 @@ where
         }
     }
 }
-
-use futures::FutureExt;
 
 #[cfg(test)]
 mod tests {

@@ -8,27 +8,25 @@ pub mod period;
 pub mod plan;
 
 use super::common::annotations;
-use super::common::conditions::{self, is_true};
-use super::common::driver::{ConditionedStatus, Reconciled, jitter, reconcile_with};
+use super::common::conditions::{self};
+use super::common::driver::{ConditionedStatus, Reconciled, jitter, not_due, opening};
 use super::common::report::{apply_status, event};
-use super::common::schedule::{Freshness, not_due_for};
 use super::common::{Category, ReconcileError};
 use super::context::Context;
 use super::portal_access::portal_error;
+use super::reference::referenced_contract;
 use crate::api::budget_alert::{BudgetAlert, BudgetAlertStatus, PeriodStatus};
-use crate::api::cloud_contract::CloudContract;
+use crate::config::ControllersConfig;
 use crate::email::templates::{BudgetFacts, budget_email};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
+use std::future::Future;
 use std::sync::Arc;
 
-impl ConditionedStatus for BudgetAlertStatus {
-    fn conditions_mut(&mut self) -> &mut Vec<Condition> {
-        &mut self.conditions
-    }
+crate::status_header!(BudgetAlertStatus, last_evaluation_time);
 
+impl ConditionedStatus for BudgetAlertStatus {
     fn on_error(
         &mut self,
         err: &ReconcileError,
@@ -36,14 +34,11 @@ impl ConditionedStatus for BudgetAlertStatus {
         now: chrono::DateTime<chrono::Utc>,
     ) {
         if err.category == Category::EmailFailed {
-            conditions::set(
-                &mut self.conditions,
+            conditions::on(&mut self.conditions, generation, now).set(
                 "NotificationFailed",
                 Some(true),
                 "EmailFailed",
                 &err.message,
-                generation,
-                now,
             );
         }
     }
@@ -51,110 +46,27 @@ impl ConditionedStatus for BudgetAlertStatus {
 
 impl Reconciled for BudgetAlert {
     const KIND: &'static str = "BudgetAlert";
-}
+    const DEPENDENT: bool = true;
 
-/// Reconciles one BudgetAlert.
-pub async fn reconcile(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
-    reconcile_with(obj, &ctx.clone(), |obj| run(obj, ctx)).await
-}
-
-/// What to do after a failure.
-pub fn error_policy(obj: Arc<BudgetAlert>, err: &ReconcileError, ctx: Arc<Context>) -> Action {
-    super::common::driver::error_policy(
-        obj.as_ref(),
-        err,
-        &ctx,
-        ctx.config.controllers.budget_alert.poll_interval,
-    )
-}
-
-/// The Ready condition of a CloudContract; `None` until it was reconciled once.
-pub(crate) fn ready_condition(contract: &CloudContract) -> Option<&Condition> {
-    contract
-        .status
-        .as_ref()?
-        .conditions
-        .iter()
-        .find(|c| c.type_ == "Ready")
-}
-
-/// The CloudContract a budget or order names; its absence or unreadiness is a terminal error naming
-/// the field (the contract's own changes requeue the dependents).
-///
-/// Read from the cache, and again from the API server when the cached copy is missing or failed:
-/// the contract change that requeues a dependent comes through another watch than the cache's, and
-/// may arrive first. Failing on the stale copy would leave the dependent waiting a poll interval.
-/// A contract never reconciled yet is waited for quietly (`ReferencePending`), from the cache.
-pub async fn referenced_contract(
-    ctx: &Context,
-    namespace: &str,
-    name: &str,
-) -> Result<Arc<CloudContract>, ReconcileError> {
-    let cached = ctx
-        .stores
-        .contracts
-        .all()
-        .into_iter()
-        .find(|c| c.namespace().as_deref() == Some(namespace) && c.name_any() == name);
-    let contract = match cached {
-        // Ready, or never reconciled yet (waited for below, from the cache).
-        Some(c) if ready_condition(&c).is_none_or(|r| r.status == "True") => c,
-        _ => Api::<CloudContract>::namespaced(ctx.client.clone(), namespace)
-            .get_opt(name)
-            .await?
-            .map(Arc::new)
-            .ok_or_else(|| {
-                ReconcileError::new(
-                    Category::ReferenceNotFound,
-                    format!(
-                        "spec.contract: CloudContract {namespace}/{name} not found; create it or fix the name"
-                    ),
-                )
-            })?,
-    };
-    match ready_condition(&contract) {
-        Some(ready) if ready.status == "True" => {}
-        // Requeued by the contract's watch once it has a Ready condition either way, and retried
-        // from the cache meanwhile (that watch may run ahead of the cache).
-        None if !annotations::is_paused(contract.as_ref()) => {
-            return Err(ReconcileError::new(
-                Category::ReferencePending,
-                format!("spec.contract: CloudContract {namespace}/{name} is not reconciled yet"),
-            ));
-        }
-        ready => {
-            return Err(ReconcileError::new(
-                Category::ReferenceNotFound,
-                format!(
-                    "spec.contract: CloudContract {namespace}/{name} is not Ready yet ({})",
-                    ready.map_or("not reconciled", |r| r.message.as_str())
-                ),
-            ));
-        }
+    fn configured_poll(config: &ControllersConfig) -> std::time::Duration {
+        config.budget_alert.poll_interval
     }
-    Ok(contract)
+
+    fn run(obj: Arc<Self>, ctx: Arc<Context>) -> impl Future<Output = Result<Action, ReconcileError>> + Send {
+        run(obj, ctx)
+    }
 }
 
 async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
-    let poll = annotations::poll_interval(obj.as_ref(), ctx.config.controllers.budget_alert.poll_interval)
-        .map_err(|m| ReconcileError::new(Category::InvalidSpec, m))?;
-    if annotations::is_paused(obj.as_ref()) {
+    let Some(poll) = opening(obj.as_ref(), &ctx)? else {
         return Ok(Action::await_change());
-    }
+    };
     let now = ctx.now();
     let namespace = obj.namespace().unwrap_or_default();
     let previous = obj.status.clone().unwrap_or_default();
     let requested = annotations::reconcile_requested_at(obj.as_ref());
-    let freshness = Freshness {
-        ready: is_true(&previous.conditions, "Ready"),
-        generation: obj.metadata.generation,
-        observed_generation: previous.observed_generation,
-        requested_at: requested.as_deref(),
-        handled_at: previous.last_handled_reconcile_at.as_deref(),
-        last_sync: previous.last_evaluation_time.as_deref(),
-    };
-    if let Some(wait) = not_due_for(&freshness, poll, now) {
-        return Ok(Action::requeue(wait));
+    if let Some(requeue) = not_due(obj.as_ref(), &previous, poll, now) {
+        return Ok(requeue);
     }
 
     // Observe: the contract's snapshot, shared with its CloudContract and every other budget.
@@ -212,14 +124,11 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
     };
     let c = &mut status.conditions;
     if evaluation.data_fresh {
-        conditions::set(
-            c,
+        conditions::on(c, generation, now).set(
             "DataFresh",
             Some(true),
             "Fresh",
             "consumption data is recent",
-            generation,
-            now,
         );
     } else {
         let message = format!(
@@ -227,15 +136,7 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
             crate::controllers::common::timestamp(observation.data_as_of),
             freshness_limit.as_secs()
         );
-        conditions::set(
-            c,
-            "DataFresh",
-            Some(false),
-            "StaleData",
-            &message,
-            generation,
-            now,
-        );
+        conditions::on(c, generation, now).set("DataFresh", Some(false), "StaleData", &message);
     }
     let ready_message = annotations::with_poll_interval_note(
         obj.as_ref(),
@@ -247,33 +148,14 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
             evaluation.period.key
         ),
     );
-    conditions::set(
-        c,
-        "Ready",
-        Some(true),
-        "Evaluated",
-        &ready_message,
-        generation,
-        now,
-    );
-    conditions::set(
-        c,
-        "Synced",
-        Some(true),
-        "Evaluated",
-        "budget evaluated",
-        generation,
-        now,
-    );
+    conditions::on(c, generation, now).set("Ready", Some(true), "Evaluated", &ready_message);
+    conditions::on(c, generation, now).set("Synced", Some(true), "Evaluated", "budget evaluated");
     if evaluation.notices.is_empty() {
-        conditions::set(
-            c,
+        conditions::on(c, generation, now).set(
             "NotificationFailed",
             Some(false),
             "NoFailure",
             "no email pending",
-            generation,
-            now,
         );
     }
     let api: Api<BudgetAlert> = Api::namespaced(ctx.client.clone(), &namespace);
@@ -334,28 +216,17 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
     }
     let c = &mut status.conditions;
     if failures.is_empty() {
-        conditions::set(
-            c,
+        conditions::on(c, generation, now).set(
             "NotificationFailed",
             Some(false),
             "Sent",
             "every due email was sent",
-            generation,
-            now,
         );
         apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
         Ok(Action::requeue(jitter(poll)))
     } else {
         let message = format!("{}; retrying with backoff", failures.join("; "));
-        conditions::set(
-            c,
-            "NotificationFailed",
-            Some(true),
-            "EmailFailed",
-            &message,
-            generation,
-            now,
-        );
+        conditions::on(c, generation, now).set("NotificationFailed", Some(true), "EmailFailed", &message);
         apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
         Err(ReconcileError::new(Category::EmailFailed, message))
     }

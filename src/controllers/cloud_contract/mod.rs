@@ -7,27 +7,25 @@
 pub mod plan;
 
 use super::common::annotations;
-use super::common::conditions::{self, is_true};
-use super::common::driver::{ConditionedStatus, Reconciled, jitter, reconcile_with};
+use super::common::conditions::{self};
+use super::common::driver::{ConditionedStatus, Reconciled, jitter, not_due, opening};
 use super::common::report::{apply_status, event};
-use super::common::schedule::{Freshness, not_due_for};
 use super::common::{Category, ReconcileError};
 use super::context::Context;
 use super::portal_access::portal_error;
 use crate::api::cloud_contract::{CloudContract, CloudContractStatus};
+use crate::config::ControllersConfig;
 use crate::email::templates::{IncidentFacts, incident_email};
 use crate::portal::{ErrorCategory, ReferentChange};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
+use std::future::Future;
 use std::sync::Arc;
 
-impl ConditionedStatus for CloudContractStatus {
-    fn conditions_mut(&mut self) -> &mut Vec<Condition> {
-        &mut self.conditions
-    }
+crate::status_header!(CloudContractStatus, last_sync_time);
 
+impl ConditionedStatus for CloudContractStatus {
     fn on_error(
         &mut self,
         err: &ReconcileError,
@@ -43,14 +41,11 @@ impl ConditionedStatus for CloudContractStatus {
                 | Category::EndpointNotAllowed
         ) {
             let reason = err.category.as_str();
-            conditions::set(
-                &mut self.conditions,
+            conditions::on(&mut self.conditions, generation, now).set(
                 "CredentialsValid",
                 Some(false),
                 reason,
                 &err.message,
-                generation,
-                now,
             );
         }
     }
@@ -58,43 +53,25 @@ impl ConditionedStatus for CloudContractStatus {
 
 impl Reconciled for CloudContract {
     const KIND: &'static str = "CloudContract";
-}
 
-/// Reconciles one CloudContract.
-pub async fn reconcile(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
-    reconcile_with(obj, &ctx.clone(), |obj| run(obj, ctx)).await
-}
+    fn configured_poll(config: &ControllersConfig) -> std::time::Duration {
+        config.cloud_contract.poll_interval
+    }
 
-/// What to do after a failure.
-pub fn error_policy(obj: Arc<CloudContract>, err: &ReconcileError, ctx: Arc<Context>) -> Action {
-    super::common::driver::error_policy(
-        obj.as_ref(),
-        err,
-        &ctx,
-        ctx.config.controllers.cloud_contract.poll_interval,
-    )
+    fn run(obj: Arc<Self>, ctx: Arc<Context>) -> impl Future<Output = Result<Action, ReconcileError>> + Send {
+        run(obj, ctx)
+    }
 }
 
 async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
-    let default_poll = ctx.config.controllers.cloud_contract.poll_interval;
-    let poll = annotations::poll_interval(obj.as_ref(), default_poll)
-        .map_err(|m| ReconcileError::new(Category::InvalidSpec, m))?;
-    if annotations::is_paused(obj.as_ref()) {
+    let Some(poll) = opening(obj.as_ref(), &ctx)? else {
         return Ok(Action::await_change());
-    }
+    };
     let now = ctx.now();
     let previous = obj.status.clone().unwrap_or_default();
     let requested = annotations::reconcile_requested_at(obj.as_ref());
-    let freshness = Freshness {
-        ready: is_true(&previous.conditions, "Ready"),
-        generation: obj.metadata.generation,
-        observed_generation: previous.observed_generation,
-        requested_at: requested.as_deref(),
-        handled_at: previous.last_handled_reconcile_at.as_deref(),
-        last_sync: previous.last_sync_time.as_deref(),
-    };
-    if let Some(wait) = not_due_for(&freshness, poll, now) {
-        return Ok(Action::requeue(wait));
+    if let Some(requeue) = not_due(obj.as_ref(), &previous, poll, now) {
+        return Ok(requeue);
     }
 
     // Observe.
@@ -169,36 +146,6 @@ async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, Recon
     status.observed_generation = generation;
     status.last_handled_reconcile_at = requested;
     status.last_sync_time = Some(crate::controllers::common::timestamp(now));
-    let c = &mut status.conditions;
-    conditions::set(
-        c,
-        "CredentialsValid",
-        Some(true),
-        "Accepted",
-        "the portal accepted the credentials",
-        generation,
-        now,
-    );
-    match &plan.drift {
-        Some(drift) => conditions::set(
-            c,
-            "Synced",
-            Some(false),
-            "ObserveOnlyDrift",
-            drift,
-            generation,
-            now,
-        ),
-        None => conditions::set(
-            c,
-            "Synced",
-            Some(true),
-            "Synced",
-            "the portal matches the spec",
-            generation,
-            now,
-        ),
-    }
     let summary = format!(
         "contract {contract_id} ({}) observed: weather {:?}, {} open incident(s)",
         status.contract_name.as_deref().unwrap_or_default(),
@@ -208,7 +155,19 @@ async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, Recon
         status.incidents.as_ref().map_or(0, |i| i.open)
     );
     let summary = annotations::with_poll_interval_note(obj.as_ref(), summary);
-    conditions::set(c, "Ready", Some(true), "Observed", &summary, generation, now);
+    let (synced, synced_reason, synced_message) = match &plan.drift {
+        Some(drift) => (false, "ObserveOnlyDrift", drift.as_str()),
+        None => (true, "Synced", "the portal matches the spec"),
+    };
+    conditions::on(&mut status.conditions, generation, now)
+        .set(
+            "CredentialsValid",
+            Some(true),
+            "Accepted",
+            "the portal accepted the credentials",
+        )
+        .set("Synced", Some(synced), synced_reason, synced_message)
+        .set("Ready", Some(true), "Observed", &summary);
     let api: Api<CloudContract> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
     apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
     let unsent = plan.incident_notices.len() - sent.len();

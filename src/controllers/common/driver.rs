@@ -3,6 +3,7 @@
 use super::conditions;
 use super::error::{Category, ReconcileError};
 use super::report::{apply_status, error_event};
+use crate::config::ControllersConfig;
 use crate::controllers::context::Context;
 use futures::FutureExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
@@ -16,10 +17,50 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-/// Status types with the standard conditions.
-pub trait ConditionedStatus: Default + Clone + Serialize {
+/// The fields every status starts with: conditions, the generation and the
+/// `reconcile-requested-at` value handled, and when the portal was last read. Implemented by
+/// [`status_header!`](crate::status_header) for each kind.
+pub trait StatusHeader {
     /// The conditions.
+    fn conditions(&self) -> &[Condition];
+    /// The conditions, to change them.
     fn conditions_mut(&mut self) -> &mut Vec<Condition>;
+    /// `status.observedGeneration`.
+    fn observed_generation(&self) -> Option<i64>;
+    /// `status.lastHandledReconcileAt`.
+    fn last_handled_reconcile_at(&self) -> Option<&str>;
+    /// The last successful read of the portal (RFC 3339).
+    fn last_sync(&self) -> Option<&str>;
+}
+
+/// Implements [`StatusHeader`] for a status type from its field names.
+#[macro_export]
+macro_rules! status_header {
+    ($status:ty, $last_sync:ident) => {
+        impl $crate::controllers::common::driver::StatusHeader for $status {
+            fn conditions(&self) -> &[k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition] {
+                &self.conditions
+            }
+            fn conditions_mut(
+                &mut self,
+            ) -> &mut Vec<k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition> {
+                &mut self.conditions
+            }
+            fn observed_generation(&self) -> Option<i64> {
+                self.observed_generation
+            }
+            fn last_handled_reconcile_at(&self) -> Option<&str> {
+                self.last_handled_reconcile_at.as_deref()
+            }
+            fn last_sync(&self) -> Option<&str> {
+                self.$last_sync.as_deref()
+            }
+        }
+    };
+}
+
+/// Status types with the standard conditions.
+pub trait ConditionedStatus: StatusHeader + Default + Clone + Serialize {
     /// Lets a kind add its own failed conditions (such as `CredentialsValid=False`).
     fn on_error(
         &mut self,
@@ -46,6 +87,79 @@ where
 {
     /// Kind name: the `kind` metric label.
     const KIND: &'static str;
+    /// The condition that says the last sync succeeded (an unchanged object with it `True`, synced
+    /// less than a poll interval ago, is not due).
+    const SYNCED_CONDITION: &'static str = "Ready";
+    /// Whether the kind names a CloudContract: a missing or not yet reconciled contract is then
+    /// retried with backoff rather than at the slow resync.
+    const DEPENDENT: bool = false;
+
+    /// This kind's configured poll interval (the `poll-interval` annotation may override it).
+    fn configured_poll(config: &ControllersConfig) -> Duration;
+
+    /// How long a terminal error waits before it is checked again (a change comes sooner).
+    fn resync(config: &ControllersConfig) -> Duration {
+        Self::configured_poll(config)
+    }
+
+    /// One reconcile of this kind, inside the frame of [`reconcile`].
+    fn run(obj: Arc<Self>, ctx: Arc<Context>) -> impl Future<Output = Result<Action, ReconcileError>> + Send;
+}
+
+/// The reconcile function kube-runtime calls, for any kind: [`reconcile_with`] around `K::run`.
+pub async fn reconcile<K: Reconciled>(obj: Arc<K>, ctx: Arc<Context>) -> Result<Action, ReconcileError>
+where
+    K::Status: ConditionedStatus,
+{
+    reconcile_with(obj, &ctx.clone(), |obj| K::run(obj, ctx)).await
+}
+
+/// The error policy kube-runtime calls, for any kind.
+pub fn on_error<K: Reconciled>(obj: Arc<K>, err: &ReconcileError, ctx: Arc<Context>) -> Action
+where
+    K::Status: ConditionedStatus,
+{
+    let resync = K::resync(&ctx.config.controllers);
+    if K::DEPENDENT {
+        dependent_error_policy(obj.as_ref(), err, &ctx, resync)
+    } else {
+        error_policy(obj.as_ref(), err, &ctx, resync)
+    }
+}
+
+/// The opening every reconcile shares: the poll interval (the object's annotation, clamped, else
+/// the kind's configuration); `None` when the object is paused.
+pub fn opening<K: Reconciled>(obj: &K, ctx: &Context) -> Result<Option<Duration>, ReconcileError>
+where
+    K::Status: ConditionedStatus,
+{
+    let poll = super::annotations::poll_interval(obj, K::configured_poll(&ctx.config.controllers))
+        .map_err(|m| ReconcileError::new(Category::InvalidSpec, m))?;
+    Ok((!super::annotations::is_paused(obj)).then_some(poll))
+}
+
+/// `Some(requeue)` when `obj` with its `status` is not due: unchanged, synced, and read from the
+/// portal less than `poll` ago. A reconcile woken by our own status write or by a related object
+/// must not call the portal early.
+pub fn not_due<K: Reconciled>(
+    obj: &K,
+    status: &K::Status,
+    poll: Duration,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Option<Action>
+where
+    K::Status: ConditionedStatus,
+{
+    let requested = super::annotations::reconcile_requested_at(obj);
+    let freshness = super::schedule::Freshness {
+        ready: conditions::is_true(status.conditions(), K::SYNCED_CONDITION),
+        generation: obj.meta().generation,
+        observed_generation: status.observed_generation(),
+        requested_at: requested.as_deref(),
+        handled_at: status.last_handled_reconcile_at(),
+        last_sync: status.last_sync(),
+    };
+    super::schedule::not_due_for(&freshness, poll, now).map(Action::requeue)
 }
 
 /// The backoff key of an object.
@@ -185,23 +299,17 @@ where
     let mut status = latest.status().cloned().unwrap_or_default();
     status.on_error(err, generation, now);
     let conditions = status.conditions_mut();
-    conditions::set(
-        conditions,
+    conditions::on(conditions, generation, now).set(
         "Ready",
         Some(false),
         err.category.as_str(),
         &err.message,
-        generation,
-        now,
     );
-    conditions::set(
-        conditions,
+    conditions::on(conditions, generation, now).set(
         "Synced",
         Some(false),
         err.category.as_str(),
         &err.message,
-        generation,
-        now,
     );
     if let Err(write_err) = apply_status(&ctx.written, &api, obj, &status).await {
         tracing::warn!(kind = K::KIND, object = %object_key(obj), "could not record the failure in status: {write_err}");

@@ -8,23 +8,23 @@ pub mod apply;
 pub mod observe;
 pub mod plan;
 
-use super::budget_alert::referenced_contract;
 use super::common::annotations;
-use super::common::conditions::{self, is_true};
-use super::common::driver::{ConditionedStatus, Reconciled, jitter, reconcile_with};
+use super::common::conditions::{self};
+use super::common::driver::{ConditionedStatus, Reconciled, jitter, not_due, opening};
 use super::common::report::{apply_status, event, stored_status};
-use super::common::schedule::{Freshness, not_due_for};
 use super::common::{Category, ReconcileError, finalizer, timestamp};
 use super::context::Context;
 use super::key_index::email_key;
+use super::reference::referenced_contract;
 use super::stores::claim_order;
 use crate::api::cloud_contract::CloudContract;
 use crate::api::portal_user::{PortalUser, PortalUserStatus, UserManagementPolicy};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
+use crate::config::ControllersConfig;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
 use observe::Target;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -33,25 +33,21 @@ use std::time::Duration;
 /// outlives the jitter keeps it at one read per interval and contract instead of up to two.
 const SHARED_READ_SLACK: f64 = 1.2;
 
-impl ConditionedStatus for PortalUserStatus {
-    fn conditions_mut(&mut self) -> &mut Vec<Condition> {
-        &mut self.conditions
-    }
-}
+crate::status_header!(PortalUserStatus, last_sync_time);
+
+impl ConditionedStatus for PortalUserStatus {}
 
 impl Reconciled for PortalUser {
     const KIND: &'static str = "PortalUser";
-}
+    const DEPENDENT: bool = true;
 
-/// Reconciles one PortalUser.
-pub async fn reconcile(obj: Arc<PortalUser>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
-    reconcile_with(obj, &ctx.clone(), |obj| run(obj, ctx)).await
-}
+    fn configured_poll(config: &ControllersConfig) -> std::time::Duration {
+        config.portal_user.poll_interval
+    }
 
-/// What to do after a failure.
-pub fn error_policy(obj: Arc<PortalUser>, err: &ReconcileError, ctx: Arc<Context>) -> Action {
-    let poll = ctx.config.controllers.portal_user.poll_interval;
-    super::common::driver::dependent_error_policy(obj.as_ref(), err, &ctx, poll)
+    fn run(obj: Arc<Self>, ctx: Arc<Context>) -> impl Future<Output = Result<Action, ReconcileError>> + Send {
+        run(obj, ctx)
+    }
 }
 
 /// A cached CloudContract by name, Ready or not (the cleanup path needs no readiness).
@@ -112,11 +108,9 @@ fn check_conflict(ctx: &Context, obj: &PortalUser) -> Result<(), ReconcileError>
 }
 
 async fn run(obj: Arc<PortalUser>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
-    let poll = annotations::poll_interval(obj.as_ref(), ctx.config.controllers.portal_user.poll_interval)
-        .map_err(|m| ReconcileError::new(Category::InvalidSpec, m))?;
-    if annotations::is_paused(obj.as_ref()) {
+    let Some(poll) = opening(obj.as_ref(), &ctx)? else {
         return Ok(Action::await_change());
-    }
+    };
     let namespace = obj.namespace().unwrap_or_default();
     let api: Api<PortalUser> = Api::namespaced(ctx.client.clone(), &namespace);
     if obj.metadata.deletion_timestamp.is_some() {
@@ -153,16 +147,8 @@ async fn run(obj: Arc<PortalUser>, ctx: Arc<Context>) -> Result<Action, Reconcil
         return Ok(Action::await_change());
     };
     let requested = annotations::reconcile_requested_at(obj.as_ref());
-    let freshness = Freshness {
-        ready: is_true(&previous.conditions, "Ready"),
-        generation: obj.metadata.generation,
-        observed_generation: previous.observed_generation,
-        requested_at: requested.as_deref(),
-        handled_at: previous.last_handled_reconcile_at.as_deref(),
-        last_sync: previous.last_sync_time.as_deref(),
-    };
-    if let Some(wait) = not_due_for(&freshness, poll, now) {
-        return Ok(Action::requeue(wait));
+    if let Some(requeue) = not_due(obj.as_ref(), &previous, poll, now) {
+        return Ok(requeue);
     }
 
     let mut views = observe::views(&ctx, &obj, &targets, poll.mul_f64(SHARED_READ_SLACK)).await?;
@@ -197,7 +183,7 @@ async fn run(obj: Arc<PortalUser>, ctx: Arc<Context>) -> Result<Action, Reconcil
     status.last_sync_time = Some(timestamp(now));
     let c = &mut status.conditions;
     let (synced, reason, message) = synced_condition(&obj, &plan);
-    conditions::set(c, "Synced", Some(synced), reason, &message, generation, now);
+    conditions::on(c, generation, now).set("Synced", Some(synced), reason, &message);
     let ready = annotations::with_poll_interval_note(
         obj.as_ref(),
         format!(
@@ -209,7 +195,7 @@ async fn run(obj: Arc<PortalUser>, ctx: Arc<Context>) -> Result<Action, Reconcil
             views.len()
         ),
     );
-    conditions::set(c, "Ready", Some(true), "Reconciled", &ready, generation, now);
+    conditions::on(c, generation, now).set("Ready", Some(true), "Reconciled", &ready);
     apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
     Ok(Action::requeue(jitter(poll)))
 }

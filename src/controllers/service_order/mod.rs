@@ -7,23 +7,23 @@
 
 pub mod plan;
 
-use super::budget_alert::referenced_contract;
 use super::common::annotations;
-use super::common::conditions::{self, is_true};
-use super::common::driver::{ConditionedStatus, Reconciled, jitter, reconcile_with};
+use super::common::conditions::{self};
+use super::common::driver::{ConditionedStatus, Reconciled, jitter, not_due, opening};
 use super::common::report::{apply_status, event, stored_status};
-use super::common::schedule::{Freshness, not_due_for};
 use super::common::{Category, ReconcileError, finalizer, timestamp};
 use super::context::Context;
 use super::portal_access::{cache_key, portal_error};
+use super::reference::referenced_contract;
 use crate::api::common::Locale;
 use crate::api::service_order::{OrderHistoryEntry, OrderState, ServiceOrder, ServiceOrderStatus};
+use crate::config::ControllersConfig;
 use crate::email::templates::{OrderFacts, order_email};
 use crate::portal::{CustomerSpace, ErrorCategory};
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::{Api, ResourceExt};
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -34,33 +34,32 @@ const TERMINAL_RESYNC: Duration = Duration::from_secs(600);
 /// The catalog changes rarely; one read serves every order of the contract for this long.
 const CATALOG_MAX_AGE: Duration = Duration::from_secs(600);
 
-impl ConditionedStatus for ServiceOrderStatus {
-    fn conditions_mut(&mut self) -> &mut Vec<Condition> {
-        &mut self.conditions
-    }
-}
+crate::status_header!(ServiceOrderStatus, last_sync_time);
+
+impl ConditionedStatus for ServiceOrderStatus {}
 
 impl Reconciled for ServiceOrder {
     const KIND: &'static str = "ServiceOrder";
-}
+    const DEPENDENT: bool = true;
+    const SYNCED_CONDITION: &'static str = "Synced";
 
-/// Reconciles one ServiceOrder.
-pub async fn reconcile(obj: Arc<ServiceOrder>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
-    reconcile_with(obj, &ctx.clone(), |obj| run(obj, ctx)).await
-}
+    fn configured_poll(config: &ControllersConfig) -> std::time::Duration {
+        config.service_order.poll_interval
+    }
 
-/// What to do after a failure.
-pub fn error_policy(obj: Arc<ServiceOrder>, err: &ReconcileError, ctx: Arc<Context>) -> Action {
-    let poll = ctx.config.controllers.service_order.poll_interval;
-    super::common::driver::dependent_error_policy(obj.as_ref(), err, &ctx, poll.max(TERMINAL_RESYNC))
+    fn resync(config: &ControllersConfig) -> std::time::Duration {
+        config.service_order.poll_interval.max(TERMINAL_RESYNC)
+    }
+
+    fn run(obj: Arc<Self>, ctx: Arc<Context>) -> impl Future<Output = Result<Action, ReconcileError>> + Send {
+        run(obj, ctx)
+    }
 }
 
 async fn run(obj: Arc<ServiceOrder>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
-    let poll = annotations::poll_interval(obj.as_ref(), ctx.config.controllers.service_order.poll_interval)
-        .map_err(|m| ReconcileError::new(Category::InvalidSpec, m))?;
-    if annotations::is_paused(obj.as_ref()) {
+    let Some(poll) = opening(obj.as_ref(), &ctx)? else {
         return Ok(Action::await_change());
-    }
+    };
     let namespace = obj.namespace().unwrap_or_default();
     let api: Api<ServiceOrder> = Api::namespaced(ctx.client.clone(), &namespace);
     if obj.metadata.deletion_timestamp.is_some() {
@@ -78,18 +77,10 @@ async fn run(obj: Arc<ServiceOrder>, ctx: Arc<Context>) -> Result<Action, Reconc
     {
         return Ok(Action::await_change());
     }
-    let freshness = Freshness {
-        ready: is_true(&previous.conditions, "Synced"),
-        generation: obj.metadata.generation,
-        observed_generation: previous.observed_generation,
-        requested_at: requested.as_deref(),
-        handled_at: previous.last_handled_reconcile_at.as_deref(),
-        last_sync: previous.last_sync_time.as_deref(),
-    };
     if previous.request_id.is_some()
-        && let Some(wait) = not_due_for(&freshness, poll, now)
+        && let Some(requeue) = not_due(obj.as_ref(), &previous, poll, now)
     {
-        return Ok(Action::requeue(wait));
+        return Ok(requeue);
     }
 
     // Dereference: a typo in spec.contract stops here, before anything is written.
@@ -151,15 +142,12 @@ fn set_conditions(
 ) {
     let (ready, reason, message) = plan::readiness(status);
     let c = &mut status.conditions;
-    conditions::set(c, "Ready", Some(ready), reason, &message, generation, now);
-    conditions::set(
-        c,
+    conditions::on(c, generation, now).set("Ready", Some(ready), reason, &message);
+    conditions::on(c, generation, now).set(
         "Synced",
         Some(true),
         "Synced",
         "status follows the portal request",
-        generation,
-        now,
     );
 }
 
