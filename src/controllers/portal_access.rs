@@ -37,8 +37,6 @@ struct ClientEntry {
     client: Arc<dyn CustomerSpace>,
 }
 
-type SnapshotSlot = Arc<tokio::sync::Mutex<Option<Snapshot>>>;
-
 /// Portal clients and the read caches, all keyed by credential and bounded.
 pub struct PortalAccess {
     shared: Arc<PortalShared>,
@@ -51,9 +49,9 @@ pub struct PortalAccess {
     /// `namespace/name`: while a cached client was built from that version, it is used without
     /// reading the Secret again. Entries leave with their Secret.
     watched_secrets: Mutex<HashMap<String, String>>,
-    snapshots: Mutex<lru::LruCache<String, SnapshotSlot>>,
-    /// Age cap of snapshots: the CloudContract poll interval.
-    snapshot_max_age: Duration,
+    /// The dashboard of each contract, shared by every object on it (see [`cache_key`]); never
+    /// older than the CloudContract poll interval.
+    snapshots: SharedRead<Dashboard>,
     /// The users of each contract, shared by every PortalUser on it (see [`cache_key`]).
     pub users: SharedRead<Vec<ContractUser>>,
     /// The catalog of each contract, shared by every ServiceOrder on it (see [`cache_key`]).
@@ -110,8 +108,10 @@ impl PortalAccess {
             endpoints: config.portal.endpoint_policy()?,
             clients: lru(),
             watched_secrets: Mutex::default(),
-            snapshots: lru(),
-            snapshot_max_age: controllers.cloud_contract.poll_interval,
+            snapshots: SharedRead::new(
+                controllers.cloud_contract.poll_interval,
+                Some(sizes.with_label_values(&["snapshots"])),
+            ),
             users: SharedRead::new(
                 controllers.portal_user.poll_interval,
                 Some(sizes.with_label_values(&["users"])),
@@ -256,32 +256,21 @@ impl PortalAccess {
         contract_id: &str,
         max_age: Duration,
     ) -> Result<Snapshot, PortalError> {
-        let max_age = max_age.min(self.snapshot_max_age);
         let key = snapshot_key(client, endpoint_key, contract_id);
-        let slot = {
-            let mut snapshots = lock(&self.snapshots);
-            let slot = snapshots.get_or_insert(key, SnapshotSlot::default).clone();
-            self.report("snapshots", snapshots.len());
-            slot
-        };
-        let mut guard = slot.lock().await;
-        if let Some(snapshot) = guard.as_ref().filter(|s| s.fetched_at.elapsed() < max_age) {
-            return Ok(snapshot.clone());
-        }
-        let dashboard = client.dashboard(contract_id).await?;
-        let snapshot = Snapshot {
-            dashboard: Arc::new(dashboard),
-            fetched_at: Instant::now(),
-        };
-        *guard = Some(snapshot.clone());
-        Ok(snapshot)
+        let cached = self
+            .snapshots
+            .get_cached(&key, max_age, || client.dashboard(contract_id))
+            .await?;
+        Ok(Snapshot {
+            dashboard: cached.value,
+            fetched_at: cached.fetched_at,
+        })
     }
 
     /// Drops the cached snapshot of a contract (after a write that changes it).
     pub fn invalidate(&self, client: &dyn CustomerSpace, endpoint_key: &str, contract_id: &str) {
-        let mut snapshots = lock(&self.snapshots);
-        snapshots.pop(&snapshot_key(client, endpoint_key, contract_id));
-        self.report("snapshots", snapshots.len());
+        self.snapshots
+            .invalidate(&snapshot_key(client, endpoint_key, contract_id));
     }
 
     /// Forgets everything cached for a deleted CloudContract: its client, its snapshot, users and
@@ -293,18 +282,7 @@ impl PortalAccess {
         let prefix = format!("{endpoint}|{secret}|");
         let suffix = format!("#{}", contract.spec.contract_id);
         let ours = |key: &str| key.starts_with(&prefix) && key.ends_with(&suffix);
-        {
-            let mut snapshots = lock(&self.snapshots);
-            let gone: Vec<String> = snapshots
-                .iter()
-                .filter(|(k, _)| ours(k))
-                .map(|(k, _)| k.clone())
-                .collect();
-            for key in gone {
-                snapshots.pop(&key);
-            }
-            self.report("snapshots", snapshots.len());
-        }
+        self.snapshots.evict(ours);
         self.users.evict(ours);
         self.catalogs.evict(ours);
         let mut clients = lock(&self.clients);

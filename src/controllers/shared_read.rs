@@ -70,18 +70,27 @@ impl<T: Clone> SharedRead<T> {
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<T, E>>,
     {
+        Ok(self.get_cached(key, max_age, fetch).await?.value)
+    }
+
+    /// Like [`Self::get`], with the time the value was read.
+    pub async fn get_cached<E, F, Fut>(&self, key: &str, max_age: Duration, fetch: F) -> Result<Cached<T>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
         let max_age = max_age.min(self.max_age);
         let slot = self.slot(key);
         let mut guard = slot.lock().await;
         if let Some(cached) = guard.as_ref().filter(|c| c.fetched_at.elapsed() < max_age) {
-            return Ok(cached.value.clone());
+            return Ok(cached.clone());
         }
-        let value = Arc::new(fetch().await?);
-        *guard = Some(Cached {
-            value: value.clone(),
+        let cached = Cached {
+            value: Arc::new(fetch().await?),
             fetched_at: Instant::now(),
-        });
-        Ok(value)
+        };
+        *guard = Some(cached.clone());
+        Ok(cached)
     }
 
     /// Applies our own write to the cached value (keeping its age), so the next object of the
