@@ -1,4 +1,15 @@
 //! One controller per kind, each a pipeline: observe -> plan (pure) -> apply -> status.
+//!
+//! Where things live:
+//! - `<kind>/mod.rs`: the kind's `Reconciled` impl and its `run` (dereference, observe, plan, apply,
+//!   status, in that order); `<kind>/plan.rs`: the pure plan with its unit tests in `plan/tests.rs`;
+//!   `observe.rs`/`apply.rs` where a kind's observe or apply step outgrew `mod.rs`.
+//! - `common/`: the frame of one reconcile, the same for every kind (driver: generic reconcile,
+//!   error policy, opening and due gate; errors, conditions, annotations, backoff, finalizer,
+//!   status writes).
+//! - the files beside it: what the controllers share across objects for the process's life
+//!   (`context`, the caches `stores`/`key_index`/`shared_read`/`portal_access`, contract-id
+//!   `claims`, the CloudContract `reference` of dependents, `state_metrics`).
 
 pub mod budget_alert;
 pub mod claims;

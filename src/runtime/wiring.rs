@@ -4,7 +4,7 @@
 
 use crate::api::common::CREDENTIALS_SELECTOR;
 use crate::api::{BudgetAlert, CloudContract, PortalUser, ServiceOrder};
-use crate::controllers::common::driver::{on_error, reconcile};
+use crate::controllers::common::driver::{ConditionedStatus, Reconciled, on_error, reconcile};
 use crate::controllers::context::Context;
 use crate::controllers::key_index::{KeyIndex, email_key};
 use futures::{FutureExt, StreamExt};
@@ -140,6 +140,33 @@ where
     }
 }
 
+/// Runs the controller of a kind that names CloudContracts (`names`): its own objects, plus every
+/// dependent of a contract whose readiness changed or that was deleted.
+fn run_dependent<K, S, F>(
+    controller: Controller<K>,
+    store: reflector::Store<K>,
+    ctx: &Arc<Context>,
+    scope: &Option<String>,
+    stop: &S,
+    names: fn(&K, &str) -> bool,
+) -> futures::future::BoxFuture<'static, ()>
+where
+    K: Reconciled + Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+    K::Status: ConditionedStatus,
+    S: Fn() -> F,
+    F: Future<Output = ()> + Send + Sync + 'static,
+{
+    controller
+        .watches_stream(
+            contract_changes(api(&ctx.client, scope)),
+            dependents(store, names),
+        )
+        .graceful_shutdown_on(stop())
+        .run(reconcile::<K>, on_error::<K>, ctx.clone())
+        .for_each(|_| futures::future::ready(()))
+        .boxed()
+}
+
 /// Starts every controller; the returned future ends when they have all shut down, or as soon as
 /// one of them ends without a shutdown.
 pub fn start<S, F>(ctx: Arc<Context>, stop: S) -> impl Future<Output = ()>
@@ -205,15 +232,14 @@ where
         let (budgets, budget_store) =
             controller::<BudgetAlert>(api(&client, &scope), cfg.budget_alert.concurrency, |_| {});
         ctx.stores.budgets.add(budget_store.clone());
-        let budgets = budgets
-            .watches_stream(
-                contract_changes(api(&client, &scope)),
-                dependents(budget_store, |b: &BudgetAlert, name| b.spec.contract == name),
-            )
-            .graceful_shutdown_on(stop())
-            .run(reconcile::<BudgetAlert>, on_error::<BudgetAlert>, ctx.clone())
-            .for_each(|_| futures::future::ready(()));
-        runs.push(budgets.boxed());
+        runs.push(run_dependent(
+            budgets,
+            budget_store,
+            &ctx,
+            &scope,
+            &stop,
+            |b, name| b.spec.contract == name,
+        ));
 
         let (users, user_store) = {
             let emails = Arc::new(KeyIndex::new(email_key));
@@ -223,30 +249,26 @@ where
             })
         };
         ctx.stores.users.add(user_store.clone());
-        let users = users
-            .watches_stream(
-                contract_changes(api(&client, &scope)),
-                dependents(user_store, |u: &PortalUser, name| {
-                    u.spec.access.iter().any(|a| a.contract == name)
-                }),
-            )
-            .graceful_shutdown_on(stop())
-            .run(reconcile::<PortalUser>, on_error::<PortalUser>, ctx.clone())
-            .for_each(|_| futures::future::ready(()));
-        runs.push(users.boxed());
+        runs.push(run_dependent(
+            users,
+            user_store,
+            &ctx,
+            &scope,
+            &stop,
+            |u, name| u.spec.access.iter().any(|a| a.contract == name),
+        ));
 
         let (orders, order_store) =
             controller::<ServiceOrder>(api(&client, &scope), cfg.service_order.concurrency, |_| {});
         ctx.stores.orders.add(order_store.clone());
-        let orders = orders
-            .watches_stream(
-                contract_changes(api(&client, &scope)),
-                dependents(order_store, |o: &ServiceOrder, name| o.spec.contract == name),
-            )
-            .graceful_shutdown_on(stop())
-            .run(reconcile::<ServiceOrder>, on_error::<ServiceOrder>, ctx.clone())
-            .for_each(|_| futures::future::ready(()));
-        runs.push(orders.boxed());
+        runs.push(run_dependent(
+            orders,
+            order_store,
+            &ctx,
+            &scope,
+            &stop,
+            |o, name| o.spec.contract == name,
+        ));
     }
     // Ends as soon as one controller ends on its own (the caller treats that as fatal); on a
     // shutdown, once every controller has finished its in-flight reconciles.

@@ -60,7 +60,7 @@ macro_rules! status_header {
 }
 
 /// Status types with the standard conditions.
-pub trait ConditionedStatus: StatusHeader + Default + Clone + Serialize {
+pub trait ConditionedStatus: StatusHeader + Default + Clone + Serialize + Send + Sync {
     /// Lets a kind add its own failed conditions (such as `CredentialsValid=False`).
     fn on_error(
         &mut self,
