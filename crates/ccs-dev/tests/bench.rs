@@ -1,15 +1,29 @@
 //! The benchmarks run end to end on a small scale, through the `ccs-dev` binary.
 
-use std::process::Command;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+/// Runs `ccs-dev` with `args`, failing the test past `deadline`.
+fn ccs_dev(args: &[&str], deadline: Duration) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ccs-dev"));
+    command
+        .args(args)
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy");
+    let (done, result) = std::sync::mpsc::channel();
+    std::thread::spawn(move || done.send(command.output()));
+    result
+        .recv_timeout(deadline)
+        .expect("ccs-dev ends before its deadline")
+        .expect("ccs-dev runs")
+}
 
 #[test]
 fn dev_cluster_benchmark_runs_end_to_end_on_a_small_scale() {
-    let out = Command::new(env!("CARGO_BIN_EXE_ccs-dev"))
-        .args(["bench", "dev-cluster", "--objects", "200", "--updates", "200"])
-        .env_remove("HTTP_PROXY")
-        .env_remove("http_proxy")
-        .output()
-        .expect("ccs-dev runs");
+    let out = ccs_dev(
+        &["bench", "dev-cluster", "--objects", "200", "--updates", "200"],
+        Duration::from_secs(120),
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -32,4 +46,52 @@ fn operator_benchmarks_name_the_missing_operator_binary() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
     assert!(stderr.contains("/nonexistent/ccs-operator"), "stderr: {stderr}");
+}
+
+/// The operator benchmark through the shipped binary: `ccs-dev` starts the `ccs-operator` built
+/// beside it (`cargo test --workspace` builds both into the same folder).
+#[test]
+fn the_operator_benchmark_reads_each_contract_at_most_twice_per_interval() {
+    let operator = std::path::Path::new(env!("CARGO_BIN_EXE_ccs-dev")).with_file_name("ccs-operator");
+    assert!(
+        operator.is_file(),
+        "{} is missing: run `cargo test --workspace` (or `cargo build -p ccs-operator` first)",
+        operator.display()
+    );
+    let args = [
+        "bench",
+        "operator",
+        "--contracts",
+        "5",
+        "--budgets-per-contract",
+        "4",
+        "--poll-interval",
+        "2s",
+        "--intervals",
+        "3",
+    ];
+    let out = ccs_dev(&args, Duration::from_secs(120));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{table}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let reads = table
+        .lines()
+        .find_map(|l| l.strip_prefix("portal reads / contract / interval"))
+        .and_then(|l| {
+            l.split(',')
+                .nth(1)?
+                .split_whitespace()
+                .next()?
+                .parse::<f64>()
+                .ok()
+        })
+        .unwrap_or_else(|| panic!("no reads row: {table}"));
+    assert!(reads <= 2.0, "{table}");
+    assert!(
+        table.contains("contracts / budget alerts            | 5 / 20"),
+        "{table}"
+    );
 }
