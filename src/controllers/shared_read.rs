@@ -16,6 +16,11 @@ pub struct Cached<T> {
 
 type Slot<T> = Arc<tokio::sync::Mutex<Option<Cached<T>>>>;
 
+/// A shared read serves a contract's objects for this many poll intervals. Each object comes back
+/// after 0.9 to 1.1 intervals (jitter), and their rounds drift apart; a cache that outlives the
+/// jitter keeps it at one read per interval and contract instead of up to two.
+pub const SLACK: f64 = 1.2;
+
 /// Entries a cache keeps at most (the least recently used go first).
 pub const CAPACITY: usize = 10_000;
 
@@ -36,8 +41,10 @@ impl<T: Clone> Default for SharedRead<T> {
 }
 
 impl<T: Clone> SharedRead<T> {
-    /// An empty cache whose entries are never older than `max_age`; `size` follows its length.
-    pub fn new(max_age: Duration, size: Option<prometheus::IntGauge>) -> Self {
+    /// An empty cache whose entries are never older than `poll` (a configured poll interval) times
+    /// [`SLACK`]; `size` follows its length.
+    pub fn new(poll: Duration, size: Option<prometheus::IntGauge>) -> Self {
+        let max_age = Duration::try_from_secs_f64(poll.as_secs_f64() * SLACK).unwrap_or(poll);
         let capacity = std::num::NonZeroUsize::new(CAPACITY).unwrap_or(std::num::NonZeroUsize::MIN);
         Self {
             slots: Mutex::new(lru::LruCache::new(capacity)),

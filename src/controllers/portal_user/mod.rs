@@ -28,11 +28,6 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The users read of a contract serves its PortalUsers for this many poll intervals. Each object
-/// comes back after 0.9 to 1.1 intervals (jitter), and their rounds drift apart; a cache that
-/// outlives the jitter keeps it at one read per interval and contract instead of up to two.
-const SHARED_READ_SLACK: f64 = 1.2;
-
 crate::status_header!(PortalUserStatus, last_sync_time);
 
 impl ConditionedStatus for PortalUserStatus {}
@@ -151,7 +146,7 @@ async fn run(obj: Arc<PortalUser>, ctx: Arc<Context>) -> Result<Action, Reconcil
         return Ok(requeue);
     }
 
-    let mut views = observe::views(&ctx, &obj, &targets, poll.mul_f64(SHARED_READ_SLACK)).await?;
+    let mut views = observe::views(&ctx, &obj, &targets, poll.mul_f64(super::shared_read::SLACK)).await?;
 
     // Plan and apply.
     let plan = plan::plan(&obj.spec, &previous, &views);
