@@ -8,6 +8,7 @@ use ccs_operator::api::{BudgetAlert, CloudContract};
 use kube::Api;
 use serde_json::json;
 use std::collections::BTreeMap;
+use std::time::Duration;
 use support::capture::{Capture, Redirector};
 use support::e2e::{DEADLINE, Env, condition, wait_for, wait_until};
 use support::manifests::{CONTRACT, contract};
@@ -263,4 +264,64 @@ async fn a_recipient_outside_the_allowed_domains_is_refused_with_a_condition() {
     );
     assert!(!message.contains("finops@"), "{message}");
     assert_eq!(env.smtp.messages().len(), 0, "an email left");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_over_the_namespace_email_limit_is_held_then_sent_in_order() {
+    let env = Env::start().await;
+    // One email per 6s and namespace: the first leaves at once, the next ones are held.
+    let config = env.config_file("smtp:\n  emailRateLimit: {perNamespace: 1, period: 6s}\n");
+    let op = env.operator(&["--config", &config.display().to_string()]);
+    let spend = env.ready_contract().await;
+    let budgets: Api<BudgetAlert> = Api::namespaced(env.client.clone(), "default");
+    env.budget_above_half("b1", spend).await;
+    env.smtp.wait_for(1, DEADLINE);
+    // Each next budget crosses its threshold once the previous one is held: the order they are
+    // held in is known, and the emails must leave in that order.
+    let names = ["b1", "b2", "b3", "b4"];
+    for name in &names[1..] {
+        env.budget_above_half(name, spend).await;
+        let held = wait_for(&budgets, name, "NotificationFailed=True EmailHeld", |b| {
+            condition(b, "NotificationFailed").is_some_and(|(s, r, _)| s == "True" && r == "EmailHeld")
+        })
+        .await;
+        let (_, _, message) = condition(&held, "NotificationFailed").expect("condition");
+        assert!(
+            message.contains("held by the namespace email limit (smtp.emailRateLimit: 1 per 6s)")
+                && message.contains("in this namespace's queue"),
+            "{message}"
+        );
+        assert!(!message.contains("finops@"), "{message}");
+    }
+    let uids: Vec<String> = {
+        let mut uids = Vec::new();
+        for name in names {
+            uids.push(budgets.get(name).await.expect("budget").metadata.uid.expect("uid"));
+        }
+        uids
+    };
+    // Three held emails, one slot every 6s, each taken at its budget's next retry.
+    let messages = env.smtp.wait_for(names.len(), Duration::from_secs(240));
+    assert_eq!(messages.len(), names.len());
+    for name in names {
+        wait_for(&budgets, name, "NotificationFailed=False", |b| {
+            condition(b, "NotificationFailed").is_some_and(|(s, _, _)| s == "False")
+        })
+        .await;
+    }
+    let order: Vec<&str> = env
+        .smtp
+        .messages_in_order()
+        .iter()
+        .map(|m| {
+            let i = uids
+                .iter()
+                .position(|uid| m.contains(uid.as_str()))
+                .unwrap_or_else(|| panic!("an email about no budget of the test: {m}"));
+            names[i]
+        })
+        .collect();
+    assert_eq!(order, names, "sent in the order they were held");
+    assert_eq!(env.smtp.messages().len(), names.len(), "no email twice");
+    assert!(!op.logs().contains("finops@"), "no address in the logs");
 }
