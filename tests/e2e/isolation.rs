@@ -346,3 +346,120 @@ async fn a_burst_over_the_namespace_email_limit_is_held_then_sent_in_order() {
     assert_eq!(env.smtp.messages().len(), names.len(), "no email twice");
     assert!(!op.logs().contains("finops@"), "no address in the logs");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_operators_on_disjoint_namespaces_each_reconcile_only_their_own() {
+    use k8s_openapi::api::coordination::v1::Lease;
+    let env = Env::start().await;
+    let namespaces: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(env.client.clone());
+    for ns in ["team-a", "team-b", "team-c"] {
+        let namespace = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}});
+        namespaces
+            .create(
+                &kube::api::PostParams::default(),
+                &serde_json::from_value(namespace).expect("namespace"),
+            )
+            .await
+            .expect("namespace created");
+    }
+    // One contract per namespace, each with its own credentials (two shards claiming one contract
+    // id is a documented limit, not tested here).
+    let other = env
+        .sim
+        .seeded_credentials()
+        .into_iter()
+        .find(|c| c.label == "manager" && !c.contracts.iter().any(|id| id == CONTRACT))
+        .and_then(|c| c.contracts.first().cloned())
+        .expect("another contract");
+    let shards = [
+        ("team-a", CONTRACT.to_string(), "operator"),
+        ("team-b", other.clone(), "manager"),
+        ("team-c", other, "manager"),
+    ];
+    for (ns, id, label) in &shards {
+        let c = env.credential(id, label);
+        let data: BTreeMap<String, String> = [
+            ("clientId".to_string(), c.client_id),
+            ("clientSecret".to_string(), c.client_secret),
+            ("apiKey".to_string(), c.api_key),
+        ]
+        .into();
+        env.secret_in(ns, "creds", data, true).await;
+        env.apply::<CloudContract>(in_namespace(contract("acme", id, "creds"), ns))
+            .await;
+    }
+    // Two releases: leader election on, each with its own Lease, each watching one namespace;
+    // nobody watches team-c.
+    let start = |ns: &str| {
+        let config = env.config_file(&format!(
+            "leaderElection:\n  leaseName: ccs-{ns}\n  leaseNamespace: default\n"
+        ));
+        env.operator(&[
+            "--leader-election",
+            "true",
+            "--namespaces",
+            ns,
+            "--config",
+            &config.display().to_string(),
+        ])
+    };
+    let a = start("team-a");
+    let b = start("team-b");
+    wait_until(DEADLINE, "both operators lead their own Lease", || async {
+        (a.metric("ccs_leader ").await == Some(1.0) && b.metric("ccs_leader ").await == Some(1.0))
+            .then_some(())
+    })
+    .await;
+    let leases: Api<Lease> = Api::namespaced(env.client.clone(), "default");
+    let holder = |lease: Lease| lease.spec.and_then(|s| s.holder_identity).expect("held");
+    let (holder_a, holder_b) = (
+        holder(leases.get("ccs-team-a").await.expect("lease a")),
+        holder(leases.get("ccs-team-b").await.expect("lease b")),
+    );
+    assert_ne!(holder_a, holder_b, "each Lease has its own holder");
+
+    let in_ns = |ns: &str| -> Api<CloudContract> { Api::namespaced(env.client.clone(), ns) };
+    let mut synced = Vec::new();
+    for ns in ["team-a", "team-b"] {
+        let c = wait_for(&in_ns(ns), "acme", "Ready", |c| {
+            condition(c, "Ready").is_some_and(|(s, _, _)| s == "True")
+        })
+        .await;
+        synced.push(c.status.and_then(|s| s.last_sync_time).expect("synced"));
+    }
+    // Both keep polling theirs (2s): by the time each synced again, team-c was never touched.
+    for (ns, first) in ["team-a", "team-b"].iter().zip(&synced) {
+        wait_for(&in_ns(ns), "acme", "synced again", |c| {
+            c.status.as_ref().and_then(|s| s.last_sync_time.as_ref()) > Some(first)
+        })
+        .await;
+    }
+    let unwatched = in_ns("team-c").get("acme").await.expect("team-c contract");
+    assert!(
+        unwatched.status.is_none(),
+        "no operator watches team-c: {:?}",
+        unwatched.status
+    );
+    // Each one's caches (and so its metrics) hold its own namespace only.
+    for (op, mine, theirs) in [(&a, "team-a", "team-b"), (&b, "team-b", "team-a")] {
+        // The state metrics are rebuilt from the caches every few seconds.
+        let scrape = wait_until(DEADLINE, &format!("{mine} in its operator's metrics"), || async {
+            let scrape = op.scrape().await;
+            scrape
+                .contains(&format!("namespace=\"{mine}\""))
+                .then_some(scrape)
+        })
+        .await;
+        for other in [theirs, "team-c"] {
+            assert!(
+                !scrape.contains(&format!("namespace=\"{other}\"")),
+                "the {mine} operator has {other} in its metrics"
+            );
+        }
+        assert_eq!(
+            op.metric("ccs_resources{kind=\"CloudContract\",ready=\"True\"}").await,
+            Some(1.0),
+            "the {mine} operator sees one contract"
+        );
+    }
+}
