@@ -426,7 +426,8 @@ impl OperatorConfig {
         }
         let email_limit = self.smtp.email_rate_limit;
         anyhow::ensure!(
-            email_limit.period >= Duration::from_secs(1) && email_limit.period <= Duration::from_secs(24 * 3600),
+            email_limit.period >= Duration::from_secs(1)
+                && email_limit.period <= Duration::from_secs(24 * 3600),
             "smtp.emailRateLimit.period must be between 1s and 24h"
         );
         anyhow::ensure!(
@@ -498,7 +499,8 @@ mod tests {
     #[test]
     fn the_email_rate_limit_reads_a_count_and_a_period() {
         let config: OperatorConfig =
-            serde_saphyr::from_str("smtp:\n  emailRateLimit: {perNamespace: 3, period: 10s}\n").expect("parses");
+            serde_saphyr::from_str("smtp:\n  emailRateLimit: {perNamespace: 3, period: 10s}\n")
+                .expect("parses");
         assert_eq!(
             config.smtp.email_rate_limit,
             EmailRateLimit {

@@ -261,21 +261,43 @@ mod tests {
     #[test]
     fn changes_pass_new_changed_and_deleted_objects_and_forget_the_unlisted() {
         let mut changes = Changes::new(|u: &PortalUser| u.spec.email.len() as u64);
-        assert!(changes.changed(Event::Apply(with_uid("a", "a@x.example"))).is_some());
         assert!(
-            changes.changed(Event::Apply(with_uid("a", "b@x.example"))).is_none(),
+            changes
+                .changed(Event::Apply(with_uid("a", "a@x.example")))
+                .is_some()
+        );
+        assert!(
+            changes
+                .changed(Event::Apply(with_uid("a", "b@x.example")))
+                .is_none(),
             "same hash"
         );
-        assert!(changes.changed(Event::Apply(with_uid("a", "aa@x.example"))).is_some());
-        assert!(changes.changed(Event::Apply(with_uid("b", "b@x.example"))).is_some());
-        assert!(changes.changed(Event::Delete(with_uid("b", "b@x.example"))).is_some());
+        assert!(
+            changes
+                .changed(Event::Apply(with_uid("a", "aa@x.example")))
+                .is_some()
+        );
+        assert!(
+            changes
+                .changed(Event::Apply(with_uid("b", "b@x.example")))
+                .is_some()
+        );
+        assert!(
+            changes
+                .changed(Event::Delete(with_uid("b", "b@x.example")))
+                .is_some()
+        );
         assert_eq!(changes.len(), 1);
         // Many objects come and go while the watch is down: the relist lists only "c".
         for i in 0..100 {
             changes.changed(Event::Apply(with_uid(&format!("gone-{i}"), "g@x.example")));
         }
         changes.changed(Event::Init);
-        assert!(changes.changed(Event::InitApply(with_uid("c", "c@x.example"))).is_some());
+        assert!(
+            changes
+                .changed(Event::InitApply(with_uid("c", "c@x.example")))
+                .is_some()
+        );
         assert!(changes.changed(Event::InitDone).is_none());
         assert_eq!(changes.len(), 1, "only what the relist listed is remembered");
     }

@@ -149,7 +149,9 @@ impl Limit {
     /// head of the queue (it was first in line).
     fn undo(&self, namespace: &str, message_id: &str, now: Instant) {
         let mut namespaces = self.namespaces.lock().unwrap_or_else(|p| p.into_inner());
-        let Some(ns) = namespaces.get_mut(namespace) else { return };
+        let Some(ns) = namespaces.get_mut(namespace) else {
+            return;
+        };
         ns.tokens = (ns.tokens + 1.0).min(self.burst());
         if !ns.queue.is_empty() && !ns.queue.iter().any(|h| h.message_id == message_id) {
             ns.queue.push_front(Held {
@@ -178,7 +180,10 @@ impl Limit {
 
     /// The error of a held email.
     fn held_error(&self, holding: &Holding) -> EmailError {
-        let EmailRateLimit { per_namespace, period } = self.config;
+        let EmailRateLimit {
+            per_namespace,
+            period,
+        } = self.config;
         let period = humantime::format_duration(period);
         let place = match holding.place {
             Some(p) => format!("place {} of {} in this namespace's queue", p + 1, holding.queued),
@@ -315,7 +320,12 @@ mod tests {
     async fn recipients_outside_the_domains_are_refused_and_namespaces_are_limited() {
         let sent = Arc::new(Sent::default());
         let namespace_of: NamespaceOf = Box::new(|e| Some(e.message_id.chars().take(1).collect()));
-        let guard = GuardedMailer::new(sent.clone(), &["acme.example".into()], limit(2, 3600), namespace_of);
+        let guard = GuardedMailer::new(
+            sent.clone(),
+            &["acme.example".into()],
+            limit(2, 3600),
+            namespace_of,
+        );
         let err = guard.send(&email("x@evil.example", "a1")).await.unwrap_err();
         assert!(
             err.to_string()

@@ -320,7 +320,15 @@ async fn a_burst_over_the_namespace_email_limit_is_held_then_sent_in_order() {
     let names = ["b1", "b2", "b3", "b4"];
     let mut uids = Vec::new();
     for name in names {
-        uids.push(budgets.get(name).await.expect("budget").metadata.uid.expect("uid"));
+        uids.push(
+            budgets
+                .get(name)
+                .await
+                .expect("budget")
+                .metadata
+                .uid
+                .expect("uid"),
+        );
     }
     // One slot every 5s, each taken at its budget's next retry.
     env.smtp.wait_for(names.len(), Duration::from_secs(180));
@@ -457,7 +465,8 @@ async fn two_operators_on_disjoint_namespaces_each_reconcile_only_their_own() {
             );
         }
         assert_eq!(
-            op.metric("ccs_resources{kind=\"CloudContract\",ready=\"True\"}").await,
+            op.metric("ccs_resources{kind=\"CloudContract\",ready=\"True\"}")
+                .await,
             Some(1.0),
             "the {mine} operator sees one contract"
         );

@@ -159,11 +159,7 @@ mod tests {
             now += max;
             backoff.next_delay_at("BudgetAlert/ns/failing", now);
         }
-        assert_eq!(
-            backoff.len(),
-            1,
-            "only the object still failing is remembered"
-        );
+        assert_eq!(backoff.len(), 1, "only the object still failing is remembered");
         let delay = backoff.next_delay_at("BudgetAlert/ns/failing", now + max);
         assert!(delay >= max, "its backoff was kept: {delay:?}");
     }
