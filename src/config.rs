@@ -156,8 +156,28 @@ pub struct SmtpConfig {
     /// Domains recipients may belong to (subdomains included); empty allows any domain (the
     /// operator warns at start). Others are refused with a condition naming the setting.
     pub allowed_recipient_domains: Vec<String>,
-    /// Emails per namespace and hour; more are held and retried later. 0 disables the limit.
-    pub max_emails_per_namespace_per_hour: u32,
+    /// Emails per namespace and period; more are held and sent in order as the limit allows.
+    pub email_rate_limit: EmailRateLimit,
+}
+
+/// The per-namespace email limit (`smtp.emailRateLimit`).
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct EmailRateLimit {
+    /// Emails one namespace may send per `period` (all at once, or spread); 0 disables the limit.
+    pub per_namespace: u32,
+    /// The period (1s..24h).
+    #[serde(with = "humantime_serde")]
+    pub period: Duration,
+}
+
+impl Default for EmailRateLimit {
+    fn default() -> Self {
+        Self {
+            per_namespace: 100,
+            period: Duration::from_secs(3600),
+        }
+    }
 }
 
 impl Default for SmtpConfig {
@@ -171,7 +191,7 @@ impl Default for SmtpConfig {
             from: "ccs-operator <ccs-operator@localhost>".into(),
             mail_dir: None,
             allowed_recipient_domains: Vec::new(),
-            max_emails_per_namespace_per_hour: 100,
+            email_rate_limit: EmailRateLimit::default(),
         }
     }
 }
@@ -404,6 +424,12 @@ impl OperatorConfig {
             crate::portal::operation_name(op)
                 .map_err(|e| anyhow::anyhow!("portal.operationRateLimits: {e}"))?;
         }
+        let email_limit = self.smtp.email_rate_limit;
+        anyhow::ensure!(
+            email_limit.period >= Duration::from_secs(1)
+                && email_limit.period <= Duration::from_secs(24 * 3600),
+            "smtp.emailRateLimit.period must be between 1s and 24h"
+        );
         anyhow::ensure!(
             self.smtp.tls != SmtpTls::Implicit || !self.smtp.host.is_empty(),
             "smtp.tls is implicit but smtp.host is empty"
@@ -464,6 +490,28 @@ mod tests {
         config.controllers.budget_alert.poll_interval = Duration::from_secs(u64::MAX);
         let err = config.validate().unwrap_err().to_string();
         assert!(err.contains("between 1s and 24h"), "{err}");
+        let mut config = OperatorConfig::default();
+        config.smtp.email_rate_limit.period = Duration::ZERO;
+        let err = config.validate().unwrap_err().to_string();
+        assert!(err.contains("smtp.emailRateLimit.period"), "{err}");
+    }
+
+    #[test]
+    fn the_email_rate_limit_reads_a_count_and_a_period() {
+        let config: OperatorConfig =
+            serde_saphyr::from_str("smtp:\n  emailRateLimit: {perNamespace: 3, period: 10s}\n")
+                .expect("parses");
+        assert_eq!(
+            config.smtp.email_rate_limit,
+            EmailRateLimit {
+                per_namespace: 3,
+                period: Duration::from_secs(10)
+            }
+        );
+        let config: OperatorConfig =
+            serde_saphyr::from_str("smtp:\n  emailRateLimit: {perNamespace: 0}\n").expect("parses");
+        assert_eq!(config.smtp.email_rate_limit.period, Duration::from_secs(3600));
+        config.validate().expect("0 disables the limit");
     }
 
     #[test]

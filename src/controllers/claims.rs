@@ -12,10 +12,19 @@ use std::sync::Mutex;
 /// Claim order (creation time, namespace, name) of a CloudContract.
 type Order = (Option<String>, String, String);
 
+/// Contract ids held before [`Claims::holder`] prunes every id (not only the one asked about).
+const PRUNE_ABOVE: usize = 1024;
+
 /// Proven claims per contract id.
+///
+/// Entries leave with their CloudContract's delete event; one deleted while the watch was down
+/// sends none, so [`Claims::holder`] also drops the claims of objects that no longer exist: those
+/// of the id asked about every time, all of them once the map has doubled since the last sweep.
 #[derive(Default)]
 pub struct Claims {
     by_id: Mutex<HashMap<String, BTreeMap<Order, String>>>,
+    /// Ids held after the last full sweep.
+    swept_len: std::sync::atomic::AtomicUsize,
 }
 
 /// Who holds a contract id.
@@ -61,13 +70,29 @@ impl Claims {
         }
     }
 
-    /// The oldest proven claim of `contract_id` among objects that still exist (`exists(uid)`).
+    /// The oldest proven claim of `contract_id` among objects that still exist (`exists(uid)`);
+    /// the claims of objects that do not are dropped.
     pub fn holder(&self, contract_id: &str, exists: impl Fn(&str) -> bool) -> Option<Holder> {
-        let by_id = self.locked();
+        use std::sync::atomic::Ordering;
+        let mut by_id = self.locked();
+        let swept = self.swept_len.load(Ordering::Relaxed);
+        if by_id.len() > PRUNE_ABOVE.max(swept.saturating_mul(2)) {
+            by_id.retain(|_, claims| {
+                claims.retain(|_, uid| exists(uid));
+                !claims.is_empty()
+            });
+            self.swept_len.store(by_id.len(), Ordering::Relaxed);
+        }
+        let claims = by_id.get_mut(contract_id)?;
+        claims.retain(|_, uid| exists(uid));
+        if claims.is_empty() {
+            by_id.remove(contract_id);
+            return None;
+        }
         by_id
             .get(contract_id)?
             .iter()
-            .find(|(_, uid)| exists(uid))
+            .next()
             .map(|((_, namespace, name), uid)| Holder {
                 uid: uid.clone(),
                 namespace: namespace.clone(),
@@ -107,5 +132,19 @@ mod tests {
         assert_eq!(claims.holder("OCB1", |_| true).expect("held").namespace, "b");
         claims.forget(&new);
         assert!(claims.holder("OCB1", |_| true).is_none());
+    }
+
+    #[test]
+    fn claims_of_objects_gone_without_a_delete_event_are_dropped() {
+        let claims = Claims::default();
+        for i in 0..5000 {
+            let mut c = contract("a", "2026-01-01T00:00:00Z", &format!("u-{i}"));
+            c.spec.contract_id = format!("OCB{i}");
+            claims.prove(&c);
+        }
+        let live = |uid: &str| uid == "u-1";
+        assert!(claims.holder("OCB0", live).is_none(), "u-0 is gone");
+        assert_eq!(claims.holder("OCB1", live).expect("held").uid, "u-1");
+        assert_eq!(claims.locked().len(), 1, "every id of a gone object swept");
     }
 }

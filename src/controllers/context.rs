@@ -59,7 +59,7 @@ impl Context {
         let mailer: Arc<dyn Mailer> = Arc::new(GuardedMailer::new(
             mailer,
             &smtp.allowed_recipient_domains,
-            smtp.max_emails_per_namespace_per_hour,
+            smtp.email_rate_limit,
             stores.namespace_of_email(),
         ));
         Ok(Arc::new(Self {

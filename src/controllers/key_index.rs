@@ -124,6 +124,67 @@ impl<K: Resource<DynamicType = ()>> ScopedIndexes<K> {
     }
 }
 
+/// Passes on the objects of a watch whose hash changed, and deletions: a filter that remembers
+/// one hash per live object. Relists are followed like [`KeyIndex`] does, so an object deleted
+/// while the watch was down (no delete event) does not stay behind.
+pub struct Changes<K: Resource<DynamicType = ()>> {
+    hash: fn(&K) -> u64,
+    /// uid -> hash last passed on.
+    seen: HashMap<String, u64>,
+    /// uids listed by the relist in progress, if any.
+    relisted: Option<HashSet<String>>,
+}
+
+impl<K: Resource<DynamicType = ()>> Changes<K> {
+    /// Nothing seen yet.
+    pub fn new(hash: fn(&K) -> u64) -> Self {
+        Self {
+            hash,
+            seen: HashMap::new(),
+            relisted: None,
+        }
+    }
+
+    /// The object of `event` if it is new, changed (per the hash) or deleted.
+    pub fn changed(&mut self, event: Event<K>) -> Option<K> {
+        let uid = |obj: &K| obj.meta().uid.clone().unwrap_or_default();
+        match event {
+            Event::Init => {
+                self.relisted = Some(HashSet::new());
+                None
+            }
+            Event::InitDone => {
+                if let Some(listed) = self.relisted.take() {
+                    self.seen.retain(|uid, _| listed.contains(uid));
+                }
+                None
+            }
+            Event::InitApply(obj) | Event::Apply(obj) => {
+                let uid = uid(&obj);
+                if let Some(listed) = self.relisted.as_mut() {
+                    listed.insert(uid.clone());
+                }
+                let hash = (self.hash)(&obj);
+                (self.seen.insert(uid, hash) != Some(hash)).then_some(obj)
+            }
+            Event::Delete(obj) => {
+                self.seen.remove(&uid(&obj));
+                Some(obj)
+            }
+        }
+    }
+
+    /// Objects remembered.
+    pub fn len(&self) -> usize {
+        self.seen.len()
+    }
+
+    /// Whether none is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.seen.is_empty()
+    }
+}
+
 /// The index key of a PortalUser: its email, lowercased (the portal compares emails that way).
 pub fn email_key(user: &crate::api::PortalUser) -> String {
     user.spec.email.to_lowercase()
@@ -189,5 +250,55 @@ mod tests {
         assert_eq!(names(&index, "ann@example.com"), ["a", "b"]);
         index.apply(&Event::InitDone);
         assert_eq!(names(&index, "ann@example.com"), ["b"]);
+    }
+
+    fn with_uid(name: &str, email: &str) -> PortalUser {
+        let mut u = user(name, email);
+        u.metadata.uid = Some(format!("uid-{name}"));
+        u
+    }
+
+    #[test]
+    fn changes_pass_new_changed_and_deleted_objects_and_forget_the_unlisted() {
+        let mut changes = Changes::new(|u: &PortalUser| u.spec.email.len() as u64);
+        assert!(
+            changes
+                .changed(Event::Apply(with_uid("a", "a@x.example")))
+                .is_some()
+        );
+        assert!(
+            changes
+                .changed(Event::Apply(with_uid("a", "b@x.example")))
+                .is_none(),
+            "same hash"
+        );
+        assert!(
+            changes
+                .changed(Event::Apply(with_uid("a", "aa@x.example")))
+                .is_some()
+        );
+        assert!(
+            changes
+                .changed(Event::Apply(with_uid("b", "b@x.example")))
+                .is_some()
+        );
+        assert!(
+            changes
+                .changed(Event::Delete(with_uid("b", "b@x.example")))
+                .is_some()
+        );
+        assert_eq!(changes.len(), 1);
+        // Many objects come and go while the watch is down: the relist lists only "c".
+        for i in 0..100 {
+            changes.changed(Event::Apply(with_uid(&format!("gone-{i}"), "g@x.example")));
+        }
+        changes.changed(Event::Init);
+        assert!(
+            changes
+                .changed(Event::InitApply(with_uid("c", "c@x.example")))
+                .is_some()
+        );
+        assert!(changes.changed(Event::InitDone).is_none());
+        assert_eq!(changes.len(), 1, "only what the relist listed is remembered");
     }
 }

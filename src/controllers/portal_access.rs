@@ -17,7 +17,6 @@ use crate::portal::{
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::{Api, ResourceExt};
-use std::collections::HashMap;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -47,10 +46,12 @@ pub struct PortalAccess {
     clients: Mutex<lru::LruCache<String, ClientEntry>>,
     /// The latest resourceVersion the (label-selected) Secret watch delivered, per
     /// `namespace/name`: while a cached client was built from that version, it is used without
-    /// reading the Secret again. Entries leave with their Secret.
-    watched_secrets: Mutex<HashMap<String, String>>,
+    /// reading the Secret again. Entries leave with their Secret, and past [`CAPACITY`] the least
+    /// recently seen go (a Secret deleted while the watch was down sends no delete event; a
+    /// missing entry only costs one Secret read).
+    watched_secrets: Mutex<lru::LruCache<String, String>>,
     /// The dashboard of each contract, shared by every object on it (see [`cache_key`]); never
-    /// older than the CloudContract poll interval.
+    /// older than the CloudContract poll interval (with the jitter's slack).
     snapshots: SharedRead<Dashboard>,
     /// The users of each contract, shared by every PortalUser on it (see [`cache_key`]).
     pub users: SharedRead<Vec<ContractUser>>,
@@ -107,7 +108,7 @@ impl PortalAccess {
             default_endpoint: config.portal.endpoint.clone(),
             endpoints: config.portal.endpoint_policy()?,
             clients: lru(),
-            watched_secrets: Mutex::default(),
+            watched_secrets: lru(),
             snapshots: SharedRead::new(
                 controllers.cloud_contract.poll_interval,
                 Some(sizes.with_label_values(&["snapshots"])),
@@ -239,10 +240,11 @@ impl PortalAccess {
         );
         let mut watched = lock(&self.watched_secrets);
         if deleted || !is_marked(meta) {
-            watched.remove(&name);
+            watched.pop(&name);
         } else {
-            watched.insert(name, meta.resource_version.clone().unwrap_or_default());
+            watched.put(name, meta.resource_version.clone().unwrap_or_default());
         }
+        self.report("secrets", watched.len());
     }
 
     /// The contract's dashboard, read at most once per `max_age` (capped by the configured

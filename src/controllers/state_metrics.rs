@@ -7,7 +7,7 @@ use crate::api::cloud_contract::Weather;
 use crate::api::service_order::OrderState;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Condition;
 use kube::ResourceExt;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::str::FromStr;
 
 fn ready_label(conditions: Option<&Vec<Condition>>) -> &'static str {
@@ -55,11 +55,20 @@ pub fn refresh(ctx: &Context) {
     }
 
     let contracts = ctx.stores.contracts.all();
+    // Built per refresh from the live caches (nothing outlives a deleted object), so a lookup
+    // per budget or order is not a scan of every contract.
+    let ids: HashMap<(String, String), &str> = contracts
+        .iter()
+        .map(|c| {
+            (
+                (c.namespace().unwrap_or_default(), c.name_any()),
+                c.spec.contract_id.as_str(),
+            )
+        })
+        .collect();
     let contract_id_of = |ns: &str, name: &str| {
-        contracts
-            .iter()
-            .find(|c| c.namespace().as_deref() == Some(ns) && c.name_any() == name)
-            .map(|c| c.spec.contract_id.clone())
+        ids.get(&(ns.to_string(), name.to_string()))
+            .map(|id| id.to_string())
             .unwrap_or_default()
     };
     for c in &contracts {

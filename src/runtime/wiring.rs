@@ -6,7 +6,7 @@ use crate::api::common::CREDENTIALS_SELECTOR;
 use crate::api::{BudgetAlert, CloudContract, PortalUser, ServiceOrder};
 use crate::controllers::common::driver::{ConditionedStatus, Reconciled, on_error, reconcile};
 use crate::controllers::context::Context;
-use crate::controllers::key_index::{KeyIndex, email_key};
+use crate::controllers::key_index::{Changes, KeyIndex, email_key};
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::core::PartialObjectMeta;
@@ -100,20 +100,12 @@ fn readiness_hash(contract: &CloudContract) -> u64 {
 fn contract_changes(
     api: Api<CloudContract>,
 ) -> impl futures::Stream<Item = Result<CloudContract, watcher::Error>> + Send + 'static {
-    let mut seen: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    let mut changes = Changes::new(readiness_hash);
     watcher(api, watcher::Config::default())
         .default_backoff()
         .filter_map(move |event| {
             let changed = match event {
-                Ok(watcher::Event::Apply(c) | watcher::Event::InitApply(c)) => {
-                    let hash = readiness_hash(&c);
-                    (seen.insert(c.uid().unwrap_or_default(), hash) != Some(hash)).then_some(Ok(c))
-                }
-                Ok(watcher::Event::Delete(c)) => {
-                    seen.remove(&c.uid().unwrap_or_default());
-                    Some(Ok(c))
-                }
-                Ok(watcher::Event::Init | watcher::Event::InitDone) => None,
+                Ok(event) => changes.changed(event).map(Ok),
                 Err(e) => Some(Err(e)),
             };
             futures::future::ready(changed)

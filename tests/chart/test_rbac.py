@@ -122,3 +122,178 @@ def test_view_and_edit_roles_aggregate_the_four_kinds():
 def test_rbac_can_be_left_to_the_cluster_admin():
     docs = render({"rbac": {"create": False, "aggregateToDefaultRoles": False}})
     assert [d for d in docs if d["kind"] in ROLE_KINDS or d["kind"].endswith("Binding")] == []
+
+
+# --- Rule by rule ------------------------------------------------------------------------------
+# Every rule of every role bound to the operator, exactly: the groups, resources, names and verbs
+# of each rule, in both modes. A new verb, resource or rule fails here and must be argued for.
+
+RULE_KEYS = {"apiGroups", "resources", "resourceNames", "verbs"}
+
+
+def rule_set(role):
+    """The rules of a role as a sorted list of (groups, resources, names, verbs) tuples."""
+    out = []
+    for rule in role["rules"]:
+        assert set(rule) <= RULE_KEYS, f"unexpected rule fields in {role['metadata']['name']}: {sorted(set(rule) - RULE_KEYS)}"
+        out.append((tuple(sorted(rule["apiGroups"])), tuple(sorted(rule["resources"])),
+                    tuple(sorted(rule.get("resourceNames", ()))), tuple(sorted(rule["verbs"]))))
+    assert len(out) == len(set(out)), f"duplicate rules in {role['metadata']['name']}"
+    return sorted(out)
+
+
+def kinds_with(suffix=""):
+    return tuple(sorted(f"{k}{suffix}" for k in KINDS))
+
+
+# The operator's rules wherever it watches: its kinds (read, patch for finalizers and spec-side
+# annotations), their status and finalizers, credentials Secrets read-only (metadata watch plus one
+# get per client), and Events.
+OPERATOR_RULES = sorted([
+    (("customerspace.io",), kinds_with(), (), ("get", "list", "patch", "update", "watch")),
+    (("customerspace.io",), kinds_with("/status"), (), ("get", "patch", "update")),
+    (("customerspace.io",), kinds_with("/finalizers"), (), ("patch", "update")),
+    (("",), ("secrets",), (), ("get", "list", "watch")),
+    (("events.k8s.io",), ("events",), (), ("create", "patch")),
+])
+
+
+def lease_rules(lease):
+    # `create` cannot be limited by name (the name is not known to RBAC before the object exists);
+    # everything else is limited to the release's own Lease.
+    return sorted([
+        (("coordination.k8s.io",), ("leases",), (), ("create",)),
+        (("coordination.k8s.io",), ("leases",), (lease,), ("get", "patch", "update")),
+    ])
+
+
+def bound_rules(values):
+    return {key: rule_set(role) for key, role in operator_roles(render(values)).items()}
+
+
+def test_cluster_wide_mode_rules_exactly():
+    assert bound_rules({}) == {
+        ("ClusterRole", None, "ccs-ccs-operator"): OPERATOR_RULES,
+        ("Role", NAMESPACE, "ccs-ccs-operator-leader-election"): lease_rules("ccs-ccs-operator"),
+    }
+
+
+def test_namespaced_mode_rules_exactly():
+    assert bound_rules(VALUE_SETS["namespaced"]) == {
+        ("Role", "team-a", "ccs-ccs-operator"): OPERATOR_RULES,
+        ("Role", "team-b", "ccs-ccs-operator"): OPERATOR_RULES,
+        ("Role", NAMESPACE, "ccs-ccs-operator-leader-election"): lease_rules("ccs-ccs-operator"),
+    }
+    docs = render(VALUE_SETS["namespaced"])
+    assert of_kind(docs, "ClusterRoleBinding") == [], "nothing bound cluster-wide in namespaced mode"
+    # The only ClusterRoles left are the aggregated ones for users, bound to nobody by the chart.
+    assert {r["metadata"]["name"] for r in of_kind(docs, "ClusterRole")} == set(aggregated(docs))
+
+
+@pytest.mark.parametrize("name", sorted(VALUE_SETS))
+def test_every_values_set_uses_only_the_known_rules(name):
+    values = VALUE_SETS[name]
+    election = values.get("config", {}).get("leaderElection", {})
+    lease = election.get("leaseName") or "ccs-ccs-operator"
+    known = set(OPERATOR_RULES) | set(lease_rules(lease))
+    for key, rules in bound_rules(values).items():
+        assert set(rules) <= known, (key, sorted(set(rules) - known))
+
+
+def test_bindings_bind_only_the_operator_service_account_in_their_own_namespace():
+    for values in (VALUE_SETS["defaults"], VALUE_SETS["namespaced"]):
+        docs = render(values)
+        for binding in of_kind(docs, "RoleBinding"):
+            ref = binding["roleRef"]
+            assert ref["apiGroup"] == "rbac.authorization.k8s.io" and ref["kind"] == "Role", binding
+            role = [r for r in of_kind(docs, "Role") if r["metadata"]["name"] == ref["name"]
+                    and r["metadata"]["namespace"] == binding["metadata"]["namespace"]]
+            assert len(role) == 1, f"{binding['metadata']} binds a Role of another namespace"
+        for binding in of_kind(docs, "ClusterRoleBinding"):
+            assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                          "name": "ccs-ccs-operator"}, binding
+
+
+# --- `kubectl auth can-i`, evaluated on the rendered roles ---------------------------------------
+
+def can_i(values, verb, resource, namespace, name=None, group=None):
+    """Whether the operator's ServiceAccount may `verb` `resource` (in `namespace`, `None` for a
+    cluster-scoped request), per the roles the chart binds to it (RBAC's rules: a ClusterRole bound
+    cluster-wide applies everywhere, a Role only in its namespace; resourceNames limit by name)."""
+    if group is None:
+        group = {"secrets": "", "events": "events.k8s.io", "leases": "coordination.k8s.io"}.get(
+            resource, "customerspace.io")
+    for (kind, ns, _), role in operator_roles(render(values)).items():
+        if kind == "Role" and ns != namespace:
+            continue
+        for rule in role["rules"]:
+            names = rule.get("resourceNames")
+            if (group in rule["apiGroups"] and resource in rule["resources"] and verb in rule["verbs"]
+                    and (not names or name in names)):
+                return True
+    return False
+
+
+WRITE_VERBS = ["create", "update", "patch", "delete", "deletecollection"]
+MODES = {"cluster-wide": (VALUE_SETS["defaults"], ["team-a", "team-b", "kube-system", NAMESPACE]),
+         "namespaced": (VALUE_SETS["namespaced"], ["team-a", "team-b"])}
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_secrets_are_read_only_and_only_where_watched(mode):
+    values, watched = MODES[mode]
+    for ns in watched:
+        for verb in ["get", "list", "watch"]:
+            assert can_i(values, verb, "secrets", ns), (verb, ns)
+        for verb in WRITE_VERBS:
+            assert not can_i(values, verb, "secrets", ns), f"{verb} secrets in {ns}"
+    if mode == "namespaced":
+        for ns in ["kube-system", NAMESPACE, "team-c"]:
+            assert not can_i(values, "get", "secrets", ns), ns
+            assert not can_i(values, "list", "secrets", ns), ns
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_leases_only_the_releases_own_in_the_release_namespace(mode):
+    values, watched = MODES[mode]
+    lease = "ccs-ccs-operator"
+    for verb in ["get", "patch", "update"]:
+        assert can_i(values, verb, "leases", NAMESPACE, lease), verb
+        assert not can_i(values, verb, "leases", NAMESPACE, "another-release"), verb
+    assert can_i(values, "create", "leases", NAMESPACE)
+    for verb in ["list", "watch", "delete", "deletecollection"]:
+        assert not can_i(values, verb, "leases", NAMESPACE, lease), verb
+    for ns in [n for n in watched if n != NAMESPACE] + ["kube-system", None]:
+        for verb in ["get", "create", "patch", "update"]:
+            assert not can_i(values, verb, "leases", ns, lease), (verb, ns)
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_the_operator_never_creates_or_deletes_its_kinds(mode):
+    values, watched = MODES[mode]
+    for ns in watched:
+        for kind in KINDS:
+            for verb in ["get", "list", "watch", "patch", "update"]:
+                assert can_i(values, verb, kind, ns), (verb, kind, ns)
+            for verb in ["create", "delete", "deletecollection"]:
+                assert not can_i(values, verb, kind, ns), (verb, kind, ns)
+            assert can_i(values, "patch", f"{kind}/status", ns)
+            assert not can_i(values, "create", f"{kind}/status", ns)
+        assert can_i(values, "create", "events", ns)
+        assert not can_i(values, "delete", "events", ns)
+        # The core-group Events API is not used (events.k8s.io only).
+        assert not can_i(values, "create", "events", ns, group="")
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_nothing_else_is_granted(mode):
+    values, watched = MODES[mode]
+    for ns in watched + [None]:
+        for group, resource in [("", "pods"), ("", "configmaps"), ("", "serviceaccounts"), ("", "namespaces"),
+                                ("", "serviceaccounts/token"), ("apps", "deployments"),
+                                ("rbac.authorization.k8s.io", "roles"), ("rbac.authorization.k8s.io", "clusterroles"),
+                                ("rbac.authorization.k8s.io", "rolebindings"),
+                                ("apiextensions.k8s.io", "customresourcedefinitions"),
+                                ("authentication.k8s.io", "tokenreviews")]:
+            for verb in ["get", "list", "create", "update", "patch", "delete", "escalate", "bind", "impersonate"]:
+                assert not can_i(values, verb, resource, ns, group=group), (verb, group, resource, ns)

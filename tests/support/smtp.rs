@@ -73,6 +73,29 @@ impl SmtpSink {
         out
     }
 
+    /// Every message received so far, in the order the server received them (the maildir names
+    /// its files `<seconds>.M<micros>P<pid>Q<counter>...`; the counter counts deliveries).
+    pub fn messages_in_order(&self) -> Vec<String> {
+        let new = self.dir.path().join("maildir/new");
+        let Ok(entries) = std::fs::read_dir(new) else {
+            return Vec::new();
+        };
+        let counter = |name: &str| -> u64 {
+            let after = name.split_once('Q').map(|(_, rest)| rest).unwrap_or_default();
+            let digits: String = after.chars().take_while(|c| c.is_ascii_digit()).collect();
+            digits.parse().unwrap_or(u64::MAX)
+        };
+        let mut out: Vec<(u64, String)> = entries
+            .filter_map(|e| {
+                let path = e.ok()?.path();
+                let name = path.file_name()?.to_str()?.to_string();
+                Some((counter(&name), std::fs::read_to_string(&path).ok()?))
+            })
+            .collect();
+        out.sort();
+        out.into_iter().map(|(_, text)| text).collect()
+    }
+
     /// Waits until at least `n` messages arrived, or panics at the deadline.
     pub fn wait_for(&self, n: usize, deadline: Duration) -> Vec<String> {
         let start = Instant::now();

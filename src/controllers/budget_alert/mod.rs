@@ -210,7 +210,7 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
             }
             Err(err) => {
                 ctx.metrics.emails_failed.with_label_values(&["budget"]).inc();
-                failures.push(format!("threshold {}: {err}", notice.threshold));
+                failures.push(failure(&notice.threshold, &err));
             }
         }
     }
@@ -225,9 +225,35 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
         apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
         Ok(Action::requeue(jitter(poll)))
     } else {
-        let message = format!("{}; retrying with backoff", failures.join("; "));
-        conditions::on(c, generation, now).set("NotificationFailed", Some(true), "EmailFailed", &message);
+        let (category, message) = failures_outcome(&failures);
+        conditions::on(c, generation, now).set("NotificationFailed", Some(true), category.as_str(), &message);
         apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
-        Err(ReconcileError::new(Category::EmailFailed, message))
+        Err(ReconcileError::new(category, message))
+    }
+}
+
+/// One email not sent: its threshold, what happened, and whether it is only held by the
+/// namespace's email limit.
+fn failure(threshold: &str, err: &crate::email::EmailError) -> (String, bool) {
+    match crate::email::guard::held_message(err) {
+        Some(held) => (format!("threshold {threshold}: {held}"), true),
+        None => (format!("threshold {threshold}: {err}"), false),
+    }
+}
+
+/// The reason and message of the emails not sent: `EmailHeld` when every one is only held by the
+/// namespace's email limit (they will be sent, in order), else `EmailFailed`.
+fn failures_outcome(failures: &[(String, bool)]) -> (Category, String) {
+    let text: Vec<&str> = failures.iter().map(|(m, _)| m.as_str()).collect();
+    if failures.iter().all(|(_, held)| *held) {
+        (
+            Category::EmailHeld,
+            format!("{}; retrying in order", text.join("; ")),
+        )
+    } else {
+        (
+            Category::EmailFailed,
+            format!("{}; retrying with backoff", text.join("; ")),
+        )
     }
 }

@@ -47,6 +47,9 @@ pub enum Category {
     Kubernetes,
     /// Email could not be sent.
     EmailFailed,
+    /// Email is held by the namespace's email limit (`smtp.emailRateLimit`); it is sent, in the
+    /// order it was held, as the limit allows.
+    EmailHeld,
     /// Anything else; a bug if seen.
     Internal,
 }
@@ -75,6 +78,7 @@ impl Category {
             Self::Timeout => "Timeout",
             Self::Kubernetes => "Kubernetes",
             Self::EmailFailed => "EmailFailed",
+            Self::EmailHeld => "EmailHeld",
             Self::Internal => "Internal",
         }
     }

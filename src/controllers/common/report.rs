@@ -8,30 +8,55 @@ use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::Mutex;
 
 /// Bound of [`WrittenVersions`], well above the objects one operator manages.
-const MAX_WRITTEN_VERSIONS: usize = 200_000;
+pub const MAX_WRITTEN_VERSIONS: usize = 100_000;
 
 /// The resourceVersion each object had right after our last status write, by uid. A cached object
 /// at that version holds our last status, so [`stored_status`] can skip the API server.
-#[derive(Default)]
-pub struct WrittenVersions(Mutex<HashMap<String, String>>);
+///
+/// Bounded: an object found gone drops its entry, and past [`MAX_WRITTEN_VERSIONS`] the least
+/// recently written go first (deleted objects are never written again, so they are the first to
+/// go). A missing entry only costs one status read.
+pub struct WrittenVersions(Mutex<lru::LruCache<String, String>>);
+
+impl Default for WrittenVersions {
+    fn default() -> Self {
+        Self::with_capacity(MAX_WRITTEN_VERSIONS)
+    }
+}
 
 impl WrittenVersions {
+    /// Keeps at most `capacity` entries.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self(Mutex::new(lru::LruCache::new(
+            NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN),
+        )))
+    }
+
+    fn locked(&self) -> std::sync::MutexGuard<'_, lru::LruCache<String, String>> {
+        self.0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
     fn record(&self, uid: Option<String>, version: Option<String>) {
         let Some(uid) = uid else { return };
-        let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        // Deleted objects leave their entry behind; past this many, start over (a missing entry
-        // only costs one status read).
-        if map.len() >= MAX_WRITTEN_VERSIONS {
-            map.clear();
-        }
+        let mut map = self.locked();
         match version {
-            Some(version) => map.insert(uid, version),
-            None => map.remove(&uid),
+            Some(version) => map.put(uid, version),
+            None => map.pop(&uid),
         };
+    }
+
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.locked().len()
+    }
+
+    /// Whether it holds nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     /// Whether `obj` as given is the object our last status write produced.
@@ -40,7 +65,7 @@ impl WrittenVersions {
         else {
             return false;
         };
-        self.0.lock().unwrap_or_else(|p| p.into_inner()).get(uid) == Some(version)
+        self.locked().get(uid) == Some(version)
     }
 }
 
@@ -165,5 +190,19 @@ mod tests {
         assert!(!written.is_current(&user("u2", "7")), "another object");
         written.record(Some("u1".into()), None);
         assert!(!written.is_current(&user("u1", "7")), "forgotten once gone");
+    }
+
+    #[test]
+    fn deleted_objects_do_not_accumulate() {
+        let written = WrittenVersions::with_capacity(100);
+        for i in 0..10_000 {
+            written.record(Some(format!("gone-{i}")), Some("1".into()));
+        }
+        assert_eq!(written.len(), 100, "bounded");
+        written.record(Some("live".into()), Some("2".into()));
+        assert!(written.is_current(&user("live", "2")), "the latest write is kept");
+        written.record(Some("live".into()), None);
+        assert!(!written.is_current(&user("live", "2")), "dropped once found gone");
+        assert_eq!(written.len(), 99);
     }
 }
