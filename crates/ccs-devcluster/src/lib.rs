@@ -230,6 +230,12 @@ impl DevCluster {
         self.store.expire_watches();
     }
 
+    /// Test hook: of the next status writes of `kind` (such as `CloudContract`), `skip` succeed,
+    /// then `fail` are answered 500 without any change.
+    pub fn fail_status_writes(&self, kind: &str, skip: u32, fail: u32) {
+        self.store.fail_status_writes(kind, skip, fail);
+    }
+
     /// Stops serving: ends open watches, waits for connections (at most 5 s), saves the data dir.
     pub async fn shutdown(mut self) {
         let _ = self.store.closing.send(true);

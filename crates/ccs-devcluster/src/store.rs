@@ -190,6 +190,15 @@ pub struct Store {
     pub watches: std::sync::atomic::AtomicU64,
     /// Set to true at shutdown: open watches end cleanly.
     pub closing: tokio::sync::watch::Sender<bool>,
+    /// Test hook: status writes to fail, by kind (see [`Store::fail_status_writes`]).
+    status_faults: std::sync::Mutex<HashMap<String, StatusFault>>,
+}
+
+/// Status writes of one kind to fail: `skip` more succeed first, then `fail` answer 500.
+#[derive(Clone, Copy, Debug, Default)]
+struct StatusFault {
+    skip: u32,
+    fail: u32,
 }
 
 /// Default number of retained changes.
@@ -217,7 +226,33 @@ impl Store {
             expire_tx,
             closing,
             watches: Default::default(),
+            status_faults: Default::default(),
         }
+    }
+
+    /// Test hook: of the next status writes (PUT or PATCH of `/status`) of `kind`, `skip`
+    /// succeed, then `fail` are answered 500 without any change.
+    pub fn fail_status_writes(&self, kind: &str, skip: u32, fail: u32) {
+        let mut faults = self.status_faults.lock().unwrap_or_else(|e| e.into_inner());
+        faults.insert(kind.to_string(), StatusFault { skip, fail });
+    }
+
+    /// Whether this status write of `kind` is to fail (counts it).
+    pub(crate) fn status_write_fails(&self, kind: &str) -> bool {
+        let mut faults = self.status_faults.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(fault) = faults.get_mut(kind) else {
+            return false;
+        };
+        if fault.skip > 0 {
+            fault.skip -= 1;
+            return false;
+        }
+        if fault.fail > 0 {
+            fault.fail -= 1;
+            return true;
+        }
+        faults.remove(kind);
+        false
     }
 
     /// Read access. A poisoned lock cannot leave the map half-written (writes are single
