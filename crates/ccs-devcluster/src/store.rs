@@ -191,14 +191,20 @@ pub struct Store {
     /// Set to true at shutdown: open watches end cleanly.
     pub closing: tokio::sync::watch::Sender<bool>,
     /// Test hook: status writes to fail, by kind (see [`Store::fail_status_writes`]).
-    status_faults: std::sync::Mutex<HashMap<String, StatusFault>>,
+    status_faults: std::sync::Mutex<Option<StatusFault>>,
 }
 
-/// Status writes of one kind to fail: `skip` more succeed first, then `fail` answer 500.
-#[derive(Clone, Copy, Debug, Default)]
+/// Which status writes to fail: of `kind`, those whose body `when` matches, `left` more times.
 struct StatusFault {
-    skip: u32,
-    fail: u32,
+    kind: String,
+    left: u32,
+    when: Box<dyn Fn(&serde_json::Value) -> bool + Send + Sync>,
+}
+
+impl std::fmt::Debug for StatusFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StatusFault({}, {} left)", self.kind, self.left)
+    }
 }
 
 /// Default number of retained changes.
@@ -230,29 +236,31 @@ impl Store {
         }
     }
 
-    /// Test hook: of the next status writes (PUT or PATCH of `/status`) of `kind`, `skip`
-    /// succeed, then `fail` are answered 500 without any change.
-    pub fn fail_status_writes(&self, kind: &str, skip: u32, fail: u32) {
-        let mut faults = self.status_faults.lock().unwrap_or_else(|e| e.into_inner());
-        faults.insert(kind.to_string(), StatusFault { skip, fail });
+    /// Test hook: the next `n` status writes (PUT or PATCH of `/status`) of `kind` whose body
+    /// `when` matches are answered 500, without any change. Replaces the previous hook.
+    pub fn fail_status_writes(
+        &self,
+        kind: &str,
+        n: u32,
+        when: impl Fn(&serde_json::Value) -> bool + Send + Sync + 'static,
+    ) {
+        *self.status_faults.lock().unwrap_or_else(|e| e.into_inner()) = Some(StatusFault {
+            kind: kind.into(),
+            left: n,
+            when: Box::new(when),
+        });
     }
 
-    /// Whether this status write of `kind` is to fail (counts it).
-    pub(crate) fn status_write_fails(&self, kind: &str) -> bool {
+    /// Whether this status write of `kind` with `body` is to fail (counts it).
+    pub(crate) fn status_write_fails(&self, kind: &str, body: &serde_json::Value) -> bool {
         let mut faults = self.status_faults.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(fault) = faults.get_mut(kind) else {
-            return false;
-        };
-        if fault.skip > 0 {
-            fault.skip -= 1;
-            return false;
+        match faults.as_mut() {
+            Some(f) if f.kind == kind && f.left > 0 && (f.when)(body) => {
+                f.left -= 1;
+                true
+            }
+            _ => false,
         }
-        if fault.fail > 0 {
-            fault.fail -= 1;
-            return true;
-        }
-        faults.remove(kind);
-        false
     }
 
     /// Read access. A poisoned lock cannot leave the map half-written (writes are single
