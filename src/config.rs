@@ -565,4 +565,34 @@ mod tests {
                 .contains("controllers.budgetAlert.concurrency")
         );
     }
+
+    #[test]
+    fn the_incident_email_limit_is_a_cloud_contract_setting_of_at_least_one() {
+        let config: OperatorConfig = serde_saphyr::from_str(
+            "controllers:\n  cloudContract: {concurrency: 2, pollInterval: 1m, maxIncidentEmailsPerReconcile: 3}\n",
+        )
+        .expect("parses");
+        config.validate().expect("valid");
+        assert_eq!(config.controllers.cloud_contract.max_incident_emails(), 3);
+        assert_eq!(
+            OperatorConfig::default()
+                .controllers
+                .cloud_contract
+                .max_incident_emails(),
+            DEFAULT_MAX_INCIDENT_EMAILS
+        );
+        let mut zero = config.clone();
+        zero.controllers.cloud_contract.max_incident_emails_per_reconcile = Some(0);
+        assert!(zero.validate().unwrap_err().to_string().contains("at least 1"));
+        let mut elsewhere = config;
+        elsewhere
+            .controllers
+            .budget_alert
+            .max_incident_emails_per_reconcile = Some(3);
+        let err = elsewhere.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("controllers.budgetAlert.maxIncidentEmailsPerReconcile"),
+            "{err}"
+        );
+    }
 }
