@@ -114,6 +114,7 @@ impl Default for ControllersConfig {
         let every = |secs| ControllerConfig {
             concurrency: 4,
             poll_interval: Duration::from_secs(secs),
+            max_incident_emails_per_reconcile: None,
         };
         Self {
             cloud_contract: every(300),
@@ -133,6 +134,22 @@ pub struct ControllerConfig {
     /// Default resync interval (jittered); `customerspace.io/poll-interval` overrides it per object.
     #[serde(with = "humantime_serde")]
     pub poll_interval: Duration,
+    /// CloudContract only: most incident emails one reconcile sends (default 10). Past it, the
+    /// last of them summarises every other incident change in one email.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_incident_emails_per_reconcile: Option<u16>,
+}
+
+/// Default of `controllers.cloudContract.maxIncidentEmailsPerReconcile`.
+pub const DEFAULT_MAX_INCIDENT_EMAILS: usize = 10;
+
+impl ControllerConfig {
+    /// Most incident emails per reconcile (CloudContract).
+    pub fn max_incident_emails(&self) -> usize {
+        self.max_incident_emails_per_reconcile
+            .map_or(DEFAULT_MAX_INCIDENT_EMAILS, usize::from)
+            .max(1)
+    }
 }
 
 /// How email leaves the operator.
@@ -392,7 +409,15 @@ impl OperatorConfig {
                     && c.poll_interval <= Duration::from_secs(24 * 3600),
                 "controllers.{name}.pollInterval must be between 1s and 24h"
             );
+            anyhow::ensure!(
+                name == "cloudContract" || c.max_incident_emails_per_reconcile.is_none(),
+                "controllers.{name}.maxIncidentEmailsPerReconcile: only controllers.cloudContract sends incident emails"
+            );
         }
+        anyhow::ensure!(
+            controllers.cloud_contract.max_incident_emails_per_reconcile != Some(0),
+            "controllers.cloudContract.maxIncidentEmailsPerReconcile must be at least 1 (the summary email)"
+        );
         anyhow::ensure!(
             self.portal.max_concurrent_calls > 0,
             "portal.maxConcurrentCalls must be at least 1"
@@ -586,6 +611,36 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("controllers.budgetAlert.concurrency")
+        );
+    }
+
+    #[test]
+    fn the_incident_email_limit_is_a_cloud_contract_setting_of_at_least_one() {
+        let config: OperatorConfig = serde_saphyr::from_str(
+            "controllers:\n  cloudContract: {concurrency: 2, pollInterval: 1m, maxIncidentEmailsPerReconcile: 3}\n",
+        )
+        .expect("parses");
+        config.validate().expect("valid");
+        assert_eq!(config.controllers.cloud_contract.max_incident_emails(), 3);
+        assert_eq!(
+            OperatorConfig::default()
+                .controllers
+                .cloud_contract
+                .max_incident_emails(),
+            DEFAULT_MAX_INCIDENT_EMAILS
+        );
+        let mut zero = config.clone();
+        zero.controllers.cloud_contract.max_incident_emails_per_reconcile = Some(0);
+        assert!(zero.validate().unwrap_err().to_string().contains("at least 1"));
+        let mut elsewhere = config;
+        elsewhere
+            .controllers
+            .budget_alert
+            .max_incident_emails_per_reconcile = Some(3);
+        let err = elsewhere.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("controllers.budgetAlert.maxIncidentEmailsPerReconcile"),
+            "{err}"
         );
     }
 }

@@ -8,7 +8,9 @@ use super::stores::Stores;
 use crate::config::OperatorConfig;
 use crate::email::Mailer;
 use crate::email::guard::GuardedMailer;
+use crate::email::once::OnceMailer;
 use crate::metrics::Metrics;
+use crate::runtime::leader::Leadership;
 use chrono::{DateTime, Utc};
 use kube::runtime::events::{Recorder, Reporter};
 use std::sync::Arc;
@@ -37,6 +39,8 @@ pub struct Context {
     pub stores: Stores,
     /// Versions produced by our status writes (see [`WrittenVersions`]).
     pub written: WrittenVersions,
+    /// Whether this replica holds the leader lease: checked before every portal write and email.
+    pub leader: Leadership,
 }
 
 impl Context {
@@ -62,6 +66,8 @@ impl Context {
             smtp.email_rate_limit,
             stores.namespace_of_email(),
         ));
+        let leader = Leadership::default();
+        let mailer: Arc<dyn Mailer> = Arc::new(OnceMailer::new(mailer, leader.clone()));
         Ok(Arc::new(Self {
             client,
             config,
@@ -73,7 +79,18 @@ impl Context {
             pending_backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(5)),
             stores,
             written: WrittenVersions::default(),
+            leader,
         }))
+    }
+
+    /// Whether this replica may start a side effect (a portal write, an email): false once the
+    /// leader lease is lost, while reconciles that were in flight wind down. Logs the refusal.
+    pub fn leading(&self, what: &str) -> bool {
+        let leading = self.leader.is_leader();
+        if !leading {
+            tracing::info!("lost the leader lease: {what} left to the new leader");
+        }
+        leading
     }
 
     /// The current time (one place, so tests reason about it).

@@ -2,6 +2,7 @@
 //! files for the demo), with a deterministic Message-ID so mail systems can drop duplicates.
 
 pub mod guard;
+pub mod once;
 pub mod templates;
 
 use crate::config::{SmtpConfig, SmtpTls};
@@ -60,13 +61,42 @@ pub enum EmailError {
     /// The server could not be reached or refused the message for now.
     #[error("email delivery failed: {0}")]
     Delivery(String),
+    /// The server refused some recipients for good (a 5xx answer); the others got the email.
+    /// Named by domain only: an address is personal data, and conditions are widely readable.
+    #[error(
+        "the SMTP server permanently refused the recipient(s) at {} ({delivered} other recipient(s) got the email); fix the recipient list",
+        domains.join(", ")
+    )]
+    Refused {
+        /// Domains of the refused recipients (lowercase, without duplicates).
+        domains: Vec<String>,
+        /// How many recipients got the email.
+        delivered: usize,
+    },
 }
 
 impl EmailError {
-    /// Whether a retry can succeed.
+    /// Whether a retry can succeed. A refusal is final: retrying would only send the email
+    /// again to the recipients that got it.
     pub fn is_retryable(&self) -> bool {
         matches!(self, Self::Delivery(_))
     }
+
+    /// Whether the email went out, to every recipient or to all the server accepted: it must be
+    /// recorded as sent, never sent again.
+    pub fn was_delivered(result: &Result<(), Self>) -> bool {
+        matches!(result, Ok(()) | Err(Self::Refused { .. }))
+    }
+}
+
+/// The domain of an address, lowercase (what conditions may name instead of the address).
+pub fn domain_of(address: &str) -> String {
+    address
+        .rsplit('@')
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('>')
+        .to_ascii_lowercase()
 }
 
 /// Sends emails.
@@ -125,15 +155,15 @@ impl LettreMailer {
         Self::from_config(&config, None)
     }
 
-    fn build(&self, email: &Email) -> Result<Message, EmailError> {
+    fn build(&self, email: &Email, to: &[String]) -> Result<Message, EmailError> {
         let mut builder = Message::builder()
             .from(self.from.clone())
             .subject(email.subject.clone())
             .message_id(Some(format!("<{}>", email.message_id)));
-        for to in &email.to {
+        for to in to {
             let mailbox: Mailbox = to
                 .parse()
-                .map_err(|e| EmailError::Invalid(format!("recipient {to}: {e}")))?;
+                .map_err(|e| EmailError::Invalid(format!("a recipient at {}: {e}", domain_of(to))))?;
             builder = builder.to(mailbox);
         }
         let body = MultiPart::alternative()
@@ -153,16 +183,57 @@ impl LettreMailer {
     }
 }
 
+impl LettreMailer {
+    /// After a permanent failure: one transaction per recipient, so the refused ones are known
+    /// and the others get the email. A transient failure of any is retried as a whole.
+    async fn send_one_by_one(
+        &self,
+        smtp: &AsyncSmtpTransport<Tokio1Executor>,
+        email: &Email,
+    ) -> Result<(), EmailError> {
+        let mut refused: Vec<String> = Vec::new();
+        let mut delivered = 0;
+        for to in &email.to {
+            let message = self.build(email, std::slice::from_ref(to))?;
+            match smtp.send(message).await {
+                Ok(_) => delivered += 1,
+                Err(e) if e.is_permanent() => {
+                    let domain = domain_of(to);
+                    if !refused.contains(&domain) {
+                        refused.push(domain);
+                    }
+                }
+                Err(e) => return Err(EmailError::Delivery(e.to_string())),
+            }
+        }
+        if refused.is_empty() {
+            return Ok(());
+        }
+        tracing::warn!(
+            kind = email.kind.as_str(),
+            domains = %refused.join(","),
+            delivered,
+            "the SMTP server refused recipients permanently"
+        );
+        Err(EmailError::Refused {
+            domains: refused,
+            delivered,
+        })
+    }
+}
+
 impl Mailer for LettreMailer {
     fn send<'a>(&'a self, email: &'a Email) -> BoxFuture<'a, Result<(), EmailError>> {
         Box::pin(async move {
-            let message = self.build(email)?;
+            let message = self.build(email, &email.to)?;
             match &self.transport {
-                Transport::Smtp(smtp) => smtp
-                    .send(message)
-                    .await
-                    .map(drop)
-                    .map_err(|e| EmailError::Delivery(e.to_string())),
+                Transport::Smtp(smtp) => match smtp.send(message).await {
+                    Ok(_) => Ok(()),
+                    // One refused recipient fails the whole transaction: find out which, and
+                    // deliver to the others, rather than retry everyone forever.
+                    Err(e) if e.is_permanent() => self.send_one_by_one(smtp, email).await,
+                    Err(e) => Err(EmailError::Delivery(e.to_string())),
+                },
                 Transport::Files(files) => files
                     .send(message)
                     .await

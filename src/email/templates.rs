@@ -37,9 +37,41 @@ pub struct BudgetFacts<'a> {
     pub used_percent: &'a str,
 }
 
+/// A part of a Message-ID: kept when short and plain (a uid, a period key, a threshold name, a
+/// state), else its digest. Whatever the spec or the portal holds, the Message-ID stays a valid,
+/// bounded `id-left` that reveals nothing.
+fn id_part(part: &str) -> String {
+    let plain = !part.is_empty()
+        && part.len() <= 64
+        && part
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b));
+    if plain {
+        part.to_string()
+    } else {
+        crate::controllers::common::digest(part)
+    }
+}
+
 /// The Message-ID of a budget email: the key `budget uid / period / threshold`.
 pub fn budget_message_id(uid: &str, period: &str, threshold: &str) -> String {
-    format!("{uid}/{period}/{threshold}@{MESSAGE_ID_DOMAIN}")
+    format!(
+        "{}/{}/{}@{MESSAGE_ID_DOMAIN}",
+        id_part(uid),
+        id_part(period),
+        id_part(threshold)
+    )
+}
+
+/// The Message-ID of an incident email: contract uid, the digest of the portal's incident id (never
+/// the id itself: it is external data), state.
+pub fn incident_message_id(contract_uid: &str, incident_id: &str, state: &str) -> String {
+    format!(
+        "incident/{}/{}/{}@{MESSAGE_ID_DOMAIN}",
+        id_part(contract_uid),
+        crate::controllers::common::digest(incident_id),
+        id_part(state)
+    )
 }
 
 /// The email for a crossed budget threshold.
@@ -157,9 +189,61 @@ pub fn incident_email(f: &IncidentFacts<'_>, locale: Locale, to: Vec<String>) ->
             ],
         ),
     };
+    let id = incident_message_id(f.contract_uid, f.id, f.state);
+    compose(EmailKind::Incident, to, subject, &lines, id)
+}
+
+/// One incident in a summary email.
+#[derive(Clone, Debug)]
+pub struct IncidentLine<'a> {
+    /// Incident id.
+    pub id: &'a str,
+    /// Title.
+    pub title: &'a str,
+    /// Severity 1 (most severe) to 4.
+    pub severity: i32,
+    /// New state.
+    pub state: &'a str,
+}
+
+/// The one email summarising the incident changes beyond the per-reconcile limit of single
+/// emails. Its Message-ID is the digest of the (incident, state) pairs it lists.
+pub fn incident_summary_email(
+    contract_uid: &str,
+    contract_id: &str,
+    incidents: &[IncidentLine<'_>],
+    locale: Locale,
+    to: Vec<String>,
+) -> Email {
+    let n = incidents.len();
+    let (subject, mut lines) = match locale {
+        Locale::En => (
+            format!("[ccs-operator] {n} more incident change(s) on contract {contract_id}"),
+            vec![format!(
+                "{n} more incident(s) opened or changed state on contract {contract_id}:"
+            )],
+        ),
+        Locale::Fr => (
+            format!("[ccs-operator] {n} autre(s) changement(s) d'incident sur le contrat {contract_id}"),
+            vec![format!(
+                "{n} autre(s) incident(s) ouvert(s) ou changé(s) d'état sur le contrat {contract_id} :"
+            )],
+        ),
+    };
+    lines.extend(incidents.iter().map(|i| {
+        format!(
+            "Incident {} is {} (severity {}): {}",
+            i.id, i.state, i.severity, i.title
+        )
+    }));
+    let key: String = incidents
+        .iter()
+        .map(|i| format!("{}\n{}\n", i.id, i.state))
+        .collect();
     let id = format!(
-        "incident/{}/{}/{}@{MESSAGE_ID_DOMAIN}",
-        f.contract_uid, f.id, f.state
+        "incidents/{}/{}@{MESSAGE_ID_DOMAIN}",
+        id_part(contract_uid),
+        crate::controllers::common::digest(&key)
     );
     compose(EmailKind::Incident, to, subject, &lines, id)
 }
@@ -217,7 +301,11 @@ pub fn order_email(f: &OrderFacts<'_>, locale: Locale, to: Vec<String>) -> Email
             ],
         ),
     };
-    let id = format!("order/{}/{}@{MESSAGE_ID_DOMAIN}", f.uid, f.state);
+    let id = format!(
+        "order/{}/{}@{MESSAGE_ID_DOMAIN}",
+        id_part(f.uid),
+        id_part(f.state)
+    );
     compose(EmailKind::Order, to, subject, &lines, id)
 }
 
@@ -281,6 +369,55 @@ mod tests {
             "0b6f/2026-11/half@ccs-operator.customerspace.io"
         );
         assert!(email.html.contains("<li>Budget: 5000 EUR</li>"));
+    }
+
+    #[test]
+    fn message_ids_hold_only_plain_or_hashed_parts() {
+        let uid = "0f8c2a4e-1b2c-4d5e-8f90-123456789abc";
+        let hostile = "INC-1>\r\nBcc: x@evil.example <@";
+        let f = IncidentFacts {
+            contract_uid: uid,
+            contract_id: "FE-0001",
+            id: hostile,
+            title: "t",
+            severity: 1,
+            state: "Open",
+            updated: "2026-11-25T10:00:00Z",
+        };
+        let id = incident_email(&f, Locale::En, vec![]).message_id;
+        let plain = |id: &str| {
+            id.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_./@".contains(&b))
+        };
+        assert!(plain(&id), "{id}");
+        assert!(
+            id.starts_with(&format!("incident/{uid}/h")),
+            "the uid stays: {id}"
+        );
+        assert!(!id.contains("INC"), "external ids are hashed: {id}");
+        assert_eq!(
+            id,
+            incident_message_id(uid, hostile, "Open"),
+            "stable across calls"
+        );
+        let budget = budget_message_id(uid, "2026-11", "half <b>");
+        assert!(
+            plain(&budget) && budget.starts_with(&format!("{uid}/2026-11/h")),
+            "{budget}"
+        );
+        let lines = [IncidentLine {
+            id: hostile,
+            title: "t",
+            severity: 2,
+            state: "Resolved",
+        }];
+        let summary = incident_summary_email(uid, "FE-0001", &lines, Locale::En, vec![]);
+        assert!(plain(&summary.message_id), "{}", summary.message_id);
+        assert!(
+            summary.text.contains("is Resolved (severity 2)"),
+            "{}",
+            summary.text
+        );
     }
 
     #[test]

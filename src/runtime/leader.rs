@@ -40,3 +40,42 @@ pub async fn elect(
         .await?;
     Ok(manager.watch().await)
 }
+
+/// Whether this replica may act: held in the context, cleared as soon as the lease is lost. Side
+/// effects (portal writes, emails) check it right before they start, so a reconcile that was in
+/// flight when the lease went to another replica stops short of them.
+#[derive(Clone, Debug)]
+pub struct Leadership(std::sync::Arc<std::sync::atomic::AtomicBool>);
+
+impl Default for Leadership {
+    /// Leading: without leader election the one replica always acts.
+    fn default() -> Self {
+        Self(std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true)))
+    }
+}
+
+impl Leadership {
+    /// Whether this replica still holds the lease (or runs without election).
+    pub fn is_leader(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Records that the lease is lost; for good: a replica that lost it exits.
+    pub fn lose(&self) {
+        self.0.store(false, std::sync::atomic::Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Leadership;
+
+    #[test]
+    fn leadership_is_shared_and_lost_for_good() {
+        let leader = Leadership::default();
+        let seen_by_a_reconcile = leader.clone();
+        assert!(seen_by_a_reconcile.is_leader());
+        leader.lose();
+        assert!(!seen_by_a_reconcile.is_leader());
+    }
+}

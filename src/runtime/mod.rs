@@ -176,9 +176,12 @@ pub async fn run(
     // Losing the lease stops the controllers too: another replica has taken over.
     let lost = {
         let leadership = leadership.take();
+        let flag = ctx.leader.clone();
         async move {
             if let Some(mut rx) = leadership {
                 let _ = rx.wait_for(|leader| !*leader).await;
+                // Before anything else: reconciles still in flight start no side effect from now on.
+                flag.lose();
                 tracing::warn!("lost the leader lease; stopping");
             } else {
                 std::future::pending::<()>().await;

@@ -5,6 +5,7 @@
 mod support;
 
 mod contracts_budgets;
+mod exactly_once;
 mod failures;
 mod hardening;
 mod isolation;

@@ -2,6 +2,8 @@
 
 Prints the port on the first line of stdout once it accepts connections, then serves until killed.
 Usage: smtp_sink.py MAILDIR [PORT]   (PORT: reuse a port, to bring a stopped sink back)
+
+Recipients at refused.example are refused for good (550), as an MTA refuses an unknown mailbox.
 """
 import asyncio
 import socket
@@ -11,11 +13,22 @@ from aiosmtpd.handlers import Mailbox
 from aiosmtpd.smtp import SMTP
 
 
+REFUSED_DOMAIN = "@refused.example"
+
+
+class Sink(Mailbox):
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower().endswith(REFUSED_DOMAIN):
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
 async def main(maildir: str, port: int) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", port))
-    handler = Mailbox(maildir)
+    handler = Sink(maildir)
     server = await asyncio.get_running_loop().create_server(lambda: SMTP(handler), sock=sock)
     print(sock.getsockname()[1], flush=True)
     async with server:

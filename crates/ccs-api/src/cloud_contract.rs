@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 /// Most subscriptions listed in status.
 pub const MAX_SUBSCRIPTIONS: usize = 200;
-/// Most incident states remembered in status (one entry per incident id).
+/// Most incidents remembered in status (one entry per incident id, whatever its states).
 pub const MAX_NOTIFIED_INCIDENTS: usize = 1000;
 
 /// Desired state of a Customer Space contract.
@@ -202,22 +202,33 @@ pub struct CloudContractStatus {
     /// When the status was last refreshed from the portal (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_time: Option<String>,
-    /// Incident states already emailed to `spec.notifications.recipients` (so each is sent once).
+    /// Incidents emailed to `spec.notifications.recipients`, one entry per incident id (so each
+    /// state of an incident is sent once). Kept while the portal lists the incident.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = MAX_NOTIFIED_INCIDENTS))]
     pub notified_incidents: Vec<NotifiedIncident>,
 }
 
-/// An incident state that was emailed.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
+/// What was emailed about one incident: one entry per incident id, however often it changes.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct NotifiedIncident {
-    /// Incident id.
+    /// Incident id (a digest, `h` plus 32 hex digits, when the portal's id is long or unusual).
     #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub id: String,
-    /// The state that was emailed.
+    /// The states already emailed (`Open`, `InProgress`, `Resolved`, `Unknown`): each is sent once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schemars(length(max = 4))]
+    pub states: Vec<String>,
+    /// The state whose email is due: on record before the email leaves, moved to `states` once
+    /// it was sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(length(max = 32))]
+    pub due: Option<String>,
+    /// The one state emailed, as written by releases before `states`; read, never written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(length(max = MAX_PORTAL_TEXT))]
-    pub state: String,
+    pub state: Option<String>,
 }
 
 /// Platform weather, as the portal's dashboard shows it.

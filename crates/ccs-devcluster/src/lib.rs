@@ -230,6 +230,17 @@ impl DevCluster {
         self.store.expire_watches();
     }
 
+    /// Test hook: the next `n` status writes of `kind` (such as `CloudContract`) whose body
+    /// (the patch or the object sent) `when` matches are answered 500 without any change.
+    pub fn fail_status_writes(
+        &self,
+        kind: &str,
+        n: u32,
+        when: impl Fn(&serde_json::Value) -> bool + Send + Sync + 'static,
+    ) {
+        self.store.fail_status_writes(kind, n, when);
+    }
+
     /// Stops serving: ends open watches, waits for connections (at most 5 s), saves the data dir.
     pub async fn shutdown(mut self) {
         let _ = self.store.closing.send(true);

@@ -396,6 +396,7 @@ impl Store {
 
     /// PUT (main resource or /status).
     pub fn replace(&self, t: &Target, body: Value, o: &WriteOptions) -> ApiResult<Outcome> {
+        self.injected_status_fault(t, &body)?;
         update_with(&mut self.write(), t, o, true, Operation::Update, None, |_| {
             Ok(body)
         })
@@ -403,6 +404,7 @@ impl Store {
 
     /// PATCH of any type.
     pub fn patch(&self, t: &Target, kind: PatchType, body: Value, o: &WriteOptions) -> ApiResult<Outcome> {
+        self.injected_status_fault(t, &body)?;
         if kind == PatchType::Strategic && t.info.is_custom() {
             return Err(ApiError::unsupported_media_type(CR_PATCH_TYPES));
         }
@@ -419,6 +421,18 @@ impl Store {
             }),
             PatchType::Apply => apply(&mut inner, t, body, o),
         }
+    }
+
+    /// The 500 of a status write made to fail by [`Store::fail_status_writes`].
+    fn injected_status_fault(&self, t: &Target, body: &Value) -> ApiResult<()> {
+        if t.is_status() && self.status_write_fails(&t.info.kind, body) {
+            return Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "InternalError",
+                "injected fault: status write refused",
+            ));
+        }
+        Ok(())
     }
 
     /// DELETE of one object.

@@ -190,6 +190,21 @@ pub struct Store {
     pub watches: std::sync::atomic::AtomicU64,
     /// Set to true at shutdown: open watches end cleanly.
     pub closing: tokio::sync::watch::Sender<bool>,
+    /// Test hook: status writes to fail, by kind (see [`Store::fail_status_writes`]).
+    status_faults: std::sync::Mutex<Option<StatusFault>>,
+}
+
+/// Which status writes to fail: of `kind`, those whose body `when` matches, `left` more times.
+struct StatusFault {
+    kind: String,
+    left: u32,
+    when: Box<dyn Fn(&serde_json::Value) -> bool + Send + Sync>,
+}
+
+impl std::fmt::Debug for StatusFault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StatusFault({}, {} left)", self.kind, self.left)
+    }
 }
 
 /// Default number of retained changes.
@@ -217,6 +232,34 @@ impl Store {
             expire_tx,
             closing,
             watches: Default::default(),
+            status_faults: Default::default(),
+        }
+    }
+
+    /// Test hook: the next `n` status writes (PUT or PATCH of `/status`) of `kind` whose body
+    /// `when` matches are answered 500, without any change. Replaces the previous hook.
+    pub fn fail_status_writes(
+        &self,
+        kind: &str,
+        n: u32,
+        when: impl Fn(&serde_json::Value) -> bool + Send + Sync + 'static,
+    ) {
+        *self.status_faults.lock().unwrap_or_else(|e| e.into_inner()) = Some(StatusFault {
+            kind: kind.into(),
+            left: n,
+            when: Box::new(when),
+        });
+    }
+
+    /// Whether this status write of `kind` with `body` is to fail (counts it).
+    pub(crate) fn status_write_fails(&self, kind: &str, body: &serde_json::Value) -> bool {
+        let mut faults = self.status_faults.lock().unwrap_or_else(|e| e.into_inner());
+        match faults.as_mut() {
+            Some(f) if f.kind == kind && f.left > 0 && (f.when)(body) => {
+                f.left -= 1;
+                true
+            }
+            _ => false,
         }
     }
 

@@ -144,6 +144,7 @@ async fn open_incident(
             severity: new.severity,
             opened_at: world.clock.now(),
             duration_seconds: new.duration_seconds,
+            forced_state: None,
         };
         world.manual_incidents.push(incident.clone());
         incident

@@ -274,6 +274,64 @@ impl Simulator {
         self.app.revoke_tokens();
     }
 
+    /// Opens incidents on `region` (as `POST /admin/incidents` does), lasting `duration_seconds`
+    /// simulated seconds; returns their ids.
+    pub fn open_incidents(
+        &self,
+        region: &str,
+        severity: u8,
+        titles: &[String],
+        duration_seconds: i64,
+    ) -> Vec<String> {
+        let mut world = self.app.write();
+        let platform = world
+            .contracts
+            .values()
+            .find(|c| c.regions.iter().any(|r| r == region))
+            .map(|c| c.offer)
+            .unwrap_or_else(|| panic!("no contract uses region {region}"));
+        let opened_at = world.clock.now();
+        let ids = titles
+            .iter()
+            .map(|title| {
+                let incident = world::ManualIncident {
+                    id: world.new_id("INC"),
+                    title: title.clone(),
+                    platform,
+                    region: region.into(),
+                    severity,
+                    opened_at,
+                    duration_seconds,
+                    forced_state: None,
+                };
+                let id = incident.id.clone();
+                world.manual_incidents.push(incident);
+                id
+            })
+            .collect();
+        drop(world);
+        self.app.persist();
+        ids
+    }
+
+    /// Forces the state of incidents opened through the admin API (`None`: back to the clock's);
+    /// returns how many were found.
+    pub fn set_incident_state(
+        &self,
+        ids: &[String],
+        state: Option<ccs_portal_model::IncidentState>,
+    ) -> usize {
+        let mut world = self.app.write();
+        let mut found = 0;
+        for m in world.manual_incidents.iter_mut().filter(|m| ids.contains(&m.id)) {
+            m.forced_state = state;
+            found += 1;
+        }
+        drop(world);
+        self.app.persist();
+        found
+    }
+
     /// Reads the state directly.
     pub fn with_world<R>(&self, f: impl FnOnce(&World) -> R) -> R {
         f(&self.app.read())

@@ -92,6 +92,20 @@ pub fn incidents(
         .iter()
         .filter(|m| contract.regions.contains(&m.region) && m.opened_at <= now)
     {
+        if let Some(state) = m.forced_state {
+            out.push(Incident {
+                id: m.id.clone(),
+                title: m.title.clone(),
+                platform: m.platform,
+                region: m.region.clone(),
+                severity: m.severity,
+                state,
+                opened_at: m.opened_at,
+                updated_at: m.opened_at,
+                resolved_at: (state == IncidentState::Resolved).then_some(m.opened_at),
+            });
+            continue;
+        }
         push_visible(
             &mut out,
             now,

@@ -114,6 +114,9 @@ pub struct ManualIncident {
     pub opened_at: DateTime<Utc>,
     /// Duration in simulated seconds.
     pub duration_seconds: i64,
+    /// A state set by a test, overriding the one the clock gives (to make incidents flap).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forced_state: Option<ccs_portal_model::IncidentState>,
 }
 
 /// All mutable state.

@@ -8,15 +8,16 @@ pub mod period;
 pub mod plan;
 
 use super::common::annotations;
-use super::common::conditions::{self};
+use super::common::conditions;
 use super::common::driver::{ConditionedStatus, Reconciled, jitter, not_due, opening};
-use super::common::report::{apply_status, event};
+use super::common::report::{apply_status, event, stored_status};
 use super::common::{Category, ReconcileError};
 use super::context::Context;
 use super::portal_access::portal_error;
 use super::reference::referenced_contract;
 use crate::api::budget_alert::{BudgetAlert, BudgetAlertStatus, PeriodStatus};
 use crate::config::ControllersConfig;
+use crate::email::EmailError;
 use crate::email::templates::{BudgetFacts, budget_email};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
@@ -85,6 +86,13 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
             format!("the API client of CloudContract {} cannot read the consumption of {contract_id}; grant it Visitor on Invoices", contract.name_any()),
         )
     })?;
+
+    // As stored, not as cached, before any side effect: a cache behind our last write would
+    // email a Notified threshold again, and the write below would roll it back to Triggered.
+    let api: Api<BudgetAlert> = Api::namespaced(ctx.client.clone(), &namespace);
+    let Some(previous) = stored_status(&ctx.written, &api, obj.as_ref()).await? else {
+        return Ok(Action::await_change());
+    };
 
     // Plan.
     let freshness_limit = poll.saturating_mul(2);
@@ -158,7 +166,6 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
             "no email pending",
         );
     }
-    let api: Api<BudgetAlert> = Api::namespaced(ctx.client.clone(), &namespace);
     // Triggered thresholds are on record before any email leaves: a crash from here on causes at
     // most one duplicate, which the Message-ID lets mail systems drop.
     apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
@@ -170,7 +177,13 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
     let uid = obj.uid().unwrap_or_default();
     let budget_name = format!("{namespace}/{}", obj.name_any());
     let mut failures = Vec::new();
+    let mut refusals = Vec::new();
+    let mut stopped = false;
     for notice in &evaluation.notices {
+        if !ctx.leading("budget emails") {
+            stopped = true;
+            break;
+        }
         let value = notice.value.round_dp(2).to_string();
         let facts = BudgetFacts {
             uid: &uid,
@@ -187,8 +200,12 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
             used_percent: status.used_percent.as_deref().unwrap_or_default(),
         };
         let email = budget_email(&facts, obj.spec.locale, notice.recipients.clone());
-        match ctx.mailer.send(&email).await {
-            Ok(()) => {
+        let result = ctx.mailer.send(&email).await;
+        if let Err(refused @ EmailError::Refused { .. }) = &result {
+            refusals.push(format!("threshold {}: {refused}", notice.threshold));
+        }
+        match result {
+            Ok(()) | Err(EmailError::Refused { .. }) => {
                 ctx.metrics.emails_sent.with_label_values(&["budget"]).inc();
                 plan::mark_notified(&mut status.thresholds, &notice.threshold, ctx.now());
                 let note = format!(
@@ -215,7 +232,22 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
         }
     }
     let c = &mut status.conditions;
-    if failures.is_empty() {
+    if stopped {
+        // What went out before the lease was lost is on record; the rest is the new leader's.
+        apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
+        Ok(Action::await_change())
+    } else if failures.is_empty() && !refusals.is_empty() {
+        // Final: the other recipients got the email; retrying would send it to them again.
+        let message = format!("{}; not retried", refusals.join("; "));
+        conditions::on(c, generation, now).set(
+            "NotificationFailed",
+            Some(true),
+            "RecipientRefused",
+            &message,
+        );
+        apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
+        Ok(Action::requeue(jitter(poll)))
+    } else if failures.is_empty() {
         conditions::on(c, generation, now).set(
             "NotificationFailed",
             Some(false),

@@ -7,15 +7,16 @@
 pub mod plan;
 
 use super::common::annotations;
-use super::common::conditions::{self};
+use super::common::conditions;
 use super::common::driver::{ConditionedStatus, Reconciled, jitter, not_due, opening};
-use super::common::report::{apply_status, event};
+use super::common::report::{apply_status, event, stored_status};
 use super::common::{Category, ReconcileError};
 use super::context::Context;
 use super::portal_access::portal_error;
 use crate::api::cloud_contract::{CloudContract, CloudContractStatus};
 use crate::config::ControllersConfig;
-use crate::email::templates::{IncidentFacts, incident_email};
+use crate::email::EmailError;
+use crate::email::templates::{IncidentFacts, IncidentLine, incident_email, incident_summary_email};
 use crate::portal::{ErrorCategory, ReferentChange};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
@@ -101,6 +102,13 @@ async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, Recon
     ctx.portal.claims.prove(&obj);
     check_duplicate(&obj, &ctx)?;
 
+    // As stored, not as cached, before any side effect: a cache behind our last write would
+    // email again incidents already recorded, and the write below would roll their record back.
+    let api: Api<CloudContract> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let Some(previous) = stored_status(&ctx.written, &api, obj.as_ref()).await? else {
+        return Ok(Action::await_change());
+    };
+
     // Plan.
     let plan = plan::plan(&obj.spec, &previous, &snapshot.dashboard);
     let mut status = plan.observed.clone();
@@ -112,6 +120,9 @@ async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, Recon
                 email,
                 remove_previous,
             } => {
+                if !ctx.leading("the referent change") {
+                    return Ok(Action::await_change());
+                }
                 let change = ReferentChange {
                     new_referent_email: email.clone(),
                     remove_previous_referent_access: *remove_previous,
@@ -136,9 +147,6 @@ async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, Recon
             }
         }
     }
-    let sent = send_incident_emails(&obj, &ctx, &plan.incident_notices).await;
-    status.notified_incidents =
-        plan::remember_incidents(&previous.notified_incidents, &sent, &snapshot.dashboard);
 
     // Status.
     let generation = obj.metadata.generation;
@@ -168,11 +176,61 @@ async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, Recon
         )
         .set("Synced", Some(synced), synced_reason, synced_message)
         .set("Ready", Some(true), "Observed", &summary);
-    let api: Api<CloudContract> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
+    let incidents = &plan.incidents;
+    if incidents.untracked > 0 {
+        let note = format!(
+            "{} incident(s) not emailed: the incident memory holds {} incidents already",
+            incidents.untracked,
+            crate::api::cloud_contract::MAX_NOTIFIED_INCIDENTS
+        );
+        event(
+            &ctx.recorder,
+            obj.as_ref(),
+            EventType::Warning,
+            "IncidentMemoryFull",
+            "SendEmail",
+            note,
+        );
+    }
+    status.notified_incidents = incidents.memory.clone();
+    if incidents.due.is_empty() {
+        apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
+        return Ok(Action::requeue(jitter(poll)));
+    }
+
+    // The incidents due are on record before any email leaves (a failed write sends nothing);
+    // the emails, then their record. A failed second write is retried with backoff, and the
+    // mailer recognises the emails that already left (see `email::once`).
     apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
-    let unsent = plan.incident_notices.len() - sent.len();
+    let outcome = send_incident_emails(&obj, &ctx, &incidents.due).await;
+    for incident in &outcome.sent {
+        plan::mark_sent(&mut status.notified_incidents, incident);
+    }
+    let (ok, reason, message) = match (&outcome.failure, &outcome.refused) {
+        (Some(failure), _) => (
+            false,
+            Category::EmailFailed.as_str(),
+            format!(
+                "{} incident email(s) not sent: {failure}; retried within a minute",
+                incidents.due.len() - outcome.sent.len()
+            ),
+        ),
+        (None, Some(refused)) => (false, "RecipientRefused", format!("{refused}; not retried")),
+        (None, None) => (true, "Sent", "every due incident email was sent".to_string()),
+    };
+    // NotificationFailed is True when an email failed.
+    conditions::on(&mut status.conditions, generation, now).set(
+        "NotificationFailed",
+        Some(!ok),
+        reason,
+        &message,
+    );
+    apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
+    if outcome.stopped {
+        return Ok(Action::await_change());
+    }
     // Emails that failed are retried soon, not at the next poll.
-    let next = if unsent > 0 {
+    let next = if outcome.failure.is_some() {
         poll.min(std::time::Duration::from_secs(60))
     } else {
         poll
@@ -212,18 +270,74 @@ fn check_duplicate(obj: &CloudContract, ctx: &Context) -> Result<(), ReconcileEr
     ))
 }
 
-/// Sends the due incident emails; returns the incidents whose email went out.
+/// What became of the incident emails of one reconcile.
+#[derive(Default)]
+struct EmailOutcome {
+    /// Incidents whose email went out (alone or in the summary).
+    sent: Vec<crate::portal::Incident>,
+    /// The first delivery failure (those incidents are retried).
+    failure: Option<String>,
+    /// A permanent refusal of some recipients (never retried: the others got the email).
+    refused: Option<String>,
+    /// The lease was lost: the emails left are the new leader's.
+    stopped: bool,
+}
+
+/// Sends the due incident emails: the first `maxIncidentEmailsPerReconcile` one by one, the
+/// rest in one summary, so that a portal reporting hundreds of changes sends a bounded number of
+/// emails.
 async fn send_incident_emails(
     obj: &CloudContract,
     ctx: &Context,
-    notices: &[crate::portal::Incident],
-) -> Vec<crate::portal::Incident> {
+    due: &[crate::portal::Incident],
+) -> EmailOutcome {
+    let mut outcome = EmailOutcome::default();
     let Some(notifications) = &obj.spec.notifications else {
-        return Vec::new();
+        return outcome;
     };
     let uid = obj.uid().unwrap_or_default();
-    let mut sent = Vec::new();
-    for incident in notices {
+    let limit = ctx.config.controllers.cloud_contract.max_incident_emails();
+    let (single, rest) = if due.len() > limit {
+        due.split_at(limit.saturating_sub(1))
+    } else {
+        (due, &[][..])
+    };
+    let mut record =
+        |result: Result<(), EmailError>, incidents: &[crate::portal::Incident], what: String| match result {
+            Ok(()) | Err(EmailError::Refused { .. }) => {
+                ctx.metrics.emails_sent.with_label_values(&["incident"]).inc();
+                outcome.sent.extend(incidents.iter().cloned());
+                if let Err(refused) = result {
+                    outcome.refused = Some(refused.to_string());
+                }
+                event(
+                    &ctx.recorder,
+                    obj,
+                    EventType::Normal,
+                    "IncidentNotified",
+                    "SendEmail",
+                    format!("{what} emailed"),
+                );
+            }
+            Err(err) => {
+                ctx.metrics.emails_failed.with_label_values(&["incident"]).inc();
+                let note = format!("{what}: email not sent: {err}");
+                event(
+                    &ctx.recorder,
+                    obj,
+                    EventType::Warning,
+                    Category::EmailFailed.as_str(),
+                    "SendEmail",
+                    note,
+                );
+                outcome.failure.get_or_insert(err.to_string());
+            }
+        };
+    for incident in single {
+        if !ctx.leading("incident emails") {
+            outcome.stopped = true;
+            return outcome;
+        }
         let updated = incident.updated_at.to_rfc3339();
         let facts = IncidentFacts {
             contract_uid: &uid,
@@ -239,33 +353,36 @@ async fn send_incident_emails(
             crate::api::common::Locale::En,
             notifications.recipients.clone(),
         );
-        match ctx.mailer.send(&email).await {
-            Ok(()) => {
-                ctx.metrics.emails_sent.with_label_values(&["incident"]).inc();
-                sent.push(incident.clone());
-                let note = format!("incident {} ({}) emailed", incident.id, facts.state);
-                event(
-                    &ctx.recorder,
-                    obj,
-                    EventType::Normal,
-                    "IncidentNotified",
-                    "SendEmail",
-                    note,
-                );
-            }
-            Err(err) => {
-                ctx.metrics.emails_failed.with_label_values(&["incident"]).inc();
-                let note = format!("incident {} email not sent: {err}", incident.id);
-                event(
-                    &ctx.recorder,
-                    obj,
-                    EventType::Warning,
-                    Category::EmailFailed.as_str(),
-                    "SendEmail",
-                    note,
-                );
-            }
-        }
+        let what = format!("incident {} ({})", incident.id, facts.state);
+        record(
+            ctx.mailer.send(&email).await,
+            std::slice::from_ref(incident),
+            what,
+        );
     }
-    sent
+    if !rest.is_empty() {
+        if !ctx.leading("incident emails") {
+            outcome.stopped = true;
+            return outcome;
+        }
+        let lines: Vec<IncidentLine<'_>> = rest
+            .iter()
+            .map(|i| IncidentLine {
+                id: &i.id,
+                title: &i.title,
+                severity: i32::from(i.severity),
+                state: plan::state_name(i.state),
+            })
+            .collect();
+        let email = incident_summary_email(
+            &uid,
+            &obj.spec.contract_id,
+            &lines,
+            crate::api::common::Locale::En,
+            notifications.recipients.clone(),
+        );
+        let what = format!("a summary of {} more incident change(s)", rest.len());
+        record(ctx.mailer.send(&email).await, rest, what);
+    }
+    outcome
 }

@@ -34,8 +34,21 @@ pub struct ContractPlan {
     pub actions: Vec<ContractAction>,
     /// With `ObserveOnly`, the difference the operator would have corrected.
     pub drift: Option<String>,
-    /// Incidents to email, with the state to record once sent.
-    pub incident_notices: Vec<Incident>,
+    /// Incident emails due, and the memory to record before they leave.
+    pub incidents: IncidentPlan,
+}
+
+/// The incident emails of one reconcile.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IncidentPlan {
+    /// Incidents whose current state is due, most severe first (then most recently updated).
+    pub due: Vec<Incident>,
+    /// The memory to record before any email leaves: one entry per incident the portal still
+    /// lists, `due` set on the incidents above.
+    pub memory: Vec<NotifiedIncident>,
+    /// New incidents not emailed because the memory holds [`MAX_NOTIFIED_INCIDENTS`] already
+    /// (each is emailed once room is made, when older incidents leave the portal's list).
+    pub untracked: usize,
 }
 
 /// Plans a reconcile. `previous` is the status last written (for the incident memory).
@@ -124,51 +137,128 @@ pub fn plan(spec: &CloudContractSpec, previous: &CloudContractStatus, dashboard:
         }
     }
 
-    let incident_notices = match &spec.notifications {
-        Some(n) => status
-            .incidents
-            .iter()
-            .filter(|i| i32::from(i.severity) <= n.min_severity)
-            .filter(|i| {
-                !previous
-                    .notified_incidents
-                    .iter()
-                    .any(|m| m.id == id_key(&i.id) && m.state == state_name(i.state))
-            })
-            .cloned()
-            .collect(),
-        None => Vec::new(),
+    let incidents = match &spec.notifications {
+        Some(n) => incident_plan(n.min_severity, &previous.notified_incidents, dashboard),
+        None => IncidentPlan {
+            memory: merged_memory(&previous.notified_incidents, dashboard),
+            ..Default::default()
+        },
     };
     ContractPlan {
         observed,
         actions,
         drift,
-        incident_notices,
+        incidents,
     }
 }
 
-/// The incident memory to record: emailed states of incidents the portal still reports.
-pub fn remember_incidents(
-    previous: &[NotifiedIncident],
-    sent: &[Incident],
-    dashboard: &Dashboard,
-) -> Vec<NotifiedIncident> {
-    let present = |id: &str| {
-        dashboard
-            .platform_status
-            .incidents
-            .iter()
-            .any(|i| id_key(&i.id) == id)
-    };
-    let mut memory: Vec<NotifiedIncident> = previous.iter().filter(|m| present(&m.id)).cloned().collect();
-    memory.extend(sent.iter().map(|i| NotifiedIncident {
-        id: id_key(&i.id),
-        state: state_name(i.state).into(),
-    }));
-    memory.dedup();
-    let excess = memory.len().saturating_sub(MAX_NOTIFIED_INCIDENTS);
-    memory.drain(..excess);
+/// The memory as recorded (possibly by an earlier release: one entry per emailed state, in
+/// `state`), merged into one entry per incident id, without the incidents the portal no longer
+/// lists, and with no email due.
+fn merged_memory(previous: &[NotifiedIncident], dashboard: &Dashboard) -> Vec<NotifiedIncident> {
+    let listed: std::collections::HashSet<String> = dashboard
+        .platform_status
+        .incidents
+        .iter()
+        .map(|i| id_key(&i.id))
+        .collect();
+    let mut memory: Vec<NotifiedIncident> = Vec::new();
+    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    for entry in previous.iter().filter(|m| listed.contains(&m.id)) {
+        let at = *index.entry(entry.id.clone()).or_insert_with(|| {
+            memory.push(NotifiedIncident {
+                id: entry.id.clone(),
+                ..Default::default()
+            });
+            memory.len() - 1
+        });
+        let merged = &mut memory[at];
+        for state in entry.states.iter().chain(entry.state.as_ref()) {
+            if !merged.states.contains(state) && merged.states.len() < 4 {
+                merged.states.push(state.clone());
+            }
+        }
+    }
+    memory.truncate(MAX_NOTIFIED_INCIDENTS);
     memory
+}
+
+/// Which incidents to email: those at or above `min_severity` whose current state was not
+/// emailed yet. An incident seen for the first time already `Resolved` is not emailed (nobody
+/// needs to hear of it); the memory is bounded, and an incident it cannot hold is not emailed
+/// either (an email that cannot be recorded could be sent again at every poll).
+pub fn incident_plan(
+    min_severity: i32,
+    previous: &[NotifiedIncident],
+    dashboard: &Dashboard,
+) -> IncidentPlan {
+    let mut memory = merged_memory(previous, dashboard);
+    let mut index: std::collections::HashMap<String, usize> = memory
+        .iter()
+        .enumerate()
+        .map(|(at, m)| (m.id.clone(), at))
+        .collect();
+    let mut candidates: Vec<&Incident> = dashboard
+        .platform_status
+        .incidents
+        .iter()
+        .filter(|i| i32::from(i.severity) <= min_severity)
+        .collect();
+    candidates.sort_by(|a, b| {
+        (a.severity, std::cmp::Reverse(a.updated_at), &a.id).cmp(&(
+            b.severity,
+            std::cmp::Reverse(b.updated_at),
+            &b.id,
+        ))
+    });
+    let mut due = Vec::new();
+    let mut untracked = 0;
+    for incident in candidates {
+        let key = id_key(&incident.id);
+        let state = state_name(incident.state);
+        let at = match index.get(&key) {
+            Some(&at) => at,
+            None if incident.state == IncidentState::Resolved => continue,
+            None if memory.len() >= MAX_NOTIFIED_INCIDENTS => {
+                untracked += 1;
+                continue;
+            }
+            None => {
+                memory.push(NotifiedIncident {
+                    id: key.clone(),
+                    ..Default::default()
+                });
+                index.insert(key, memory.len() - 1);
+                memory.len() - 1
+            }
+        };
+        let entry = &mut memory[at];
+        // The portal may list an id twice: one email per (incident, state) still.
+        if entry.states.iter().any(|s| s == state) || entry.due.is_some() {
+            continue;
+        }
+        entry.due = Some(state.to_string());
+        due.push(incident.clone());
+    }
+    IncidentPlan {
+        due,
+        memory,
+        untracked,
+    }
+}
+
+/// Records in `memory` that the email of `incident`'s current state was sent.
+pub fn mark_sent(memory: &mut [NotifiedIncident], incident: &Incident) {
+    let key = id_key(&incident.id);
+    let state = state_name(incident.state);
+    if let Some(entry) = memory.iter_mut().find(|m| m.id == key) {
+        if !entry.states.iter().any(|s| s == state) && entry.states.len() < 4 {
+            entry.states.push(state.to_string());
+        }
+        if entry.due.as_deref() == Some(state) {
+            entry.due = None;
+        }
+    }
 }
 
 /// The name of an incident state, as written in status and emails.

@@ -4,8 +4,8 @@
 use super::observe::{Target, forbidden_or};
 use super::plan::{ContractView, UserAction};
 use crate::api::portal_user::PortalUser;
-use crate::controllers::common::ReconcileError;
 use crate::controllers::common::report::event;
+use crate::controllers::common::{Category, ReconcileError};
 use crate::controllers::context::Context;
 use crate::portal::{Account, ContractUser, ErrorCategory};
 use kube::runtime::events::EventType;
@@ -69,6 +69,13 @@ pub async fn apply(
     let mut applied = Applied::default();
     let email = &obj.spec.email;
     for action in actions {
+        if !ctx.leading("portal user changes") {
+            // An error, not a success: a deletion keeps its finalizer for the new leader.
+            return Err(ReconcileError::new(
+                Category::Unavailable,
+                "the leader lease was lost; the new leader makes the remaining portal changes",
+            ));
+        }
         let (reason, verb, note) = match action {
             UserAction::Add {
                 contract_id, user, ..

@@ -18,6 +18,7 @@ use super::reference::referenced_contract;
 use crate::api::common::Locale;
 use crate::api::service_order::{OrderHistoryEntry, OrderState, ServiceOrder, ServiceOrderStatus};
 use crate::config::ControllersConfig;
+use crate::email::EmailError;
 use crate::email::templates::{OrderFacts, order_email};
 use crate::portal::{CustomerSpace, ErrorCategory};
 use kube::runtime::controller::Action;
@@ -95,7 +96,10 @@ async fn run(obj: Arc<ServiceOrder>, ctx: Arc<Context>) -> Result<Action, Reconc
     status.observed_generation = generation;
     status.last_handled_reconcile_at = requested;
     if status.request_id.is_none() {
-        submit(&obj, &ctx, &api, client.as_ref(), &key, &contract_id, &mut status).await?;
+        if !submit(&obj, &ctx, &api, client.as_ref(), &key, &contract_id, &mut status).await? {
+            // The deletion (or the new leader) takes it from here.
+            return Ok(Action::await_change());
+        }
     } else if !plan::is_final(status.state) {
         let id = status.request_id.clone().unwrap_or_default();
         let request = client
@@ -124,7 +128,7 @@ async fn run(obj: Arc<ServiceOrder>, ctx: Arc<Context>) -> Result<Action, Reconc
     set_conditions(&mut status, generation, now);
     // The final state is on record before the email leaves.
     apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
-    if plan::notification_due(&obj.spec, &status) {
+    if plan::notification_due(&obj.spec, &status) && ctx.leading("the order email") {
         notify(&obj, &ctx, &contract_id, &mut status).await?;
         apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
     }
@@ -151,7 +155,8 @@ fn set_conditions(
     );
 }
 
-/// Validates, records the customerReference, then finds or submits the request.
+/// Validates, records the customerReference, then finds or submits the request. False when it
+/// did not submit: the order is being deleted, or the lease was lost.
 #[allow(clippy::too_many_arguments)]
 async fn submit(
     obj: &ServiceOrder,
@@ -161,7 +166,7 @@ async fn submit(
     key: &str,
     contract_id: &str,
     status: &mut ServiceOrderStatus,
-) -> Result<(), ReconcileError> {
+) -> Result<bool, ReconcileError> {
     let found = match status.customer_reference.clone() {
         // A reference on record may have been submitted before a crash: look it up first.
         Some(reference) => client
@@ -196,6 +201,16 @@ async fn submit(
     let request = match found {
         Some(request) => request,
         None => {
+            // Read again right before the POST: a deletion that raced this reconcile must not
+            // leave a request behind. The reference is on record, so the cleanup that follows
+            // finds anything submitted anyway.
+            let current = api.get_opt(&obj.name_any()).await?;
+            if current.is_none_or(|o| o.metadata.deletion_timestamp.is_some() || o.uid() != obj.uid()) {
+                return Ok(false);
+            }
+            if !ctx.leading("the order submission") {
+                return Ok(false);
+            }
             let body = plan::new_request(&obj.spec, &reference);
             let request = client.submit_request(contract_id, &body).await.map_err(|e| {
                 portal_error(
@@ -219,7 +234,7 @@ async fn submit(
         }
     };
     plan::follow(status, &request);
-    Ok(())
+    Ok(true)
 }
 
 async fn notify(
@@ -248,6 +263,19 @@ async fn notify(
             status.notified_at = Some(timestamp(ctx.now()));
             Ok(())
         }
+        // Final: the other recipients got it. Recorded as sent, reported, never retried.
+        Err(refused @ EmailError::Refused { .. }) => {
+            ctx.metrics.emails_sent.with_label_values(&["order"]).inc();
+            status.notified_at = Some(timestamp(ctx.now()));
+            let now = ctx.now();
+            conditions::on(&mut status.conditions, obj.metadata.generation, now).set(
+                "NotificationFailed",
+                Some(true),
+                "RecipientRefused",
+                &format!("order {state} email: {refused}; not retried"),
+            );
+            Ok(())
+        }
         Err(err) => {
             ctx.metrics.emails_failed.with_label_values(&["order"]).inc();
             Err(ReconcileError::new(
@@ -267,7 +295,10 @@ async fn cleanup(
     if !finalizer::has(obj) {
         return Ok(Action::await_change());
     }
-    let status = obj.status.clone().unwrap_or_default();
+    // As stored: the cache may not hold the customerReference the submission recorded yet.
+    let Some(status) = stored_status(&ctx.written, api, obj).await? else {
+        return Ok(Action::await_change());
+    };
     let reference = status.customer_reference.clone();
     if obj.spec.cancel_on_delete && !plan::is_final(status.state) && reference.is_some() {
         let namespace = obj.namespace().unwrap_or_default();
@@ -317,6 +348,12 @@ async fn cancel(
             .map(|r| r.id),
     };
     let Some(id) = id else { return Ok(()) };
+    if !ctx.leading("the order cancellation") {
+        return Err(ReconcileError::new(
+            Category::Unavailable,
+            "the leader lease was lost; the new leader cancels the request",
+        ));
+    }
     match client.cancel_request(contract_id, &id).await {
         Ok(_) => {
             let note = format!("cancelled request {id} of {contract_id} (cancelOnDelete)");

@@ -73,6 +73,26 @@ fn status_reflects_the_dashboard() {
     assert!(p.actions.is_empty());
 }
 
+/// The memory after every due email was sent.
+fn all_sent(p: &ContractPlan) -> Vec<NotifiedIncident> {
+    let mut memory = p.incidents.memory.clone();
+    for incident in &p.incidents.due {
+        mark_sent(&mut memory, incident);
+    }
+    memory
+}
+
+fn with_memory(memory: Vec<NotifiedIncident>) -> CloudContractStatus {
+    CloudContractStatus {
+        notified_incidents: memory,
+        ..Default::default()
+    }
+}
+
+fn due_ids(p: &ContractPlan) -> Vec<&str> {
+    p.incidents.due.iter().map(|i| i.id.as_str()).collect()
+}
+
 #[test]
 fn incidents_at_or_above_the_minimum_severity_are_emailed_once_per_state() {
     let d = dashboard(json!([
@@ -81,26 +101,127 @@ fn incidents_at_or_above_the_minimum_severity_are_emailed_once_per_state() {
         incident("I-3", 1, "Resolved")
     ]));
     let first = plan(&spec(), &CloudContractStatus::default(), &d);
-    let ids: Vec<&str> = first.incident_notices.iter().map(|i| i.id.as_str()).collect();
-    assert_eq!(ids, ["I-2", "I-3"], "severity 3 is below the minimum of 2");
+    assert_eq!(
+        due_ids(&first),
+        ["I-2"],
+        "severity 3 is below the minimum of 2; I-3 was resolved when first seen"
+    );
+    assert_eq!(
+        first.incidents.memory,
+        [NotifiedIncident {
+            id: "I-2".into(),
+            due: Some("Open".into()),
+            ..Default::default()
+        }],
+        "the due email is on record before it leaves"
+    );
 
-    let memory = remember_incidents(&[], &first.incident_notices, &d);
-    let previous = CloudContractStatus {
-        notified_incidents: memory.clone(),
-        ..Default::default()
-    };
+    let memory = all_sent(&first);
+    assert_eq!(memory[0].states, ["Open"]);
+    assert_eq!(memory[0].due, None);
     assert!(
-        plan(&spec(), &previous, &d).incident_notices.is_empty(),
+        plan(&spec(), &with_memory(memory.clone()), &d)
+            .incidents
+            .due
+            .is_empty(),
         "nothing new"
     );
 
     let progressed = dashboard(json!([incident("I-2", 2, "InProgress")]));
-    let next = plan(&spec(), &previous, &progressed);
-    assert_eq!(next.incident_notices.len(), 1, "a state change is emailed");
-    let pruned = remember_incidents(&memory, &next.incident_notices, &progressed);
+    let next = plan(&spec(), &with_memory(memory.clone()), &progressed);
+    assert_eq!(due_ids(&next), ["I-2"], "a state change is emailed");
+    let memory = all_sent(&next);
+    assert_eq!(memory.len(), 1, "one entry per incident: {memory:?}");
+    assert_eq!(memory[0].states, ["Open", "InProgress"]);
+
+    let gone = plan(&spec(), &with_memory(memory), &dashboard(json!([])));
     assert!(
-        pruned.iter().all(|m| m.id == "I-2"),
-        "incidents gone from the portal are forgotten: {pruned:?}"
+        gone.incidents.memory.is_empty(),
+        "incidents gone from the portal are forgotten"
+    );
+}
+
+#[test]
+fn a_flapping_incident_is_emailed_once_per_state_and_no_entry_is_ever_dropped() {
+    let n = MAX_NOTIFIED_INCIDENTS;
+    let listing = |state: &str| {
+        dashboard(serde_json::Value::Array(
+            (0..n).map(|k| incident(&format!("I-{k}"), 1, state)).collect(),
+        ))
+    };
+    let mut memory = Vec::new();
+    let mut emailed = std::collections::HashMap::<(String, String), usize>::new();
+    for poll in 0..10 {
+        let state = if poll % 2 == 0 { "Open" } else { "Resolved" };
+        let p = plan(&spec(), &with_memory(memory.clone()), &listing(state));
+        for i in &p.incidents.due {
+            *emailed
+                .entry((i.id.clone(), state_name(i.state).into()))
+                .or_default() += 1;
+        }
+        memory = all_sent(&p);
+        assert_eq!(memory.len(), n, "poll {poll}: one entry per incident");
+    }
+    assert_eq!(emailed.len(), 2 * n, "every (incident, state) emailed");
+    assert!(emailed.values().all(|&k| k == 1), "none twice");
+
+    // One incident more than the memory holds: not emailed (it could not be recorded), and the
+    // others are not forgotten for it.
+    let mut incidents: Vec<_> = (0..n)
+        .map(|k| incident(&format!("I-{k}"), 1, "Resolved"))
+        .collect();
+    incidents.push(incident("I-new", 1, "Open"));
+    let p = plan(
+        &spec(),
+        &with_memory(memory.clone()),
+        &dashboard(serde_json::Value::Array(incidents)),
+    );
+    assert!(p.incidents.due.is_empty());
+    assert_eq!(p.incidents.untracked, 1);
+    assert_eq!(p.incidents.memory.len(), n);
+}
+
+#[test]
+fn the_memory_of_earlier_releases_is_read_one_entry_per_id() {
+    let legacy: Vec<NotifiedIncident> = serde_json::from_value(json!([
+        {"id": "I-2", "state": "Open"}, {"id": "I-2", "state": "InProgress"}, {"id": "I-9", "state": "Open"}
+    ]))
+    .expect("legacy memory");
+    let d = dashboard(json!([incident("I-2", 2, "InProgress")]));
+    let p = plan(&spec(), &with_memory(legacy), &d);
+    assert!(
+        p.incidents.due.is_empty(),
+        "already emailed by the earlier release"
+    );
+    assert_eq!(
+        p.incidents.memory,
+        [NotifiedIncident {
+            id: "I-2".into(),
+            states: vec!["Open".into(), "InProgress".into()],
+            ..Default::default()
+        }]
+    );
+    let written = serde_json::to_value(&p.incidents.memory).expect("json");
+    assert_eq!(written, json!([{"id": "I-2", "states": ["Open", "InProgress"]}]));
+}
+
+#[test]
+fn long_or_unusual_incident_ids_are_remembered_by_digest_and_listed_twice_emailed_once() {
+    let long = "I".repeat(300);
+    let d = dashboard(json!([
+        incident(&long, 1, "Open"),
+        incident(&long, 1, "Open"),
+        incident("I 2/x", 1, "Open")
+    ]));
+    let p = plan(&spec(), &CloudContractStatus::default(), &d);
+    assert_eq!(p.incidents.due.len(), 2);
+    assert!(
+        p.incidents
+            .memory
+            .iter()
+            .all(|m| m.id.starts_with('h') && m.id.len() == 33),
+        "{:?}",
+        p.incidents.memory
     );
 }
 
