@@ -211,6 +211,9 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
 
     ck.expect(200, "GET", "/openapi.yaml", &[], "", None, Auth::None)
         .await;
+    let page = ck.http.get(format!("{}/docs", ck.base)).send().await.unwrap();
+    assert_eq!(page.text().await.unwrap(), ccs_simulator::OPENAPI_DOCS);
+    ck.expect(200, "GET", "/docs", &[], "", None, Auth::None).await;
     ck.expect(
         200,
         "GET",
@@ -459,4 +462,30 @@ async fn the_checker_rejects_a_wrong_body() {
         "amount": "1.5", "currency": "EUR", "status": "Paid"});
     let errors = ck.errors(&json!({"$ref": "#/components/schemas/Bill"}), &bill);
     assert_eq!(errors.len(), 2, "{errors:?}");
+}
+
+#[tokio::test]
+async fn disabled_admin_routes_answer_the_documented_404() {
+    ccs_operator::install_crypto_provider();
+    let sim = Simulator::serve(
+        ccs_simulator::SimConfig::default(),
+        ccs_simulator::ServeOptions {
+            admin: false,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let mut ck = Checker::new(&sim);
+    let admin: Vec<_> = ck
+        .operations()
+        .into_iter()
+        .filter(|(_, path)| path.starts_with("/admin/"))
+        .collect();
+    assert!(admin.len() >= 10, "{admin:?}");
+    for (method, path) in admin {
+        let body = matches!(method.as_str(), "PUT" | "POST").then(|| json!({}));
+        ck.expect(404, &method, &path, &[], "", body, Auth::None).await;
+    }
+    ck.expect(200, "GET", "/docs", &[], "", None, Auth::None).await;
 }

@@ -38,7 +38,7 @@ pub use calllog::CallRecord;
 pub use config::SimConfig;
 pub use faults::{FaultKind, FaultRule};
 pub use hostile::HostileCase;
-pub use server::OPENAPI;
+pub use server::{OPENAPI, OPENAPI_DOCS};
 pub use world::World;
 
 use ccs_portal_model::Credentials;

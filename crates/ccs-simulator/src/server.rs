@@ -15,6 +15,11 @@ use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 /// The OpenAPI contract, served at `/openapi.yaml`.
 pub const OPENAPI: &str = include_str!("../../../config/customer-space-api.yaml");
 
+/// [`OPENAPI`] rendered as a self-contained HTML page by Redocly's `build-docs`, served at `/docs`.
+/// Committed (so the crate builds offline, without node) and kept fresh by the test
+/// `tests/portal/openapi_tools.rs`, which also regenerates it with `UPDATE_API_DOCS=1`.
+pub const OPENAPI_DOCS: &str = include_str!("../docs/customer-space.html");
+
 /// Everything a handler may touch. Locks are held briefly and never across an await.
 pub struct App {
     world: RwLock<World>,
@@ -113,6 +118,10 @@ async fn openapi() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/yaml")], OPENAPI)
 }
 
+async fn docs() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], OPENAPI_DOCS)
+}
+
 async fn not_found() -> ApiError {
     ApiError::not_found("no such route".into())
 }
@@ -126,7 +135,7 @@ async fn method_not_allowed() -> ApiError {
     )
 }
 
-/// The whole router: business routes (with faults and call log), `/openapi.yaml`, and the admin
+/// The whole router: business routes (with faults and call log), `/openapi.yaml`, `/docs`, and the admin
 /// routes when enabled.
 pub fn router(app: Arc<App>, admin: bool) -> Router {
     let business = super::handlers::routes()
@@ -138,7 +147,9 @@ pub fn router(app: Arc<App>, admin: bool) -> Router {
             app.clone(),
             super::calllog::record,
         ));
-    let mut router = business.route("/openapi.yaml", axum::routing::get(openapi));
+    let mut router = business
+        .route("/openapi.yaml", axum::routing::get(openapi))
+        .route("/docs", axum::routing::get(docs));
     if admin {
         router = router.nest("/admin", super::admin::routes());
     }
