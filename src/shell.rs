@@ -23,8 +23,11 @@ pub fn completions(shell: clap_complete::Shell, out: &mut dyn Write) {
 
 /// Writes the man page of `ccs-operator` (section 1) to `out`.
 pub fn man_page(out: &mut dyn Write) -> anyhow::Result<()> {
-    clap_mangen::Man::new(crate::cli::Cli::command()).render(out)?;
-    Ok(())
+    match clap_mangen::Man::new(crate::cli::Cli::command()).render(out) {
+        // `ccs-operator man | head` closes the pipe early: not an error.
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// Writes `ccs-operator.1` and one page per subcommand (`ccs-operator-run.1`...) into `dir`;
