@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 /// Kubernetes operator for Orange Business Cloud Customer Space contracts, users, budgets and orders.
 #[derive(Parser, Debug)]
-#[command(name = "ccs-operator", version, about)]
+#[command(name = "ccs-operator", version = crate::shell::VERSION, about)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -23,6 +23,17 @@ pub enum Command {
     },
     /// Run the operator against the current cluster (or --kubeconfig) until SIGTERM.
     Run(Box<crate::runtime::cli::RunArgs>),
+    /// Print the shell completion script: `source <(ccs-operator completions bash)`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff), or write one page per subcommand into a directory.
+    Man {
+        /// Write `ccs-operator.1`, `ccs-operator-run.1`... into this directory instead of printing.
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+    },
 }
 
 /// Runs a parsed command line.
@@ -39,5 +50,16 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Run(args) => crate::runtime::cli::main(*args),
+        Command::Completions { shell } => {
+            crate::shell::completions(shell, &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man { out_dir: None } => crate::shell::man_page(&mut std::io::stdout()),
+        Command::Man { out_dir: Some(dir) } => {
+            for path in crate::shell::man_pages_to(&dir)? {
+                eprintln!("wrote {}", path.display());
+            }
+            Ok(())
+        }
     }
 }

@@ -349,8 +349,10 @@ impl PortalConfig {
 impl OperatorConfig {
     /// Reads a YAML configuration file; keys left out keep their defaults.
     pub fn from_file(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        serde_saphyr::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read the configuration file {}: {e}", path.display()))?;
+        serde_saphyr::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), parse_error(&text, &e.to_string())))
     }
 
     /// Applies `CCS_*` environment variables from `vars` (normally `std::env::vars()`).
@@ -461,6 +463,84 @@ impl OperatorConfig {
         );
         Ok(())
     }
+}
+
+/// One line for a configuration parse error: an unknown key named by its full path with the closest
+/// valid key, or else the parser's first line (which carries the position).
+fn parse_error(text: &str, message: &str) -> String {
+    let first = message
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_start_matches("error: ");
+    // "line 2 column 3: unknown field `endpont`, expected one of endpoint, allowedEndpoints, ..."
+    let parsed = (|| {
+        let (position, rest) = first.split_once(": unknown field `")?;
+        let line: usize = position.strip_prefix("line ")?.split(' ').next()?.parse().ok()?;
+        let (key, expected) = rest.split_once("`, expected ")?;
+        Some((line, key, expected.trim_start_matches("one of ")))
+    })();
+    let Some((line, key, expected)) = parsed else {
+        return format!("{first} (every key is documented in config/ccs-operator.yaml)");
+    };
+    let valid: Vec<&str> = expected
+        .split(',')
+        .map(|k| k.trim().trim_matches('`'))
+        .filter(|k| !k.is_empty())
+        .collect();
+    let parent = parent_keys(text, line);
+    let at = |k: &str| {
+        parent
+            .iter()
+            .map(String::as_str)
+            .chain([k])
+            .collect::<Vec<_>>()
+            .join(".")
+    };
+    let closest = valid
+        .iter()
+        .min_by_key(|k| strsim::levenshtein(&k.to_lowercase(), &key.to_lowercase()))
+        .filter(|k| strsim::levenshtein(&k.to_lowercase(), &key.to_lowercase()) <= key.len().max(3) / 2);
+    match closest {
+        Some(closest) => format!(
+            "line {line}: unknown key {}; did you mean {}? (every key is documented in config/ccs-operator.yaml)",
+            at(key),
+            at(closest)
+        ),
+        None => format!(
+            "line {line}: unknown key {}; valid keys here: {} (see config/ccs-operator.yaml)",
+            at(key),
+            valid.join(", ")
+        ),
+    }
+}
+
+/// The block-style mapping keys enclosing 1-based `line` of `text`, outermost first.
+fn parent_keys(text: &str, line: usize) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let Some(mut limit) = lines.get(line.saturating_sub(1)).map(|l| indent(l)) else {
+        return Vec::new();
+    };
+    let mut keys = Vec::new();
+    for l in lines[..line.saturating_sub(1)].iter().rev() {
+        let body = l.trim_start();
+        if body.is_empty() || body.starts_with('#') || indent(l) >= limit {
+            continue;
+        }
+        if let Some(key) = body
+            .strip_suffix(':')
+            .or_else(|| body.split_once(": ").map(|(k, _)| k))
+        {
+            keys.push(key.trim_start_matches("- ").trim().to_string());
+        }
+        limit = indent(l);
+        if limit == 0 {
+            break;
+        }
+    }
+    keys.reverse();
+    keys
 }
 
 #[cfg(test)]
@@ -597,6 +677,36 @@ mod tests {
             "{err}"
         );
         assert!(!OperatorConfig::default().portal.client_config().allow_http);
+    }
+
+    #[test]
+    fn an_unknown_key_is_named_by_its_path_with_the_closest_valid_key() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let cases = [
+            (
+                "portal:\n  endpont: x\n",
+                "line 2: unknown key portal.endpont; did you mean portal.endpoint?",
+            ),
+            (
+                "smtp:\n  # the limit\n  emailRateLimit:\n    perNamespce: 3\n",
+                "line 4: unknown key smtp.emailRateLimit.perNamespce; did you mean smtp.emailRateLimit.perNamespace?",
+            ),
+            (
+                "portl:\n  endpoint: x\n",
+                "line 1: unknown key portl; did you mean portal?",
+            ),
+            (
+                "zzzzzz: 1\n",
+                "line 1: unknown key zzzzzz; valid keys here: portal, namespaces",
+            ),
+        ];
+        for (yaml, expected) in cases {
+            let path = dir.path().join("c.yaml");
+            std::fs::write(&path, yaml).expect("write");
+            let err = OperatorConfig::from_file(&path).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
     }
 
     #[test]

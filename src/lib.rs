@@ -11,6 +11,7 @@ pub mod email;
 pub mod metrics;
 pub mod portal;
 pub mod runtime;
+pub mod shell;
 
 /// Installs the process-wide rustls crypto provider (ring).
 ///

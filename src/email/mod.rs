@@ -145,6 +145,19 @@ impl LettreMailer {
         Ok(Self { from, transport })
     }
 
+    /// Connects to the SMTP server (TLS and login as configured), says NOOP and quits; the root
+    /// cause when that fails. Always Ok without an SMTP server (files or disabled).
+    pub async fn check_server(&self) -> Result<(), String> {
+        let Transport::Smtp(transport) = &self.transport else {
+            return Ok(());
+        };
+        match transport.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the connection closed right after it opened".into()),
+            Err(e) => Err(crate::runtime::startup::root_cause(&e)),
+        }
+    }
+
     /// A mailer writing `.eml` files into `dir`.
     pub fn to_directory(dir: PathBuf, from: &str) -> anyhow::Result<Self> {
         let config = SmtpConfig {

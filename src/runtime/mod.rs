@@ -4,6 +4,7 @@
 pub mod cli;
 pub mod leader;
 pub mod server;
+pub mod startup;
 pub mod telemetry;
 mod wiring;
 
@@ -32,13 +33,18 @@ pub enum KubeSource {
 pub async fn kube_client(source: &KubeSource) -> anyhow::Result<kube::Client> {
     let config = match source {
         KubeSource::Client(client) => return Ok(client.clone()),
-        KubeSource::Infer => kube::Config::infer().await?,
+        KubeSource::Infer => kube::Config::infer()
+            .await
+            .map_err(|e| startup::kube_config_error(source, &e))?,
         KubeSource::File(path) => {
-            let kubeconfig = kube::config::Kubeconfig::read_from(path)?;
-            kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default()).await?
+            let kubeconfig = kube::config::Kubeconfig::read_from(path)
+                .map_err(|e| startup::kube_config_error(source, &e))?;
+            kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+                .await
+                .map_err(|e| startup::kube_config_error(source, &e))?
         }
     };
-    Ok(kube::Client::try_from(config)?)
+    kube::Client::try_from(config).map_err(|e| startup::kube_config_error(source, &e))
 }
 
 /// The SMTP password: `CCS_SMTP_PASSWORD`, else the configured password file.
@@ -85,7 +91,8 @@ async fn preflight(client: &kube::Client, namespaces: &[String]) -> anyhow::Resu
                 )
             }
             Err(e) => Err(anyhow::anyhow!(
-                "cannot reach the Kubernetes API to list {plural}: {e}"
+                "cannot reach the Kubernetes API server ({}): check the kubeconfig's server address and that the cluster is up",
+                startup::root_cause(&e)
             )),
         }
     }
@@ -123,7 +130,13 @@ pub async fn run(
     let client = kube_client(&source).await?;
     preflight(&client, &config.namespaces).await?;
     let metrics = Metrics::new();
-    let mailer: Arc<dyn Mailer> = Arc::new(LettreMailer::from_config(&config.smtp, smtp_password(&config)?)?);
+    let mailer = LettreMailer::from_config(&config.smtp, smtp_password(&config)?)?;
+    startup::check_smtp(&mailer, &config.smtp).await?;
+    let mailer: Arc<dyn Mailer> = Arc::new(mailer);
+    tokio::spawn(startup::check_portal(
+        config.portal.endpoint.clone(),
+        config.portal.connect_timeout,
+    ));
     let ctx = Context::new(client.clone(), config.clone(), metrics.clone(), mailer)?;
     let health = Health::default();
 

@@ -1,5 +1,6 @@
-//! The one-command demo, as a newcomer runs it: start it, wait for Ready through kubectl, find a
-//! budget email, stop it with Ctrl-C.
+//! The one-command demo, as a newcomer runs it: start it from any directory (an installed binary,
+//! far from the repository), wait for Ready through kubectl, find a budget email, stop it with
+//! Ctrl-C.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -19,13 +20,15 @@ fn kubectl(kubeconfig: &std::path::Path, cache: &std::path::Path, args: &[&str])
 }
 
 #[test]
-fn the_demo_makes_every_sample_ready_and_writes_a_budget_email() {
-    let out = tempfile::tempdir().expect("tempdir");
-    let cache = out.path().join("kubectl-cache");
+fn the_demo_started_outside_the_repository_makes_every_sample_ready_and_writes_a_budget_email() {
+    // A fresh directory with no config/ in it: the samples and simulator settings are built in,
+    // and the default --out (`demo`) is relative to it.
+    let cwd = tempfile::tempdir().expect("tempdir");
+    let out = cwd.path().canonicalize().expect("canonical").join("demo");
+    let cache = cwd.path().join("kubectl-cache");
     let mut demo = Command::new(env!("CARGO_BIN_EXE_ccs-dev"))
-        .args(["demo", "--out"])
-        .arg(out.path())
-        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."))
+        .arg("demo")
+        .current_dir(cwd.path())
         .env_remove("HTTPS_PROXY")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -44,7 +47,7 @@ fn the_demo_makes_every_sample_ready_and_writes_a_budget_email() {
     }
     // Keep draining stdout so the live summary never blocks on a full pipe.
     std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    let kubeconfig = out.path().join("kubeconfig");
+    let kubeconfig = out.join("kubeconfig");
     assert!(
         guide.contains(&format!("export KUBECONFIG={}", kubeconfig.display())),
         "{guide}"
@@ -77,7 +80,7 @@ fn the_demo_makes_every_sample_ready_and_writes_a_budget_email() {
         assert!(table.contains(name), "{table}");
     }
 
-    let mail = out.path().join("mail");
+    let mail = out.join("mail");
     let budget_email = loop {
         let found = std::fs::read_dir(&mail)
             .into_iter()
@@ -106,4 +109,26 @@ fn the_demo_makes_every_sample_ready_and_writes_a_budget_email() {
         .expect("kill");
     let status = demo.wait().expect("demo exits");
     assert!(status.success(), "demo exited with {status}");
+}
+
+#[test]
+fn an_explicit_manifests_or_simulator_config_that_cannot_be_read_fails_at_once() {
+    let cwd = tempfile::tempdir().expect("tempdir");
+    for (flag, expected) in [
+        ("--manifests", "--manifests missing: cannot read the directory"),
+        ("--simulator-config", "--simulator-config missing: cannot read"),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_ccs-dev"))
+            .args(["demo", flag, "missing", "--duration", "30s"])
+            .current_dir(cwd.path())
+            .output()
+            .expect("demo runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{flag}: {stderr}");
+        assert!(stderr.contains(expected), "{flag}: {stderr}");
+        assert!(
+            !cwd.path().join("demo").exists(),
+            "{flag}: the demo started before checking its inputs"
+        );
+    }
 }

@@ -19,22 +19,27 @@ pub struct DemoArgs {
     /// Directory for the kubeconfig (`DIR/kubeconfig`) and the emails (`DIR/mail/`).
     #[arg(long, default_value = "demo")]
     pub out: PathBuf,
-    /// Directory of manifests to apply.
-    #[arg(long, default_value = "config/samples")]
-    pub manifests: PathBuf,
+    /// Directory of manifests to apply instead of the built-in samples (config/samples).
+    #[arg(long)]
+    pub manifests: Option<PathBuf>,
     /// Send email to this SMTP server (`host:port`, no TLS) instead of writing `.eml` files.
     #[arg(long)]
     pub smtp: Option<String>,
     /// Address of the embedded API server.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub listen: String,
-    /// Simulator settings (seed, contracts, clock speed).
-    #[arg(long, default_value = "config/simulator-demo.yaml")]
-    pub simulator_config: PathBuf,
+    /// Simulator settings (seed, contracts, clock speed) instead of the built-in ones
+    /// (config/simulator-demo.yaml).
+    #[arg(long)]
+    pub simulator_config: Option<PathBuf>,
     /// Stop by itself after this long (for scripts); default: run until Ctrl-C.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
 }
+
+/// The simulator settings of `config/simulator-demo.yaml`, compiled in (a test checks they are the
+/// file's) so that the demo runs from any directory.
+pub const SIMULATOR_CONFIG: &str = include_str!("../../../../config/simulator-demo.yaml");
 
 /// Runs the demo in a new Tokio runtime.
 pub fn main(args: DemoArgs) -> anyhow::Result<()> {
@@ -46,6 +51,19 @@ pub fn main(args: DemoArgs) -> anyhow::Result<()> {
 }
 
 async fn demo(args: DemoArgs) -> anyhow::Result<()> {
+    // Read first: a wrong --manifests or --simulator-config fails before anything starts.
+    let mut docs = match &args.manifests {
+        Some(dir) => manifests::load(dir)?,
+        None => manifests::samples()?,
+    };
+    let mut sim_config = match &args.simulator_config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("--simulator-config {}: cannot read", path.display()))?;
+            SimConfig::from_yaml(&text).with_context(|| format!("--simulator-config {}", path.display()))?
+        }
+        None => SimConfig::from_yaml(SIMULATOR_CONFIG).context("built-in simulator settings")?,
+    };
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let out = args.out.canonicalize()?;
     let kubeconfig = out.join("kubeconfig");
@@ -60,18 +78,10 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let client = cluster.client()?;
     install_crds(&client).await?;
 
-    let mut sim_config = match std::fs::read_to_string(&args.simulator_config) {
-        Ok(text) => SimConfig::from_yaml(&text)?,
-        Err(_) => SimConfig {
-            clock_speed: 20_000.0,
-            ..SimConfig::default()
-        },
-    };
     // The operator compares the portal's data time with its own clock: start the portal's now.
     sim_config.start_time = chrono::Utc::now();
     let sim = Simulator::start(sim_config).await?;
 
-    let mut docs = manifests::load(&args.manifests)?;
     manifests::wire_credentials(&mut docs, &sim);
     let applied = manifests::apply(&client, &docs).await?;
 
