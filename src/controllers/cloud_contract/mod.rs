@@ -9,6 +9,7 @@ pub mod plan;
 use super::common::annotations;
 use super::common::conditions::{self};
 use super::common::driver::{ConditionedStatus, Reconciled, jitter, not_due, opening};
+use super::common::health;
 use super::common::report::{apply_status, event};
 use super::common::{Category, ReconcileError};
 use super::context::Context;
@@ -168,6 +169,7 @@ async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, Recon
         )
         .set("Synced", Some(synced), synced_reason, synced_message)
         .set("Ready", Some(true), "Observed", &summary);
+    health::set(&mut status.conditions, generation, now, &health::Progress::Done);
     let api: Api<CloudContract> = Api::namespaced(ctx.client.clone(), &obj.namespace().unwrap_or_default());
     apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
     let unsent = plan.incident_notices.len() - sent.len();
