@@ -7,6 +7,7 @@ mod support;
 mod contracts_budgets;
 mod failures;
 mod hardening;
+mod health;
 mod isolation;
 mod orders;
 mod runtime;
