@@ -8,6 +8,7 @@ mod contracts_budgets;
 mod exactly_once;
 mod failures;
 mod hardening;
+mod health;
 mod isolation;
 mod orders;
 mod runtime;

@@ -130,6 +130,12 @@ async fn serve(state: &Arc<AppState>, req: Request) -> ApiResult<Response> {
         }
         Route::Group(g) => found(discovery::group(&registry, &g)),
         Route::GroupVersion(g, v) => found(discovery::resource_list(&registry, &g, &v)),
+        Route::OpenApiV2 if accept.contains("protobuf") => Ok(bytes_response(
+            StatusCode::OK,
+            openapi::v2::PROTOBUF,
+            openapi::v2::protobuf(),
+        )),
+        Route::OpenApiV2 => Ok(json_response(StatusCode::OK, &openapi::v2::json())),
         Route::OpenApiIndex => Ok(json_response(StatusCode::OK, &openapi::index(&registry))),
         Route::OpenApiDoc(g, v) => found(openapi::document(&registry, &g, &v)),
         Route::Resource(path) => {

@@ -206,3 +206,84 @@ pub fn index(registry: &Registry) -> Value {
     }
     json!({"paths": paths})
 }
+
+/// The OpenAPI v2 (Swagger 2.0) document: `GET /openapi/v2`.
+///
+/// kubectl reads it (as protobuf, with no JSON fallback) for its client-side validation of a
+/// `v1` `List` (`kubectl apply -f list.json`, or the output of `kubectl get ... -o yaml` with
+/// several objects), and gives up when it is missing. The document carries no definitions: the
+/// schemas live in the v3 documents above, and every item of a List is still checked by this
+/// server (`fieldValidation=Strict` and the CRD schema) when kubectl sends it.
+pub mod v2 {
+    use prost::Message;
+    use serde_json::{Value, json};
+
+    /// The media type of the protobuf answer. kubectl asks for `...spec.v2@v1.0+protobuf`, but
+    /// `@` is not valid in a Content-Type (Go's `mime` refuses it): servers answer with a dot.
+    pub const PROTOBUF: &str = "application/com.github.proto-openapi.spec.v2.v1.0+protobuf";
+
+    const TITLE: &str = "Kubernetes";
+    const VERSION: &str = "v1.32.0";
+
+    /// `openapi.v2.Document` of gnostic's `OpenAPIv2.proto`: the fields this server fills.
+    #[derive(Clone, PartialEq, Message)]
+    struct Document {
+        #[prost(string, tag = "1")]
+        swagger: String,
+        #[prost(message, optional, tag = "2")]
+        info: Option<Info>,
+        #[prost(message, optional, tag = "8")]
+        paths: Option<Paths>,
+        #[prost(message, optional, tag = "9")]
+        definitions: Option<Definitions>,
+    }
+
+    /// `openapi.v2.Info`.
+    #[derive(Clone, PartialEq, Message)]
+    struct Info {
+        #[prost(string, tag = "1")]
+        title: String,
+        #[prost(string, tag = "2")]
+        version: String,
+    }
+
+    /// `openapi.v2.Paths`, empty.
+    #[derive(Clone, PartialEq, Message)]
+    struct Paths {}
+
+    /// `openapi.v2.Definitions`, empty.
+    #[derive(Clone, PartialEq, Message)]
+    struct Definitions {}
+
+    /// The document as protobuf (what kubectl and client-go request).
+    pub fn protobuf() -> Vec<u8> {
+        Document {
+            swagger: "2.0".into(),
+            info: Some(Info {
+                title: TITLE.into(),
+                version: VERSION.into(),
+            }),
+            paths: Some(Paths {}),
+            definitions: Some(Definitions {}),
+        }
+        .encode_to_vec()
+    }
+
+    /// The same document as JSON.
+    pub fn json() -> Value {
+        json!({"swagger": "2.0", "info": {"title": TITLE, "version": VERSION}, "paths": {}, "definitions": {}})
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn the_protobuf_document_decodes_to_swagger_2() {
+            let doc = Document::decode(protobuf().as_slice()).expect("decodes");
+            assert_eq!(doc.swagger, "2.0");
+            assert_eq!(doc.info.map(|i| i.version).as_deref(), Some(VERSION));
+            assert_eq!(json()["swagger"], "2.0");
+        }
+    }
+}

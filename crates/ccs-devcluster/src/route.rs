@@ -15,6 +15,8 @@ pub enum Route {
     Group(String),
     /// `/api/v1` or `/apis/<group>/<version>`.
     GroupVersion(String, String),
+    /// `/openapi/v2` (Swagger 2.0).
+    OpenApiV2,
     /// `/openapi/v3`.
     OpenApiIndex,
     /// `/openapi/v3/api/v1` or `/openapi/v3/apis/<group>/<version>`.
@@ -89,6 +91,7 @@ pub fn parse(path: &str) -> Option<Route> {
         ["apis", g, v] => Some(Route::GroupVersion(g.to_string(), v.to_string())),
         ["api", v, rest @ ..] => resource("", v, rest),
         ["apis", g, v, rest @ ..] => resource(g, v, rest),
+        ["openapi", "v2"] => Some(Route::OpenApiV2),
         ["openapi", "v3"] => Some(Route::OpenApiIndex),
         ["openapi", "v3", "api", v] => Some(Route::OpenApiDoc(String::new(), v.to_string())),
         ["openapi", "v3", "apis", g, v] => Some(Route::OpenApiDoc(g.to_string(), v.to_string())),

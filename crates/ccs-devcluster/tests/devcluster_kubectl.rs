@@ -473,3 +473,69 @@ async fn kubectl_uses_the_token_over_tls() {
     assert!(k.fails(&["get", "namespaces"]).await.contains("Unauthorized"));
     cluster.shutdown().await;
 }
+
+/// The samples as one `v1` `List`, as a new user would write `list.json`.
+fn samples_as_list() -> Value {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(repo("config/samples"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let items: Vec<Value> = files
+        .iter()
+        .flat_map(|f| serde_saphyr::from_multiple::<Value>(&std::fs::read_to_string(f).unwrap()).unwrap())
+        .collect();
+    json!({"apiVersion": "v1", "kind": "List", "metadata": {}, "items": items})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_v1_list_applies_and_get_o_yaml_reapplies() {
+    let mut cluster = cluster().await;
+    let k = Kubectl::new(&mut cluster).await;
+    // kubectl validates a List on the client through GET /openapi/v2 (protobuf) before sending
+    // its items; each item is then validated by the server.
+    let list = samples_as_list();
+    let file = k.file("list.json", &list.to_string());
+    let applied = k.ok(&["apply", "-f", &file]).await;
+    assert_eq!(applied.matches(" created").count(), 5, "{applied}");
+    let again = k.ok(&["apply", "-f", &file]).await;
+    assert_eq!(again.matches(" created").count(), 0, "{again}");
+
+    // An item with an unknown field is refused, naming the field, as by a real server.
+    let mut bad = list.clone();
+    bad["items"][1]["spec"]["contractIdd"] = json!("x");
+    let rejected = k
+        .fails(&["apply", "-f", &k.file("bad.json", &bad.to_string())])
+        .await;
+    assert!(rejected.contains("contractIdd"), "{rejected}");
+
+    // get -o yaml of several objects is a List too: edit it and apply it back.
+    let kinds = "cloudcontracts,portalusers,budgetalerts,serviceorders";
+    let exported = k.ok(&["get", kinds, "-o", "yaml"]).await;
+    assert!(exported.contains("kind: List"), "{exported}");
+    let edited = exported.replace("managementPolicy: Full", "managementPolicy: ObserveOnly");
+    assert_ne!(edited, exported, "the export holds the policies");
+    let configured = k.ok(&["apply", "-f", &k.file("x.yaml", &edited)]).await;
+    assert_eq!(configured.matches(" configured").count(), 4, "{configured}");
+    let policy = k
+        .ok(&[
+            "get",
+            "ccontract",
+            "acme-prod",
+            "-o",
+            "jsonpath={.spec.managementPolicy}",
+        ])
+        .await;
+    assert_eq!(policy, "ObserveOnly");
+    // The export carries resourceVersions: a stale one conflicts, as on a real server...
+    let stale = k.fails(&["apply", "-f", &k.file("stale.yaml", &exported)]).await;
+    assert!(stale.contains("Conflict"), "{stale}");
+    // ...and a fresh export applies back unchanged.
+    let fresh = k.ok(&["get", kinds, "-o", "yaml"]).await;
+    let unchanged = k.ok(&["apply", "-f", &k.file("fresh.yaml", &fresh)]).await;
+    assert_eq!(unchanged.lines().count(), 4, "{unchanged}");
+    // A single object's YAML round-trips as well.
+    let one = k.ok(&["get", "ccontract", "acme-prod", "-o", "yaml"]).await;
+    k.ok(&["apply", "-f", &k.file("one.yaml", &one)]).await;
+    cluster.shutdown().await;
+}

@@ -10,6 +10,7 @@ pub mod plan;
 use super::common::annotations;
 use super::common::conditions;
 use super::common::driver::{ConditionedStatus, Reconciled, jitter, not_due, opening};
+use super::common::health;
 use super::common::report::{apply_status, event, stored_status};
 use super::common::{Category, ReconcileError};
 use super::context::Context;
@@ -158,6 +159,7 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
     );
     conditions::on(c, generation, now).set("Ready", Some(true), "Evaluated", &ready_message);
     conditions::on(c, generation, now).set("Synced", Some(true), "Evaluated", "budget evaluated");
+    health::set(c, generation, now, &health::Progress::Done);
     if evaluation.notices.is_empty() {
         conditions::on(c, generation, now).set(
             "NotificationFailed",

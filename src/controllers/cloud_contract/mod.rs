@@ -9,6 +9,7 @@ pub mod plan;
 use super::common::annotations;
 use super::common::conditions;
 use super::common::driver::{ConditionedStatus, Reconciled, jitter, not_due, opening};
+use super::common::health;
 use super::common::report::{apply_status, event, stored_status};
 use super::common::{Category, ReconcileError};
 use super::context::Context;
@@ -176,6 +177,7 @@ async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, Recon
         )
         .set("Synced", Some(synced), synced_reason, synced_message)
         .set("Ready", Some(true), "Observed", &summary);
+    health::set(&mut status.conditions, generation, now, &health::Progress::Done);
     let incidents = &plan.incidents;
     if incidents.untracked > 0 {
         let note = format!(

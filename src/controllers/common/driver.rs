@@ -2,6 +2,7 @@
 
 use super::conditions;
 use super::error::{Category, ReconcileError};
+use super::health;
 use super::report::{apply_status, error_event};
 use crate::config::ControllersConfig;
 use crate::controllers::context::Context;
@@ -211,6 +212,11 @@ where
         }
         Err(err) if err.category.is_quiet() => {
             tracing::debug!(kind = K::KIND, object = %object_key(obj.as_ref()), "{}", err.message);
+            // Quiet, but visible to kstatus: `Reconciling=True` once per generation.
+            let conditions = obj.status().map_or(&[][..], |s| s.conditions());
+            if !health::already_pending(conditions, obj.meta().generation) {
+                record(obj.as_ref(), ctx, &err, false).await;
+            }
             Err(err)
         }
         Err(err) => {
@@ -220,7 +226,7 @@ where
                 .inc();
             tracing::warn!(kind = K::KIND, object = %object_key(obj.as_ref()), category = err.category.as_str(), "{}", err.message);
             error_event(&ctx.recorder, obj.as_ref(), &err);
-            record_failure(obj.as_ref(), ctx, &err).await;
+            record(obj.as_ref(), ctx, &err, true).await;
             Err(err)
         }
     }
@@ -278,7 +284,10 @@ mod debug_hooks {
     }
 }
 
-async fn record_failure<K>(obj: &K, ctx: &Context, err: &ReconcileError)
+/// Records a failed reconcile in status: `Reconciling`/`Stalled` ([`health::Progress::of_error`])
+/// and, when `failed` (not a quiet wait), `Ready=False` and `Synced=False` with the category as
+/// reason, plus the kind's own conditions ([`ConditionedStatus::on_error`]).
+async fn record<K>(obj: &K, ctx: &Context, err: &ReconcileError, failed: bool)
 where
     K: Reconciled,
     K::Status: ConditionedStatus,
@@ -297,6 +306,14 @@ where
         }
     };
     let mut status = latest.status().cloned().unwrap_or_default();
+    let conditions = status.conditions_mut();
+    health::set(conditions, generation, now, &health::Progress::of_error(err));
+    if !failed {
+        if let Err(write_err) = apply_status(&ctx.written, &api, obj, &status).await {
+            tracing::warn!(kind = K::KIND, object = %object_key(obj), "could not record the wait in status: {write_err}");
+        }
+        return;
+    }
     status.on_error(err, generation, now);
     let conditions = status.conditions_mut();
     conditions::on(conditions, generation, now).set(

@@ -25,7 +25,8 @@ pub enum Category {
     /// A referenced object in the cluster (a CloudContract) does not exist or is not ready.
     ReferenceNotFound,
     /// A referenced CloudContract exists but was never reconciled yet: the dependent waits quietly
-    /// (no Event, no condition) and is requeued when the contract becomes Ready or fails.
+    /// (no Event, no failed condition; only `Reconciling=True`, once per generation) and is
+    /// requeued when the contract becomes Ready or fails.
     ReferencePending,
     /// Another object claims the same portal resource.
     Conflict,

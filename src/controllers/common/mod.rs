@@ -6,6 +6,7 @@ pub mod conditions;
 pub mod driver;
 pub mod error;
 pub mod finalizer;
+pub mod health;
 pub mod report;
 pub mod schedule;
 

@@ -11,6 +11,7 @@ pub mod plan;
 use super::common::annotations;
 use super::common::conditions::{self};
 use super::common::driver::{ConditionedStatus, Reconciled, jitter, not_due, opening};
+use super::common::health;
 use super::common::report::{apply_status, event, stored_status};
 use super::common::{Category, ReconcileError, finalizer, timestamp};
 use super::context::Context;
@@ -191,6 +192,7 @@ async fn run(obj: Arc<PortalUser>, ctx: Arc<Context>) -> Result<Action, Reconcil
         ),
     );
     conditions::on(c, generation, now).set("Ready", Some(true), "Reconciled", &ready);
+    health::set(c, generation, now, &health::user(status.state));
     apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
     Ok(Action::requeue(jitter(poll)))
 }

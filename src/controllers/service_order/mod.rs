@@ -10,6 +10,7 @@ pub mod plan;
 use super::common::annotations;
 use super::common::conditions::{self};
 use super::common::driver::{ConditionedStatus, Reconciled, jitter, not_due, opening};
+use super::common::health;
 use super::common::report::{apply_status, event, stored_status};
 use super::common::{Category, ReconcileError, finalizer, timestamp};
 use super::context::Context;
@@ -153,6 +154,7 @@ fn set_conditions(
         "Synced",
         "status follows the portal request",
     );
+    health::set(c, generation, now, &health::order(status.state, &message));
 }
 
 /// Validates, records the customerReference, then finds or submits the request. False when it
