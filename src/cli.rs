@@ -23,6 +23,8 @@ pub enum Command {
     },
     /// Run the operator against the current cluster (or --kubeconfig) until SIGTERM.
     Run(Box<crate::runtime::cli::RunArgs>),
+    /// Show what the operator would do in the portal if these manifests were applied (read-only).
+    Plan(Box<crate::plan::PlanArgs>),
 }
 
 /// Runs a parsed command line.
@@ -39,5 +41,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Run(args) => crate::runtime::cli::main(*args),
+        Command::Plan(args) => crate::plan::main(*args),
     }
 }
