@@ -9,5 +9,6 @@ mod failures;
 mod hardening;
 mod isolation;
 mod orders;
+mod plan;
 mod runtime;
 mod users;
