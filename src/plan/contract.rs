@@ -70,7 +70,12 @@ pub fn plan(world: &World<'_>, desired: &CloudContract, old: Option<&Value>) -> 
     match (live, old) {
         (Some(_), Some(old)) => {
             let mine = serde_json::to_value(desired).unwrap_or_default();
-            changes.extend(object_changes(old, &mine, "no portal write"));
+            // The referent is the portal's: its line below says what the operator does with it.
+            changes.extend(
+                object_changes(old, &mine, "no portal write")
+                    .into_iter()
+                    .filter(|c| !c.field.as_deref().is_some_and(|f| f.starts_with("spec.referent"))),
+            );
         }
         _ => changes.push(Change::new(
             Action::Create,

@@ -129,7 +129,10 @@ async fn every_marker_no_writes_json_schema_exit_codes_and_the_operator_agrees()
     // The referent's credential: only the current referent may hand the contract over.
     let id = contract(&env, "acme", 0, "manager").await;
     let later_id = env.sim.with_world(|w| {
-        let mut fe = w.contracts.values().filter(|c| c.offer == ccs_operator::portal::Offer::FE);
+        let mut fe = w
+            .contracts
+            .values()
+            .filter(|c| c.offer == ccs_operator::portal::Offer::FE);
         fe.nth(1).expect("two FE contracts").id.clone()
     });
     env.credentials_secret("later-creds", &later_id, "operator").await;
@@ -141,10 +144,25 @@ async fn every_marker_no_writes_json_schema_exit_codes_and_the_operator_agrees()
 
     // What is live: three users, a budget far above the spend, an order, and a user on a contract
     // that does not exist yet (never observed).
-    let jane = with_profiles("jane", "jane@acme.example", "acme", json!({"dashboard": "Visitor", "invoices": "Visitor"}));
-    let joe = with_profiles("joe", "joe@acme.example", "acme", json!({"dashboard": "Visitor", "requests": "Manager"}));
+    let jane = with_profiles(
+        "jane",
+        "jane@acme.example",
+        "acme",
+        json!({"dashboard": "Visitor", "invoices": "Visitor"}),
+    );
+    let joe = with_profiles(
+        "joe",
+        "joe@acme.example",
+        "acme",
+        json!({"dashboard": "Visitor", "requests": "Manager"}),
+    );
     let same = with_profiles("same", "same@acme.example", "acme", json!({"support": "Visitor"}));
-    let waiting = with_profiles("waiting", "waiting@acme.example", "later", json!({"dashboard": "Visitor"}));
+    let waiting = with_profiles(
+        "waiting",
+        "waiting@acme.example",
+        "later",
+        json!({"dashboard": "Visitor"}),
+    );
     let big = format!("{:.0}", (spent * 10.0).ceil());
     for u in [&jane, &joe, &same, &waiting] {
         env.apply::<PortalUser>(u.clone()).await;
@@ -188,8 +206,18 @@ async fn every_marker_no_writes_json_schema_exit_codes_and_the_operator_agrees()
         same.clone(),
         waiting.clone(),
         with_profiles("new", "new@acme.example", "acme", json!({"dashboard": "Visitor"})),
-        with_profiles("dup", "JANE@acme.example", "acme", json!({"dashboard": "Visitor"})),
-        with_profiles("ghost", "ghost@acme.example", "nope", json!({"dashboard": "Visitor"})),
+        with_profiles(
+            "dup",
+            "JANE@acme.example",
+            "acme",
+            json!({"dashboard": "Visitor"}),
+        ),
+        with_profiles(
+            "ghost",
+            "ghost@acme.example",
+            "nope",
+            json!({"dashboard": "Visitor"}),
+        ),
         budget(&sixty),
         order("first", 2),
         order("second", 1),
@@ -199,10 +227,18 @@ async fn every_marker_no_writes_json_schema_exit_codes_and_the_operator_agrees()
     let recorder = Recorder::start(&env.cluster.base_url()).await;
     let kubeconfig = env.kubeconfig_for(&recorder.url);
     let seq = env.last_call();
-    let run = plan(Some(&kubeconfig), &["-f", &all, "-o", "json", "--detailed-exitcode"], None);
+    let run = plan(
+        Some(&kubeconfig),
+        &["-f", &all, "-o", "json", "--detailed-exitcode"],
+        None,
+    );
     assert_eq!(run.code, 1, "refusals exit 1: {}", run.stderr);
     assert!(run.stderr.contains("refused"), "{}", run.stderr);
-    assert!(env.calls_since(seq + 1).is_empty(), "plan called the portal: {:?}", env.calls_since(seq + 1));
+    assert!(
+        env.calls_since(seq + 1).is_empty(),
+        "plan called the portal: {:?}",
+        env.calls_since(seq + 1)
+    );
     let requests = recorder.requests();
     assert!(!requests.is_empty(), "plan read the cluster through the recorder");
     assert!(
@@ -212,13 +248,19 @@ async fn every_marker_no_writes_json_schema_exit_codes_and_the_operator_agrees()
 
     let output: Value = serde_json::from_str(&run.stdout).expect("JSON output");
     let schema: Value = serde_json::from_str(
-        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/config/plan-output.schema.json"))
-            .expect("schema file"),
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config/plan-output.schema.json"
+        ))
+        .expect("schema file"),
     )
     .expect("schema JSON");
     let validator = jsonschema::validator_for(&schema).expect("schema compiles");
     let errors: Vec<String> = validator.iter_errors(&output).map(|e| e.to_string()).collect();
-    assert!(errors.is_empty(), "output does not match its schema: {errors:?}\n{output:#}");
+    assert!(
+        errors.is_empty(),
+        "output does not match its schema: {errors:?}\n{output:#}"
+    );
 
     let objects = by_name(&output);
     let marker = |name: &str| objects[name]["marker"].as_str().expect("marker").to_string();
@@ -240,35 +282,77 @@ async fn every_marker_no_writes_json_schema_exit_codes_and_the_operator_agrees()
     ] {
         assert_eq!(marker(name), expected, "{name}: {}", text(name));
     }
-    assert!(text("jane").contains("invoices: Visitor -> Manager"), "{}", text("jane"));
-    assert!(text("joe").contains("requests: Manager -> (unset)"), "{}", text("joe"));
+    assert!(
+        text("jane").contains("invoices: Visitor -> Manager"),
+        "{}",
+        text("jane")
+    );
+    assert!(
+        text("joe").contains("requests: Manager -> (unset)"),
+        "{}",
+        text("joe")
+    );
     assert!(text("acme").contains(&format!("-> {other}")), "{}", text("acme"));
     assert!(text("acme2").contains("DuplicateContract"), "{}", text("acme2"));
     assert!(text("dup").contains("Conflict"), "{}", text("dup"));
     assert!(text("ghost").contains("nope does not exist"), "{}", text("ghost"));
     assert!(text("first").contains("immutable"), "{}", text("first"));
-    assert!(text("spend").contains("threshold half emails finops@acme.example"), "{}", text("spend"));
-    assert!(text("spend").contains(&format!("spec.amount: {big} -> {sixty}")), "{}", text("spend"));
+    assert!(
+        text("spend").contains("threshold half emails finops@acme.example"),
+        "{}",
+        text("spend")
+    );
+    assert!(
+        text("spend").contains(&format!("spec.amount: {big} -> {sixty}")),
+        "{}",
+        text("spend")
+    );
     assert_eq!(output["summary"]["refused"], 4);
 
     // Text, markdown, masking, exit codes.
     let shown = plan(Some(&kubeconfig), &["-f", &all, "--mask-emails"], None);
     assert_eq!(shown.code, 1);
-    assert!(shown.stdout.contains("[~] PortalUser default/jane"), "{}", shown.stdout);
-    assert!(!shown.stdout.contains("jane@acme.example") && shown.stdout.contains("j***@acme.example"));
+    assert!(
+        shown.stdout.contains("[~] PortalUser default/jane"),
+        "{}",
+        shown.stdout
+    );
+    assert!(!shown.stdout.contains("jane@acme.example") && !shown.stdout.contains("new@acme.example"));
+    assert!(shown.stdout.contains("n***@acme.example"), "{}", shown.stdout);
     assert!(!shown.stdout.contains("\x1b["), "no colour when not a terminal");
     let md = plan(Some(&kubeconfig), &["-f", &all, "-o", "markdown"], None);
-    assert!(md.stdout.starts_with("### `ccs-operator plan`") && md.stdout.contains("- `[x]` **PortalUser** `default/dup`"));
+    assert!(
+        md.stdout.starts_with("### `ccs-operator plan`")
+            && md.stdout.contains("- `[x]` **PortalUser** `default/dup`")
+    );
     let unchanged = write(&env, "same.yaml", &[same.clone()]);
-    assert_eq!(plan(Some(&kubeconfig), &["-f", &unchanged, "--detailed-exitcode"], None).code, 0);
+    assert_eq!(
+        plan(
+            Some(&kubeconfig),
+            &["-f", &unchanged, "--detailed-exitcode"],
+            None
+        )
+        .code,
+        0
+    );
     assert_eq!(plan(Some(&kubeconfig), &["-f", &unchanged], None).code, 0);
-    let one_change = serde_json::to_string(&json!({"apiVersion": "v1", "kind": "List", "items": [jane2, same]})).expect("list");
-    let piped = plan(Some(&kubeconfig), &["-f", "-", "--detailed-exitcode"], Some(&one_change));
+    let one_change =
+        serde_json::to_string(&json!({"apiVersion": "v1", "kind": "List", "items": [jane2, same]}))
+            .expect("list");
+    let piped = plan(
+        Some(&kubeconfig),
+        &["-f", "-", "--detailed-exitcode"],
+        Some(&one_change),
+    );
     assert_eq!(piped.code, 2, "{}{}", piped.stdout, piped.stderr);
     assert_eq!(plan(Some(&kubeconfig), &["-f", "-"], Some(&one_change)).code, 0);
     let missing = plan(Some(&kubeconfig), &["-f", "/nonexistent/plan.yaml"], None);
     assert_eq!(missing.code, 1);
-    assert!(missing.stderr.contains("/nonexistent/plan.yaml"), "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("/nonexistent/plan.yaml"),
+        "{}",
+        missing.stderr
+    );
     assert!(recorder.requests().iter().all(|(m, _)| m == "GET"));
     assert!(env.calls_since(seq + 1).is_empty());
 
@@ -299,6 +383,19 @@ async fn every_marker_no_writes_json_schema_exit_codes_and_the_operator_agrees()
         expected.extend(mine);
     }
     expected.sort();
+    let ops: Vec<&str> = expected.iter().map(|(o, _)| o.as_str()).collect();
+    assert_eq!(
+        ops,
+        [
+            "addUser",
+            "changeReferent",
+            "setAccess",
+            "setAccess",
+            "submitOrder"
+        ],
+        "{expected:?}"
+    );
+    assert!(expected.iter().all(|(_, c)| *c == id), "{expected:?}");
     let seq = env.last_call();
     let mut operator = env.operator(&[]);
     for m in &applied {
@@ -351,13 +448,22 @@ async fn offline_validates_schema_and_cel_and_plans_against_empty_status() {
     let path = dir.path().join("m.yaml");
     let good = [
         contract_manifest("acme", "OCB0001", "acme-creds"),
-        with_profiles("jane", "jane@acme.example", "acme", json!({"invoices": "Manager"})),
+        with_profiles(
+            "jane",
+            "jane@acme.example",
+            "acme",
+            json!({"invoices": "Manager"}),
+        ),
         order("first", 1),
     ];
     let text: String = good.iter().map(|d| format!("---\n{d}\n")).collect();
     std::fs::write(&path, &text).expect("written");
     let p = path.display().to_string();
-    let run = plan(None, &["-f", &p, "--offline", "--detailed-exitcode", "-o", "json"], None);
+    let run = plan(
+        None,
+        &["-f", &p, "--offline", "--detailed-exitcode", "-o", "json"],
+        None,
+    );
     assert_eq!(run.code, 2, "{}", run.stderr);
     let out: Value = serde_json::from_str(&run.stdout).expect("json");
     assert_eq!(out["mode"], "offline");
@@ -371,13 +477,21 @@ async fn offline_validates_schema_and_cel_and_plans_against_empty_status() {
     bad_threshold["spec"]["thresholds"] = json!([{"name": "t"}]);
     let mut bad_email = with_profiles("x", "not-an-email", "acme", json!({}));
     bad_email["metadata"]["namespace"] = json!("team");
-    let text: String = [bad_threshold, bad_email, contract_manifest("acme", "OCB0001", "c")]
-        .iter()
-        .map(|d| format!("---\n{d}\n"))
-        .collect();
+    let text: String = [
+        bad_threshold,
+        bad_email,
+        contract_manifest("acme", "OCB0001", "c"),
+    ]
+    .iter()
+    .map(|d| format!("---\n{d}\n"))
+    .collect();
     let run = plan(None, &["-f", "-", "--offline"], Some(&text));
     assert_eq!(run.code, 1);
-    assert!(run.stdout.contains("[x] BudgetAlert default/spend"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("[x] BudgetAlert default/spend"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("spec.thresholds[0]"), "{}", run.stdout);
     assert!(run.stdout.contains("[x] PortalUser team/x"), "{}", run.stdout);
     assert!(run.stdout.contains("spec.email"), "{}", run.stdout);

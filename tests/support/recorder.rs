@@ -69,7 +69,10 @@ async fn forward(State(up): State<Arc<Upstream>>, req: Request) -> Response {
         .send()
         .await;
     let Ok(resp) = upstream else {
-        return Response::builder().status(502).body(Body::empty()).expect("response");
+        return Response::builder()
+            .status(502)
+            .body(Body::empty())
+            .expect("response");
     };
     let mut out = Response::builder().status(resp.status());
     for (name, value) in resp.headers() {
@@ -77,5 +80,6 @@ async fn forward(State(up): State<Arc<Upstream>>, req: Request) -> Response {
             out = out.header(name, value);
         }
     }
-    out.body(Body::from_stream(resp.bytes_stream())).expect("response")
+    out.body(Body::from_stream(resp.bytes_stream()))
+        .expect("response")
 }
