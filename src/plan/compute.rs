@@ -146,6 +146,9 @@ fn typed(object: Value) -> Result<Admitted, String> {
     })
 }
 
+/// A manifest on its way: the head of its plan, the live object, and admission's verdict.
+type Pending = (ObjectPlan, Option<Value>, Result<Admitted, Vec<Change>>);
+
 /// Plans every manifest, in order.
 pub fn plan_all(
     manifests: &[Manifest],
@@ -155,7 +158,7 @@ pub fn plan_all(
     now: DateTime<Utc>,
     freshness: Duration,
 ) -> Vec<ObjectPlan> {
-    let mut admitted: Vec<(ObjectPlan, Option<Value>, Result<Admitted, Vec<Change>>)> = Vec::new();
+    let mut admitted: Vec<Pending> = Vec::new();
     let mut seen: HashMap<(String, String, String), String> = HashMap::new();
     for manifest in manifests {
         let (object, namespace) = namespaced(manifest, default_namespace);
@@ -227,4 +230,58 @@ pub fn plan_all(
             head.finish()
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::input::parse;
+
+    fn plans(text: &str, offline: bool) -> Vec<ObjectPlan> {
+        let mut manifests = Vec::new();
+        parse(text, "t.yaml", &mut manifests).expect("parsed");
+        plan_all(
+            &manifests,
+            &Live::default(),
+            offline,
+            "default",
+            Utc::now(),
+            Duration::from_secs(600),
+        )
+    }
+
+    const USER: &str = "apiVersion: customerspace.io/v1alpha1\nkind: PortalUser\nmetadata: {name: jane}\nspec: {email: jane@acme.example, access: [{contract: acme, profiles: {invoices: Manager}}]}\n";
+
+    #[test]
+    fn an_unknown_contract_is_refused_in_the_cluster_and_unknown_offline() {
+        assert_eq!(plans(USER, false)[0].action, Action::Refused);
+        let offline = &plans(USER, true)[0];
+        assert_eq!(offline.action, Action::Unknown);
+        assert!(offline.changes[0].message.contains("spec.access[0].contract"));
+    }
+
+    #[test]
+    fn an_object_declared_twice_is_refused_the_second_time() {
+        let p = plans(&format!("{USER}---\n{USER}"), true);
+        assert_eq!(p[1].action, Action::Refused);
+        assert!(p[1].changes[0].message.contains("also declared in t.yaml#1"));
+    }
+
+    #[test]
+    fn a_new_user_on_a_new_contract_is_added_with_its_invitation() {
+        let contract = "apiVersion: customerspace.io/v1alpha1\nkind: CloudContract\nmetadata: {name: acme}\nspec: {contractId: OCB1234, offer: FlexibleEngine, credentialsSecretRef: {name: c}}\n";
+        let p = plans(&format!("{contract}---\n{USER}"), true);
+        assert_eq!(p[0].action, Action::Create);
+        let add = &p[1].changes[0];
+        assert_eq!(
+            (add.action, add.portal, add.operation),
+            (Action::Create, true, Some("addUser"))
+        );
+        assert!(
+            add.message
+                .contains("invoices=Manager; sends the invitation email"),
+            "{}",
+            add.message
+        );
+    }
 }

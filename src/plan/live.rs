@@ -138,10 +138,8 @@ where
 /// Reads the four kinds in `namespaces` (lists only). CloudContracts are listed in every namespace
 /// when the credentials allow it (a duplicate contract id may live elsewhere), else per namespace.
 pub async fn read(client: &kube::Client, namespaces: &BTreeSet<String>) -> anyhow::Result<Live> {
-    let mut contracts = match list::<CloudContract>(client, None).await {
-        Ok(all) => all,
-        Err(_) => Vec::new(),
-    };
+    // Forbidden cluster-wide (a namespaced CI role): per namespace below.
+    let mut contracts: Vec<CloudContract> = list::<CloudContract>(client, None).await.unwrap_or_default();
     let all_contracts = !contracts.is_empty();
     let mut users = Vec::new();
     let mut budgets = Vec::new();

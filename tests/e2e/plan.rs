@@ -325,7 +325,7 @@ async fn every_marker_no_writes_json_schema_exit_codes_and_the_operator_agrees()
         md.stdout.starts_with("### `ccs-operator plan`")
             && md.stdout.contains("- `[x]` **PortalUser** `default/dup`")
     );
-    let unchanged = write(&env, "same.yaml", &[same.clone()]);
+    let unchanged = write(&env, "same.yaml", std::slice::from_ref(&same));
     assert_eq!(
         plan(
             Some(&kubeconfig),
