@@ -158,6 +158,16 @@ pub fn plan_all(
     now: DateTime<Utc>,
     freshness: Duration,
 ) -> Vec<ObjectPlan> {
+    // One validator per kind, built once: building one compiles the schema's patterns and CEL rules.
+    let validators: HashMap<String, ccs_admission::SchemaValidator> = crate::api::all_crds()
+        .iter()
+        .filter_map(|crd| {
+            Some((
+                crd.spec.names.kind.clone(),
+                ccs_admission::SchemaValidator::for_crd(crd)?,
+            ))
+        })
+        .collect();
     let mut admitted: Vec<Pending> = Vec::new();
     let mut seen: HashMap<(String, String, String), String> = HashMap::new();
     for manifest in manifests {
@@ -185,7 +195,7 @@ pub fn plan_all(
             continue;
         }
         let old = live.value(&head.kind, &namespace, &head.name);
-        let result = match ccs_admission::admit_manifest(&object, old.as_ref()) {
+        let result = match validators.get(&head.kind).map(|v| v.admit(&object, old.as_ref())) {
             Some(Ok(value)) => typed(value).map_err(|e| vec![Change::new(Action::Refused, false, e)]),
             Some(Err(errors)) => Err(refused_by_admission(errors)),
             None => Err(vec![Change::new(

@@ -86,7 +86,16 @@ fn files_under(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
 
 /// Parses multi-document YAML (JSON is YAML) from `origin` into `out`.
 pub fn parse(text: &str, origin: &str, out: &mut Vec<Manifest>) -> anyhow::Result<()> {
-    let documents: Vec<Value> = serde_saphyr::from_multiple(text)
+    // The parser's default budget stops at 1,024 documents; a repository of manifests has more.
+    // The other limits (depth, aliases) keep their defaults against YAML bombs.
+    let options = serde_saphyr::options! {
+        budget: serde_saphyr::budget! {
+            max_documents: 1_000_000,
+            max_nodes: 50_000_000,
+            max_events: 200_000_000,
+        },
+    };
+    let documents: Vec<Value> = serde_saphyr::from_multiple_with_options(text, options)
         .map_err(|e| anyhow::anyhow!("{origin}: not valid YAML or JSON: {e}"))?;
     for (i, document) in documents.into_iter().enumerate() {
         let source = format!("{origin}#{}", i + 1);
@@ -167,6 +176,13 @@ mod tests {
         let m = read(&text).expect("parsed");
         assert_eq!(m.iter().map(Manifest::name).collect::<Vec<_>>(), ["a", "b"]);
         assert_eq!(m[1].source, "t.yaml#2");
+    }
+
+    #[test]
+    fn more_documents_than_the_parser_default_budget() {
+        let text = USER.repeat(1).replace("name: a", "name: x") + "---\n";
+        let many = text.repeat(3000);
+        assert_eq!(read(&many).expect("parsed").len(), 3000);
     }
 
     #[test]
