@@ -34,25 +34,43 @@ pub fn plan(world: &World<'_>, desired: &ServiceOrder) -> Vec<Change> {
                 .call("submitOrder", &contract_id),
             ]
         }
-        Some(live) => match live.status.as_ref().and_then(|s| s.state.map(|st| (st, s))) {
-            None => vec![Change::new(
-                Action::Unknown,
-                false,
-                "never observed: whether the order was submitted is unknown (the operator submits it at most once)",
-            )],
-            Some((state, status)) => vec![Change::new(
-                Action::Unchanged,
-                false,
-                format!(
-                    "order {:?}{}; an order is submitted once",
-                    state,
-                    status
-                        .request_id
-                        .as_deref()
-                        .map(|r| format!(" (request {r})"))
-                        .unwrap_or_default()
-                ),
-            )],
-        },
+        Some(live) => {
+            let status = live.status.as_ref();
+            let ready = status.and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"));
+            match status.and_then(|s| s.state.map(|st| (st, s))) {
+                None => vec![Change::new(
+                    Action::Unknown,
+                    false,
+                    "never observed: whether the order was submitted is unknown (the operator submits it at most once)",
+                )],
+                Some((_, s)) if s.request_id.is_none() => match ready {
+                    Some(c) if matches!(c.reason.as_str(), "UnknownCatalogItem" | "InvalidParameters") => {
+                        vec![Change::new(Action::Refused, false, format!("{}: {}", c.reason, c.message))]
+                    }
+                    _ => vec![
+                        Change::new(
+                            Action::Irreversible,
+                            true,
+                            format!(
+                                "not submitted yet: the operator submits a billed order on {} ({contract_id}): {} x{}",
+                                spec.contract, spec.catalog_item, spec.quantity
+                            ),
+                        )
+                        .call("submitOrder", &contract_id),
+                    ],
+                },
+                Some((state, s)) => vec![Change::new(
+                    Action::Unchanged,
+                    false,
+                    format!(
+                        "order {state:?}{}; an order is submitted once",
+                        s.request_id
+                            .as_deref()
+                            .map(|r| format!(" (request {r})"))
+                            .unwrap_or_default()
+                    ),
+                )],
+            }
+        }
     }
 }
