@@ -34,6 +34,8 @@ pub enum Command {
         #[arg(long)]
         out_dir: Option<PathBuf>,
     },
+    /// Show what the operator would do in the portal if these manifests were applied (read-only).
+    Plan(Box<crate::plan::PlanArgs>),
 }
 
 /// Runs a parsed command line.
@@ -61,5 +63,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::Plan(args) => crate::plan::main(*args),
     }
 }

@@ -9,6 +9,7 @@ pub mod config;
 pub mod controllers;
 pub mod email;
 pub mod metrics;
+pub mod plan;
 pub mod portal;
 pub mod runtime;
 pub mod shell;

@@ -11,5 +11,6 @@ mod hardening;
 mod health;
 mod isolation;
 mod orders;
+mod plan;
 mod runtime;
 mod users;

@@ -6,4 +6,5 @@ pub mod capture;
 pub mod e2e;
 pub mod gate;
 pub mod manifests;
+pub mod recorder;
 pub mod smtp;
