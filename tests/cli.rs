@@ -127,6 +127,7 @@ fn man_pages_are_roff_for_the_command_and_each_subcommand() {
             "ccs-operator-completions.1",
             "ccs-operator-crds.1",
             "ccs-operator-man.1",
+            "ccs-operator-plan.1",
             "ccs-operator-run.1",
             "ccs-operator.1"
         ]
