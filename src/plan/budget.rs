@@ -35,8 +35,16 @@ pub fn plan(world: &World<'_>, desired: &BudgetAlert, old: Option<&Value>) -> Ve
             ),
         )),
     }
-    let observation = status
-        .and_then(|s| current::dashboard(&contract_id, s))
+    let fresh = match world.fresh(&namespace, &desired.spec.contract, &contract_id) {
+        Some(Ok(f)) => Some(f.dashboard.clone()),
+        Some(Err(why)) => {
+            changes.push(World::unread(&desired.spec.contract, &contract_id, why));
+            None
+        }
+        None => None,
+    };
+    let observation = fresh
+        .or_else(|| status.and_then(|s| current::dashboard(&contract_id, s)))
         .as_ref()
         .and_then(spend_observation);
     let Some(observation) = observation else {

@@ -3,6 +3,7 @@
 
 use super::input::Manifest;
 use super::live::Live;
+use super::refresh::Fresh;
 use super::report::{Action, Change, ObjectPlan};
 use super::{budget, contract, order, user};
 use crate::api::cloud_contract::CloudContractStatus;
@@ -76,6 +77,37 @@ impl<'a> World<'a> {
             },
             None => Referenced::Missing,
         }
+    }
+
+    /// With `--refresh`: the portal's answer for CloudContract `name` in `namespace`, when it was
+    /// read for `contract_id` (the id the plan resolved), or why it could not be read.
+    pub fn fresh(
+        &self,
+        namespace: &str,
+        name: &str,
+        contract_id: &str,
+    ) -> Option<Result<&'a Fresh, &'a str>> {
+        let live: &'a Live = self.live;
+        match live
+            .portal
+            .as_ref()?
+            .get(&(namespace.to_string(), name.to_string()))?
+        {
+            Ok(f) if f.contract_id == contract_id => Some(Ok(f)),
+            Ok(_) => None,
+            Err(e) => Some(Err(e.as_str())),
+        }
+    }
+
+    /// The `[?]` line of a contract the portal could not be read for with `--refresh`.
+    pub fn unread(name: &str, contract_id: &str, why: &str) -> Change {
+        Change::new(
+            Action::Unknown,
+            false,
+            format!(
+                "--refresh: the portal could not be read for {name} ({contract_id}): {why}; planned against the last observed status"
+            ),
+        )
     }
 
     /// The change that says a contract cannot be resolved: refused in the cluster, unknown offline.
@@ -268,6 +300,40 @@ mod tests {
         let offline = &plans(USER, true)[0];
         assert_eq!(offline.action, Action::Unknown);
         assert!(offline.changes[0].message.contains("spec.access[0].contract"));
+    }
+
+    #[test]
+    fn a_contract_the_portal_could_not_be_read_for_is_a_reasoned_unknown_line() {
+        let contract = "apiVersion: customerspace.io/v1alpha1\nkind: CloudContract\nmetadata: {name: acme}\nspec: {contractId: OCB1234, offer: FlexibleEngine, credentialsSecretRef: {name: c}}\n";
+        let mut manifests = Vec::new();
+        parse(&format!("{contract}---\n{USER}"), "t.yaml", &mut manifests).expect("parsed");
+        let mut live = Live::default();
+        live.portal = Some(
+            [(
+                ("default".to_string(), "acme".to_string()),
+                Err("SecretNotMarked: Secret default/c is not marked".to_string()),
+            )]
+            .into(),
+        );
+        let p = plan_all(
+            &manifests,
+            &live,
+            false,
+            "default",
+            Utc::now(),
+            Duration::from_secs(600),
+        );
+        for o in &p {
+            assert!(
+                o.changes.iter().any(|c| c.action == Action::Unknown
+                    && c.message
+                        .contains("could not be read for acme (OCB1234): SecretNotMarked")),
+                "{:?}",
+                o.changes
+            );
+        }
+        // Planned against the last observed status all the same: the user is still added.
+        assert!(p[1].changes.iter().any(|c| c.operation == Some("addUser")));
     }
 
     #[test]

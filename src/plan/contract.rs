@@ -84,7 +84,16 @@ pub fn plan(world: &World<'_>, desired: &CloudContract, old: Option<&Value>) -> 
         )),
     }
     let status = live.and_then(|l| l.status.clone()).unwrap_or_default();
-    let Some(dashboard) = current::dashboard(id, &status) else {
+    let namespace = desired.namespace().unwrap_or_default();
+    let fresh = match world.fresh(&namespace, &desired.name_any(), id) {
+        Some(Ok(f)) => Some(f.dashboard.clone()),
+        Some(Err(why)) => {
+            changes.push(World::unread(&desired.name_any(), id, why));
+            None
+        }
+        None => None,
+    };
+    let Some(dashboard) = fresh.or_else(|| current::dashboard(id, &status)) else {
         if let Some(r) = desired
             .spec
             .referent

@@ -19,6 +19,8 @@ pub struct Live {
     pub budgets: Vec<BudgetAlert>,
     /// ServiceOrders.
     pub orders: Vec<ServiceOrder>,
+    /// With `--refresh`: the portal read per CloudContract.
+    pub portal: Option<super::refresh::Refreshed>,
     index: HashMap<(&'static str, String, String), usize>,
 }
 
@@ -54,6 +56,7 @@ impl Live {
             users,
             budgets,
             orders,
+            portal: None,
             index,
         }
     }

@@ -2,7 +2,8 @@
 //! were applied, computed with the controllers' own pure plan functions.
 //!
 //! "Current" is each object's last observed status, read from the cluster with list calls only:
-//! no portal call, no Secret read, never a write. `--offline` reads no cluster at all: schema and
+//! no portal call, no Secret read, never a write. `--refresh` also reads the portal, read-only, with
+//! each CloudContract's credentials (see [`refresh`]). `--offline` reads no cluster at all: schema and
 //! CEL validation with the API server's validator (`ccs-admission`), and the plan against empty
 //! status. Output: text, markdown (a pull-request comment) or JSON (schema:
 //! `config/plan-output.schema.json`). Exit codes: 0 success, 1 error or something refused,
@@ -17,6 +18,7 @@ pub mod input;
 mod live;
 pub mod mask;
 mod order;
+mod refresh;
 pub mod render;
 pub mod report;
 mod user;
@@ -56,6 +58,14 @@ pub struct PlanArgs {
     /// Output format.
     #[arg(short = 'o', long, value_enum, default_value_t)]
     pub output: Output,
+    /// Also read the portal (read-only, with each CloudContract's credentials) for a fresh view of
+    /// "current", under the operator's rules (allowed endpoints, labelled credentials Secrets).
+    #[arg(long, conflicts_with = "offline")]
+    pub refresh: bool,
+    /// With --refresh: the operator's configuration file (as `ccs-operator run --config`), for the
+    /// portal endpoint and its policy (portal.allowedEndpoints); CCS_* variables apply on top.
+    #[arg(long, requires = "refresh")]
+    pub config: Option<PathBuf>,
     /// Exit 0 when nothing changes, 2 when something does, 1 on an error or a refusal.
     #[arg(long)]
     pub detailed_exitcode: bool,
@@ -119,8 +129,20 @@ async fn plan(args: &PlanArgs, manifests: &[input::Manifest]) -> anyhow::Result<
                 .to_string()
         })
         .collect();
-    let live = live::read(&client, &namespaces).await?;
-    Ok(compute(manifests, &live, false, &namespace, args.spend_freshness))
+    let mut live = live::read(&client, &namespaces).await?;
+    if args.refresh {
+        let mut config = match &args.config {
+            Some(path) => crate::config::OperatorConfig::from_file(path)?,
+            None => crate::config::OperatorConfig::default(),
+        };
+        config.apply_env(std::env::vars())?;
+        live.portal = Some(refresh::read(&client, &config, manifests, &live, &namespace).await?);
+    }
+    let mut plan = compute(manifests, &live, false, &namespace, args.spend_freshness);
+    if args.refresh {
+        plan.mode = "refresh";
+    }
+    Ok(plan)
 }
 
 /// Runs `plan`: prints the plan and exits with the documented code (this never returns on success

@@ -4,6 +4,7 @@
 use super::compute::{Referenced, World};
 use super::report::{Action, Change};
 use crate::api::ServiceOrder;
+use crate::controllers::service_order::plan::validate;
 use kube::ResourceExt;
 
 /// Plans one ServiceOrder manifest.
@@ -14,7 +15,36 @@ pub fn plan(world: &World<'_>, desired: &ServiceOrder) -> Vec<Change> {
         Referenced::Known { contract_id, .. } => contract_id,
         Referenced::Missing => return vec![world.missing_contract("spec.contract", &spec.contract)],
     };
-    match world.live.order(&namespace, &desired.name_any()) {
+    let live = world.live.order(&namespace, &desired.name_any());
+    let unsubmitted = live
+        .and_then(|l| l.status.as_ref())
+        .is_none_or(|s| s.request_id.is_none());
+    // With --refresh, an order still to submit is checked against the catalog the portal lists now.
+    if unsubmitted {
+        match world.fresh(&namespace, &spec.contract, &contract_id) {
+            Some(Ok(f)) => {
+                if let Err(e) = validate(spec, &f.catalog) {
+                    return vec![Change::new(Action::Refused, false, e.to_string())];
+                }
+            }
+            Some(Err(why)) => {
+                let mut changes = vec![World::unread(&spec.contract, &contract_id, why)];
+                changes.extend(plan_against_status(desired, &contract_id, live));
+                return changes;
+            }
+            None => {}
+        }
+    }
+    plan_against_status(desired, &contract_id, live)
+}
+
+fn plan_against_status(
+    desired: &ServiceOrder,
+    contract_id: &str,
+    live: Option<&ServiceOrder>,
+) -> Vec<Change> {
+    let spec = &desired.spec;
+    match live {
         None => {
             let parameters: Vec<String> = spec.parameters.iter().map(|(k, v)| format!("{k}={v}")).collect();
             let parameters = if parameters.is_empty() {
@@ -31,7 +61,7 @@ pub fn plan(world: &World<'_>, desired: &ServiceOrder) -> Vec<Change> {
                         spec.contract, spec.catalog_item, spec.quantity
                     ),
                 )
-                .call("submitOrder", &contract_id),
+                .call("submitOrder", contract_id),
             ]
         }
         Some(live) => {
@@ -56,7 +86,7 @@ pub fn plan(world: &World<'_>, desired: &ServiceOrder) -> Vec<Change> {
                                 spec.contract, spec.catalog_item, spec.quantity
                             ),
                         )
-                        .call("submitOrder", &contract_id),
+                        .call("submitOrder", contract_id),
                     ],
                 },
                 Some((state, s)) => vec![Change::new(

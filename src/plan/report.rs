@@ -186,7 +186,8 @@ pub struct Summary {
 pub struct Plan {
     /// [`FORMAT_VERSION`].
     pub format_version: u32,
-    /// `cluster` (current state read from the cluster) or `offline` (against empty status).
+    /// `cluster` (current state read from the cluster), `refresh` (also read from the portal) or
+    /// `offline` (against empty status).
     pub mode: &'static str,
     /// Objects per action.
     pub summary: Summary,

@@ -8,6 +8,7 @@ use super::diff::spec_changes;
 use super::report::{Action, Change};
 use crate::api::PortalUser;
 use crate::api::portal_user::PortalUserSpec;
+use crate::controllers::key_index::same_email;
 use crate::controllers::portal_user::plan::{self as user_plan, Claim, ContractView, UserAction};
 use crate::controllers::stores::claim_order;
 use crate::portal::{Profile, Profiles, Section};
@@ -258,7 +259,13 @@ pub fn plan(world: &World<'_>, claims: &Claims, desired: &PortalUser, old: Optio
     if !problems.is_empty() {
         return problems;
     }
-    if live.is_some() && !current::observed(live.and_then(|l| l.status.as_ref())) {
+    // With --refresh, the portal's answer replaces each contract's status-derived view.
+    let fresh: Vec<_> = resolved
+        .iter()
+        .map(|c| world.fresh(&namespace, &c.name, &c.contract_id))
+        .collect();
+    let all_fresh = fresh.iter().all(|f| matches!(f, Some(Ok(_))));
+    if live.is_some() && !all_fresh && !current::observed(live.and_then(|l| l.status.as_ref())) {
         return vec![Change::new(
             Action::Unknown,
             false,
@@ -266,9 +273,23 @@ pub fn plan(world: &World<'_>, claims: &Claims, desired: &PortalUser, old: Optio
         )];
     }
     let previous = live.and_then(|l| l.status.clone()).unwrap_or_default();
-    let views = current::views(live, &resolved);
+    let mut views = current::views(live, &resolved);
+    let mut changes = Vec::new();
+    for ((view, c), fresh) in views.iter_mut().zip(&resolved).zip(&fresh) {
+        match fresh {
+            Some(Ok(f)) => {
+                view.user = f
+                    .users
+                    .iter()
+                    .find(|u| same_email(&u.account.email, &desired.spec.email))
+                    .cloned();
+            }
+            Some(Err(why)) => changes.push(World::unread(&c.name, &c.contract_id, why)),
+            None => {}
+        }
+    }
     let planned = user_plan::plan(&desired.spec, &previous, &views);
-    let mut changes = changes_of(&desired.spec, &views, planned.actions);
+    changes.extend(changes_of(&desired.spec, &views, planned.actions));
     for kept in planned.kept {
         changes.push(Change::new(
             Action::Refused,

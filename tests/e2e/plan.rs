@@ -501,3 +501,245 @@ async fn offline_validates_schema_and_cel_and_plans_against_empty_status() {
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("--offline"), "{}", run.stderr);
 }
+
+/// Changes `email`'s access on `contract_id` through the simulator's API, as someone in the portal
+/// would (the contract's referent credential), behind the operator's back.
+async fn change_in_portal(env: &Env, contract_id: &str, email: &str, profiles: Value) {
+    use ccs_operator::portal::{
+        AccessUpdate, ClientConfig, Credentials, CustomerSpace, PortalShared, ReqwestPortal,
+    };
+    let c = env.credential(contract_id, "manager");
+    let shared = PortalShared::new(
+        ClientConfig {
+            // The simulator speaks plain http on loopback.
+            allow_http: true,
+            ..ClientConfig::default()
+        },
+        &prometheus::Registry::new(),
+    )
+    .expect("client builds");
+    let portal = ReqwestPortal::new(
+        shared,
+        env.sim.base_url(),
+        Credentials::new(c.client_id, c.client_secret, c.api_key),
+    );
+    let account = env.sim.with_world(|w| {
+        w.accounts
+            .values()
+            .find(|a| a.account.email == email)
+            .expect("account")
+            .account
+            .id
+            .clone()
+    });
+    let update = AccessUpdate {
+        profiles: serde_json::from_value(profiles).expect("profiles"),
+        enabled: true,
+    };
+    portal
+        .set_access(contract_id, &account, &update)
+        .await
+        .expect("access changed in the portal");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn refresh_reads_the_portal_with_gets_only_under_the_operators_rules() {
+    let env = Env::start().await;
+    let id = contract(&env, "acme", 0, "operator").await;
+    let fe = |n: usize| {
+        env.sim.with_world(|w| {
+            let mut fe = w
+                .contracts
+                .values()
+                .filter(|c| c.offer == ccs_operator::portal::Offer::FE);
+            fe.nth(n).expect("three FE contracts").id.clone()
+        })
+    };
+    let (other_id, third_id) = (fe(1), fe(2));
+    // The right keys, but no credentials label: the operator does not use it, nor does plan.
+    let c = env.credential(&other_id, "operator");
+    env.secret_in(
+        "default",
+        "unmarked-creds",
+        [
+            ("clientId".to_string(), c.client_id),
+            ("clientSecret".to_string(), c.client_secret),
+            ("apiKey".to_string(), c.api_key),
+        ]
+        .into(),
+        false,
+    )
+    .await;
+    let mut operator = env.operator(&[]);
+    wait_condition(&api::<CloudContract>(&env), "acme", "Ready", |s, _| s == "True").await;
+    let jane = with_profiles(
+        "jane",
+        "jane@acme.example",
+        "acme",
+        json!({"dashboard": "Visitor", "invoices": "Visitor"}),
+    );
+    env.apply::<PortalUser>(jane.clone()).await;
+    wait_for(&api::<PortalUser>(&env), "jane", "observed and Ready", |u| {
+        has_condition(u, "Ready", "True") && u.status.as_ref().is_some_and(|s| s.state.is_some())
+    })
+    .await;
+    wait_until(DEADLINE, "jane added in the portal", || async {
+        access(&env, &id, "jane@acme.example").map(drop)
+    })
+    .await;
+    operator.stop();
+    // After the operator's last observation, someone changes jane's profiles in the portal.
+    change_in_portal(
+        &env,
+        &id,
+        "jane@acme.example",
+        json!({"dashboard": "Visitor", "invoices": "Manager"}),
+    )
+    .await;
+
+    let mut elsewhere = contract_manifest("elsewhere", &third_id, "acme-creds");
+    elsewhere["spec"]["endpoint"] = json!("https://portal.elsewhere.example");
+    let mut unknown_item = order("unknown-item", 1);
+    unknown_item["spec"]["catalogItem"] = json!("FE-NOPE");
+    let manifests = vec![
+        contract_manifest("acme", &id, "acme-creds"),
+        contract_manifest("unmarked", &other_id, "unmarked-creds"),
+        elsewhere,
+        jane.clone(),
+        unknown_item,
+        order("fine", 1),
+    ];
+    let path = write(&env, "refresh.yaml", &manifests);
+    let url = env.sim.base_url();
+    let config = env.config_file(&format!(
+        "portal:\n  endpoint: {url}\n  allowedEndpoints:\n    - {{url: {url}, allowInsecure: true}}\n"
+    ));
+    let config = config.display().to_string();
+
+    let recorder = Recorder::start(&env.cluster.base_url()).await;
+    let kubeconfig = env.kubeconfig_for(&recorder.url);
+    let seq = env.last_call();
+
+    // Without --refresh: the last observation, jane unchanged, no portal call.
+    let plain = plan(Some(&kubeconfig), &["-f", &path, "-o", "json"], None);
+    let plain: Value =
+        serde_json::from_str(&plain.stdout).unwrap_or_else(|e| panic!("{e}: {}", plain.stderr));
+    assert_eq!(plain["mode"], "cluster");
+    let objects = by_name(&plain);
+    assert_eq!(objects["jane"]["marker"], "[=]", "{}", objects["jane"]);
+    assert_eq!(
+        objects["unknown-item"]["marker"], "[!]",
+        "{}",
+        objects["unknown-item"]
+    );
+    assert!(
+        env.calls_since(seq + 1).is_empty(),
+        "plan without --refresh called the portal"
+    );
+
+    // With --refresh: the portal's view, read with GETs only.
+    let run = plan(
+        Some(&kubeconfig),
+        &["-f", &path, "-o", "json", "--refresh", "--config", &config],
+        None,
+    );
+    assert_eq!(run.code, 1, "the unknown catalog item is refused: {}", run.stderr);
+    let output: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr));
+    assert_eq!(output["mode"], "refresh");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/config/plan-output.schema.json"
+        ))
+        .expect("schema file"),
+    )
+    .expect("schema JSON");
+    assert!(
+        jsonschema::validator_for(&schema)
+            .expect("schema")
+            .is_valid(&output)
+    );
+    let objects = by_name(&output);
+    let text = |name: &str| objects[name]["changes"].to_string();
+    assert_eq!(objects["jane"]["marker"], "[~]", "{}", text("jane"));
+    assert!(
+        text("jane").contains("invoices: Manager -> Visitor"),
+        "{}",
+        text("jane")
+    );
+    assert_eq!(objects["acme"]["marker"], "[=]", "{}", text("acme"));
+    // A contract that cannot be read is a [?] line with the reason (these two are new: [+] overall).
+    let unread = |name: &str, why: &str| {
+        objects[name]["changes"]
+            .as_array()
+            .expect("changes")
+            .iter()
+            .any(|c| c["marker"] == "[?]" && c["message"].as_str().is_some_and(|m| m.contains(why)))
+    };
+    assert!(
+        unread("unmarked", "not marked as Customer Space credentials"),
+        "{}",
+        text("unmarked")
+    );
+    assert!(unread("elsewhere", "EndpointNotAllowed"), "{}", text("elsewhere"));
+    assert_eq!(
+        objects["unknown-item"]["marker"],
+        "[x]",
+        "{}",
+        text("unknown-item")
+    );
+    assert!(
+        text("unknown-item").contains("UnknownCatalogItem"),
+        "{}",
+        text("unknown-item")
+    );
+    assert_eq!(objects["fine"]["marker"], "[!]", "{}", text("fine"));
+
+    let calls = env.calls_since(seq + 1);
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.method == "GET" && c.route.ends_with("/users")),
+        "--refresh read the contract's users: {calls:?}"
+    );
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.method == "GET" || c.route.contains("oauth")),
+        "--refresh sent something else than GET (and the token request): {calls:?}"
+    );
+    assert!(writes_since(&env, seq + 1).is_empty());
+    assert!(
+        calls
+            .iter()
+            .all(|c| c.contract_id.as_deref().is_none_or(|c| c == id)),
+        "only the contract with a marked Secret and an allowed endpoint is read: {calls:?}"
+    );
+    let requests = recorder.requests();
+    assert!(
+        requests.iter().all(|(m, _)| m == "GET"),
+        "plan --refresh sent something else than GET to the cluster: {requests:?}"
+    );
+
+    // The operator's endpoint policy applies: the simulator's plain http is refused unless the
+    // configuration allows it (as `ccs-operator run` refuses to start), and nothing is sent.
+    let seq = env.last_call();
+    let strict = env.config_file(&format!("portal:\n  endpoint: {url}\n"));
+    let run = plan(
+        Some(&kubeconfig),
+        &[
+            "-f",
+            &path,
+            "--refresh",
+            "--config",
+            &strict.display().to_string(),
+        ],
+        None,
+    );
+    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert!(run.stderr.contains("allowInsecure"), "{}", run.stderr);
+    assert!(
+        env.calls_since(seq + 1).is_empty(),
+        "a refused endpoint gets no call"
+    );
+}
