@@ -1,6 +1,6 @@
 //! The one-command demo, as a newcomer runs it: start it from any directory (an installed binary,
-//! far from the repository), wait for Ready through kubectl, find a budget email, stop it with
-//! Ctrl-C.
+//! far from the repository), wait for Ready through kubectl, then for the intended health
+//! (`Stalled=false`, `Reconciling=false`), find a budget email, stop it with Ctrl-C.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -69,6 +69,26 @@ fn the_demo_started_outside_the_repository_makes_every_sample_ready_and_writes_a
         "not Ready: {}",
         String::from_utf8_lossy(&wait.stderr)
     );
+    // The intended health once Ready: nothing stuck, nothing left in progress (kstatus Current).
+    for condition in ["Stalled=false", "Reconciling=false"] {
+        let wait = kubectl(
+            &kubeconfig,
+            &cache,
+            &[
+                "wait",
+                &format!("--for=condition={condition}"),
+                "ccontract,budget,puser,sorder",
+                "--all",
+                "--timeout=90s",
+            ],
+        );
+        assert!(
+            wait.status.success(),
+            "not {condition}: {}{}",
+            String::from_utf8_lossy(&wait.stdout),
+            String::from_utf8_lossy(&wait.stderr)
+        );
+    }
     let get = kubectl(&kubeconfig, &cache, &["get", "customerspace"]);
     let table = String::from_utf8_lossy(&get.stdout);
     for name in [
