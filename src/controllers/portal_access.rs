@@ -17,7 +17,6 @@ use crate::portal::{
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::{Api, ResourceExt};
-use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -75,9 +74,7 @@ fn scope(endpoint: &str, secret: &str, uid: &str) -> String {
 }
 
 fn lru<V>() -> Mutex<lru::LruCache<String, V>> {
-    Mutex::new(lru::LruCache::new(
-        NonZeroUsize::new(CAPACITY).unwrap_or(NonZeroUsize::MIN),
-    ))
+    Mutex::new(super::common::lru_cache(CAPACITY))
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

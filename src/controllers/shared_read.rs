@@ -45,9 +45,8 @@ impl<T: Clone> SharedRead<T> {
     /// [`SLACK`]; `size` follows its length.
     pub fn new(poll: Duration, size: Option<prometheus::IntGauge>) -> Self {
         let max_age = Duration::try_from_secs_f64(poll.as_secs_f64() * SLACK).unwrap_or(poll);
-        let capacity = std::num::NonZeroUsize::new(CAPACITY).unwrap_or(std::num::NonZeroUsize::MIN);
         Self {
-            slots: Mutex::new(lru::LruCache::new(capacity)),
+            slots: Mutex::new(super::common::lru_cache(CAPACITY)),
             max_age,
             size,
         }

@@ -4,6 +4,7 @@
 use super::compute::{Referenced, World};
 use super::report::{Action, Change};
 use crate::api::ServiceOrder;
+use crate::controllers::common::conditions;
 use crate::controllers::service_order::plan::validate;
 use kube::ResourceExt;
 
@@ -66,7 +67,7 @@ fn plan_against_status(
         }
         Some(live) => {
             let status = live.status.as_ref();
-            let ready = status.and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"));
+            let ready = status.and_then(|s| conditions::find(&s.conditions, "Ready"));
             match status.and_then(|s| s.state.map(|st| (st, s))) {
                 None => vec![Change::new(
                     Action::Unknown,

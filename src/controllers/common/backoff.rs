@@ -8,7 +8,6 @@
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use lru::LruCache;
-use std::num::NonZeroUsize;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -44,9 +43,7 @@ impl Backoff {
     /// Like [`Backoff::new`], keeping at most `capacity` entries.
     pub fn with_capacity(min: Duration, max: Duration, capacity: usize) -> Self {
         Self {
-            failures: Mutex::new(LruCache::new(
-                NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN),
-            )),
+            failures: Mutex::new(super::lru_cache(capacity)),
             min,
             max,
             idle: max.saturating_mul(IDLE_FACTOR),

@@ -57,3 +57,9 @@ pub fn count(n: usize) -> i32 {
 pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
+
+/// An LRU map keeping at most `capacity` entries (at least one): every table keyed by user input
+/// is bounded with one.
+pub fn lru_cache<K: std::hash::Hash + Eq, V>(capacity: usize) -> lru::LruCache<K, V> {
+    lru::LruCache::new(std::num::NonZeroUsize::new(capacity).unwrap_or(std::num::NonZeroUsize::MIN))
+}

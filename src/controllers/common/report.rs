@@ -8,7 +8,6 @@ use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use std::num::NonZeroUsize;
 use std::sync::Mutex;
 
 /// Bound of [`WrittenVersions`], well above the objects one operator manages.
@@ -31,9 +30,7 @@ impl Default for WrittenVersions {
 impl WrittenVersions {
     /// Keeps at most `capacity` entries.
     pub fn with_capacity(capacity: usize) -> Self {
-        Self(Mutex::new(lru::LruCache::new(
-            NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN),
-        )))
+        Self(Mutex::new(super::lru_cache(capacity)))
     }
 
     fn locked(&self) -> std::sync::MutexGuard<'_, lru::LruCache<String, String>> {
