@@ -175,7 +175,9 @@ async fn set_incident_state(
     let incident = {
         let mut world = app.write();
         let Some(incident) = world.manual_incidents.iter_mut().find(|m| m.id == id) else {
-            return Err(ApiError::not_found(format!("no incident {id} opened through the admin API")));
+            return Err(ApiError::not_found(format!(
+                "no incident {id} opened through the admin API"
+            )));
         };
         incident.forced_state = change.state;
         incident.clone()

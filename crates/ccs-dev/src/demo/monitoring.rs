@@ -245,7 +245,9 @@ impl Monitoring {
     /// The guide's monitoring lines.
     pub fn print_guide(&self) {
         let m = self.operator;
-        println!("The operator's metrics: http://{m}/metrics  (health: http://{m}/healthz, http://{m}/readyz)");
+        println!(
+            "The operator's metrics: http://{m}/metrics  (health: http://{m}/healthz, http://{m}/readyz)"
+        );
         match &self.prometheus {
             Some(p) => {
                 let url = p.url();
@@ -302,7 +304,10 @@ mod tests {
         }
         assert!(changed >= 5, "the chart's rules have for: 1h, 15m and 5m clauses");
         // Shorter ones stay.
-        assert_eq!(rules_with_for_max(CHART_RULES, Some(Duration::from_secs(7200))), CHART_RULES);
+        assert_eq!(
+            rules_with_for_max(CHART_RULES, Some(Duration::from_secs(7200))),
+            CHART_RULES
+        );
     }
 
     #[test]
