@@ -424,13 +424,29 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
         .expect(200, "GET", &cp("/platform-status"), &c, "", None, auth())
         .await;
     assert_eq!(status["weather"], "Sunny", "{status}");
-    ck.expect(200, "PUT", state, &inc, "", Some(json!({"state": null})), Auth::None)
-        .await;
+    ck.expect(
+        200,
+        "PUT",
+        state,
+        &inc,
+        "",
+        Some(json!({"state": null})),
+        Auth::None,
+    )
+    .await;
     let missing = [("incidentId", "INC-none")];
     ck.expect(404, "PUT", state, &missing, "", resolve, Auth::None)
         .await;
-    ck.expect(422, "PUT", state, &inc, "", Some(json!({"state": "Gone"})), Auth::None)
-        .await;
+    ck.expect(
+        422,
+        "PUT",
+        state,
+        &inc,
+        "",
+        Some(json!({"state": "Gone"})),
+        Auth::None,
+    )
+    .await;
     let freeze = Some(json!({"frozen": true}));
     ck.expect(200, "PUT", "/admin/consumption", &[], "", freeze, Auth::None)
         .await;
