@@ -476,24 +476,28 @@ fn without_a_prometheus_binary_the_demo_says_how_to_install_it_and_goes_on() {
 }
 
 #[test]
-fn an_explicit_prometheus_bin_that_does_not_exist_fails_before_anything_starts() {
+fn an_explicit_prometheus_bin_that_does_not_exist_or_a_lone_alert_for_max_fails_before_anything_starts() {
     let cwd = tempfile::tempdir().expect("tempdir");
-    let output = Command::new(env!("CARGO_BIN_EXE_ccs-dev"))
-        .args([
-            "demo",
-            "--prometheus-bin",
-            "/nonexistent/prometheus",
-            "--duration",
-            "30s",
-        ])
-        .current_dir(cwd.path())
-        .output()
-        .expect("demo runs");
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(!output.status.success(), "{stderr}");
-    assert!(
-        stderr.contains("--prometheus-bin /nonexistent/prometheus: no such file"),
-        "{stderr}"
-    );
-    assert!(!cwd.path().join("demo").exists());
+    for (args, expected) in [
+        (
+            &["--prometheus-bin", "/nonexistent/prometheus"][..],
+            "--prometheus-bin /nonexistent/prometheus: no such file",
+        ),
+        (
+            &["--alert-for-max", "5s"][..],
+            "--alert-for-max applies to the demo's Prometheus: add --prometheus",
+        ),
+    ] {
+        let output = Command::new(env!("CARGO_BIN_EXE_ccs-dev"))
+            .arg("demo")
+            .args(args)
+            .args(["--duration", "30s"])
+            .current_dir(cwd.path())
+            .output()
+            .expect("demo runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{args:?}: {stderr}");
+        assert!(stderr.contains(expected), "{args:?}: {stderr}");
+        assert!(!cwd.path().join("demo").exists(), "{args:?}: the demo started");
+    }
 }

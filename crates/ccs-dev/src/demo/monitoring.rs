@@ -45,6 +45,10 @@ impl MonitoringArgs {
     /// Finds the binary: an explicit `--prometheus-bin` that is not a file is an error (before
     /// anything starts); a missing `prometheus` on PATH is not.
     pub fn binary(&self) -> anyhow::Result<Binary> {
+        anyhow::ensure!(
+            self.alert_for_max.is_none() || self.prometheus || self.prometheus_bin.is_some(),
+            "--alert-for-max applies to the demo's Prometheus: add --prometheus"
+        );
         if let Some(path) = &self.prometheus_bin {
             anyhow::ensure!(
                 path.is_file(),
@@ -217,6 +221,7 @@ pub struct Monitoring {
     operator: SocketAddr,
     prometheus: Option<Prometheus>,
     missing: bool,
+    for_max: Option<Duration>,
 }
 
 impl Monitoring {
@@ -239,6 +244,7 @@ impl Monitoring {
             operator,
             prometheus,
             missing,
+            for_max: args.alert_for_max,
         })
     }
 
@@ -254,6 +260,12 @@ impl Monitoring {
                 println!("Prometheus (the chart's alert rules, scraping every {INTERVAL}): {url}");
                 println!("  alerts: {url}/alerts   rules: {url}/rules   targets: {url}/targets");
                 println!("  spend vs budget: {url}/graph?g0.expr=ccs_budget_used_ratio&g0.tab=0");
+                if self.for_max.is_none() {
+                    println!(
+                        "  alerts with a `for:` (CcsPlatformWeatherDegraded: 15m) wait that long; \
+                         --alert-for-max 10s shortens them in the demo's copy of the rules"
+                    );
+                }
             }
             None if self.missing => println!(
                 "--prometheus: no prometheus binary on PATH; install it (Debian: apt-get install prometheus) \
