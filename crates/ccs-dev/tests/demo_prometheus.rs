@@ -413,15 +413,18 @@ async fn the_demo_with_prometheus_fires_and_resolves_the_charts_alerts_and_fills
         "apiVersion: customerspace.io/v1alpha1\nkind: ServiceOrder\nmetadata: {name: acme-prod-more-storage, namespace: default}\n\
          spec: {contract: acme-prod, catalogItem: FE-EVS, quantity: 1, parameters: {region: eu-west-0, sizeGb: \"100\", type: SSD}}\n",
     );
-    let pending = &dashboard;
-    eventually("every dashboard query returning data", move || async move {
-        let left = pending.lock().unwrap().clone();
-        left.is_empty().then_some(()).or_else(|| {
-            eprintln!("dashboard queries without data yet: {left:?}");
-            None
-        })
-    })
-    .await;
+    let start = Instant::now();
+    loop {
+        let left = dashboard.lock().unwrap().clone();
+        if left.is_empty() {
+            break;
+        }
+        assert!(
+            start.elapsed() < DEADLINE,
+            "dashboard queries that never returned data (query: panel): {left:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 
     // The namespace variable's query lists the demo's namespace.
     let values = get_json(
