@@ -6,13 +6,13 @@ use super::common::report::WrittenVersions;
 use super::portal_access::PortalAccess;
 use super::stores::Stores;
 use crate::config::OperatorConfig;
+use crate::controllers::common::events::Recorder;
 use crate::email::Mailer;
 use crate::email::guard::GuardedMailer;
 use crate::email::once::OnceMailer;
 use crate::metrics::Metrics;
 use crate::runtime::leader::Leadership;
 use chrono::{DateTime, Utc};
-use kube::runtime::events::{Recorder, Reporter};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,7 +24,7 @@ pub struct Context {
     pub config: OperatorConfig,
     /// Metrics.
     pub metrics: Metrics,
-    /// The one event recorder (so the API server can deduplicate repeated events).
+    /// The one event recorder (so repeated events fold into one Event's series).
     pub recorder: Recorder,
     /// Outgoing email.
     pub mailer: Arc<dyn Mailer>,
@@ -52,7 +52,7 @@ impl Context {
         mailer: Arc<dyn Mailer>,
     ) -> anyhow::Result<Arc<Self>> {
         let portal = PortalAccess::new(&config, &metrics.registry)?;
-        let recorder = Recorder::new(client.clone(), Reporter::from("ccs-operator"));
+        let recorder = Recorder::new(client.clone(), "ccs-operator");
         let stores = Stores::default();
         let smtp = &config.smtp;
         if smtp.allowed_recipient_domains.is_empty() {

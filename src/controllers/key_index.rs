@@ -8,21 +8,37 @@ use kube::Resource;
 use kube::runtime::reflector::ObjectRef;
 use kube::runtime::watcher::Event;
 use std::collections::{HashMap, HashSet};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Objects of kind `K` per key, as their watch last reported them.
+///
+/// Each object costs one shared reference (name and namespace only) and one shared key string,
+/// about 250 bytes with the maps' overhead: it is held for every cached object.
 pub struct KeyIndex<K: Resource<DynamicType = ()>> {
     key_of: fn(&K) -> String,
     state: Mutex<IndexState<K>>,
 }
 
+/// An object, by namespace and name only (an `ObjectRef` from an object also carries its uid and
+/// resourceVersion: not needed to find it, and twice the size).
+type Slim<K> = Arc<ObjectRef<K>>;
+
 struct IndexState<K: Resource<DynamicType = ()>> {
     /// Key -> objects.
-    by_key: HashMap<String, HashSet<ObjectRef<K>>>,
+    by_key: HashMap<Arc<str>, HashSet<Slim<K>>>,
     /// Object -> its key (to move or drop it without knowing its old key).
-    keys: HashMap<ObjectRef<K>, String>,
+    keys: HashMap<Slim<K>, Arc<str>>,
     /// Objects seen by the relist in progress, if any.
-    relisted: Option<HashSet<ObjectRef<K>>>,
+    relisted: Option<HashSet<Slim<K>>>,
+}
+
+fn slim<K: Resource<DynamicType = ()>>(obj: &K) -> Slim<K> {
+    let name = obj.meta().name.as_deref().unwrap_or_default();
+    let at = ObjectRef::new(name);
+    Arc::new(match obj.meta().namespace.as_deref() {
+        Some(ns) => at.within(ns),
+        None => at,
+    })
 }
 
 impl<K: Resource<DynamicType = ()>> KeyIndex<K> {
@@ -44,7 +60,7 @@ impl<K: Resource<DynamicType = ()>> KeyIndex<K> {
         match event {
             Event::Init => state.relisted = Some(HashSet::new()),
             Event::InitApply(obj) => {
-                let at = ObjectRef::from_obj(obj);
+                let at = slim(obj);
                 if let Some(seen) = state.relisted.as_mut() {
                     seen.insert(at.clone());
                 }
@@ -52,7 +68,7 @@ impl<K: Resource<DynamicType = ()>> KeyIndex<K> {
             }
             Event::InitDone => {
                 if let Some(seen) = state.relisted.take() {
-                    let gone: Vec<ObjectRef<K>> = state
+                    let gone: Vec<Slim<K>> = state
                         .keys
                         .keys()
                         .filter(|r| !seen.contains(*r))
@@ -61,8 +77,8 @@ impl<K: Resource<DynamicType = ()>> KeyIndex<K> {
                     gone.iter().for_each(|r| state.remove(r));
                 }
             }
-            Event::Apply(obj) => state.insert(ObjectRef::from_obj(obj), (self.key_of)(obj)),
-            Event::Delete(obj) => state.remove(&ObjectRef::from_obj(obj)),
+            Event::Apply(obj) => state.insert(slim(obj), (self.key_of)(obj)),
+            Event::Delete(obj) => state.remove(&slim(obj)),
         }
     }
 
@@ -72,22 +88,27 @@ impl<K: Resource<DynamicType = ()>> KeyIndex<K> {
         state
             .by_key
             .get(key)
-            .map(|refs| refs.iter().cloned().collect())
+            .map(|refs| refs.iter().map(|r| r.as_ref().clone()).collect())
             .unwrap_or_default()
     }
 }
 
 impl<K: Resource<DynamicType = ()>> IndexState<K> {
-    fn insert(&mut self, at: ObjectRef<K>, key: String) {
-        if self.keys.get(&at) == Some(&key) {
+    fn insert(&mut self, at: Slim<K>, key: String) {
+        if self.keys.get(&at).is_some_and(|k| **k == *key) {
             return;
         }
         self.remove(&at);
+        // Objects sharing a key share its string.
+        let key: Arc<str> = match self.by_key.get_key_value(key.as_str()) {
+            Some((shared, _)) => shared.clone(),
+            None => key.into(),
+        };
         self.by_key.entry(key.clone()).or_default().insert(at.clone());
         self.keys.insert(at, key);
     }
 
-    fn remove(&mut self, at: &ObjectRef<K>) {
+    fn remove(&mut self, at: &Slim<K>) {
         let Some(key) = self.keys.remove(at) else { return };
         if let Some(refs) = self.by_key.get_mut(&key) {
             refs.remove(at);

@@ -5,6 +5,7 @@ pub mod backoff;
 pub mod conditions;
 pub mod driver;
 pub mod error;
+pub mod events;
 pub mod finalizer;
 pub mod health;
 pub mod report;
@@ -60,6 +61,10 @@ pub fn timestamp(t: chrono::DateTime<chrono::Utc>) -> String {
 
 /// An LRU map keeping at most `capacity` entries (at least one): every table keyed by user input
 /// is bounded with one.
+/// It grows with use: nothing is reserved for the capacity up front (`LruCache::new` would reserve
+/// it all, 2 MB for a bound of 100,000).
 pub fn lru_cache<K: std::hash::Hash + Eq, V>(capacity: usize) -> lru::LruCache<K, V> {
-    lru::LruCache::new(std::num::NonZeroUsize::new(capacity).unwrap_or(std::num::NonZeroUsize::MIN))
+    let mut cache = lru::LruCache::unbounded();
+    cache.resize(std::num::NonZeroUsize::new(capacity).unwrap_or(std::num::NonZeroUsize::MIN));
+    cache
 }

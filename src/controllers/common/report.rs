@@ -3,8 +3,8 @@
 
 use super::FIELD_MANAGER;
 use super::error::ReconcileError;
+use super::events::{Event, EventType, Recorder};
 use kube::api::{Patch, PatchParams};
-use kube::runtime::events::{Event, EventType, Recorder};
 use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -19,7 +19,16 @@ pub const MAX_WRITTEN_VERSIONS: usize = 100_000;
 /// Bounded: an object found gone drops its entry, and past [`MAX_WRITTEN_VERSIONS`] the least
 /// recently written go first (deleted objects are never written again, so they are the first to
 /// go). A missing entry only costs one status read.
-pub struct WrittenVersions(Mutex<lru::LruCache<String, String>>);
+///
+/// Uids and versions are held as 64-bit hashes (16 bytes an entry instead of about 100): a
+/// collision could only make one cached status look current, with odds near 1 in 10^14.
+pub struct WrittenVersions(Mutex<lru::LruCache<u64, u64>>);
+
+fn fingerprint(s: &str) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    std::hash::Hash::hash(s, &mut h);
+    std::hash::Hasher::finish(&h)
+}
 
 impl Default for WrittenVersions {
     fn default() -> Self {
@@ -33,15 +42,16 @@ impl WrittenVersions {
         Self(Mutex::new(super::lru_cache(capacity)))
     }
 
-    fn locked(&self) -> std::sync::MutexGuard<'_, lru::LruCache<String, String>> {
+    fn locked(&self) -> std::sync::MutexGuard<'_, lru::LruCache<u64, u64>> {
         self.0.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn record(&self, uid: Option<String>, version: Option<String>) {
         let Some(uid) = uid else { return };
+        let uid = fingerprint(&uid);
         let mut map = self.locked();
         match version {
-            Some(version) => map.put(uid, version),
+            Some(version) => map.put(uid, fingerprint(&version)),
             None => map.pop(&uid),
         };
     }
@@ -62,7 +72,7 @@ impl WrittenVersions {
         else {
             return false;
         };
-        self.locked().get(uid) == Some(version)
+        self.locked().get(&fingerprint(uid)) == Some(&fingerprint(version))
     }
 }
 
