@@ -66,7 +66,7 @@ fn ready(t: &Texts, row: &ContractRow) -> Markup {
     };
     html! {
         p.ready {
-            span class=(format!("badge {class}")) data-ready=(format!("{:?}", row.ready)) { (label) }
+            span class=(format!("badge {class}")) data-ready=(row.ready.map_or("unknown", |r| if r { "true" } else { "false" })) { (label) }
             @if let Some(reason) = &row.ready_reason { " " span.reason { (reason) } }
         }
     }

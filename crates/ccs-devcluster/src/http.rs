@@ -239,6 +239,21 @@ async fn resource(
     {
         return Err(ApiError::no_route());
     }
+    if info.builtin == Some(super::resource::Builtin::SubjectAccessReview) {
+        // Not stored: answered at once from the RBAC objects.
+        if req.method() != Method::POST || path.name.is_some() {
+            return Err(ApiError::method_not_allowed());
+        }
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = decode(&content_type, &read_body(req.into_body()).await?)?;
+        let answer = super::rbac::review(&state.store.read(), body)?;
+        return Ok(json_response(StatusCode::CREATED, &answer));
+    }
     target.namespace = path.namespace.clone().unwrap_or_default();
     target.name = path.name.clone().unwrap_or_default();
     target.subresource = path.subresource.clone();
