@@ -305,7 +305,11 @@ impl CustomerSpace for ReqwestPortal {
     }
 
     async fn list_requests(&self, contract: &str) -> PortalResult<Vec<ServiceRequest>> {
-        self.get_all("list_requests", contract_path(contract, &["requests"]), Vec::new())
-            .await
+        self.get_all(
+            "list_requests",
+            contract_path(contract, &["requests"]),
+            Vec::new(),
+        )
+        .await
     }
 }

@@ -76,9 +76,7 @@ async fn secure_headers(mut response: Response) -> Response {
 }
 
 fn texts(headers: &HeaderMap) -> &'static i18n::Texts {
-    let accept = headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok());
+    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
     i18n::texts(i18n::locale(accept))
 }
 

@@ -329,5 +329,9 @@ pub fn contract(t: &Texts, d: &ContractDetail) -> Markup {
 
 /// A page with only a message (sign-in needed, not found).
 pub fn message(t: &Texts, text: &str) -> Markup {
-    page(t, t.title, html! { h1 { (t.title) } p { (text) } p { a href="/" { (t.back) } } })
+    page(
+        t,
+        t.title,
+        html! { h1 { (t.title) } p { (text) } p { a href="/" { (t.back) } } },
+    )
 }

@@ -94,8 +94,14 @@ fn builtin_schemas(builtin: Builtin) -> &'static SchemaSet {
             (Builtin::Lease, of::<coordination::Lease>()),
             (Builtin::Crd, of::<apiextensions::CustomResourceDefinition>()),
             (Builtin::Role, of::<k8s_openapi::api::rbac::v1::Role>()),
-            (Builtin::RoleBinding, of::<k8s_openapi::api::rbac::v1::RoleBinding>()),
-            (Builtin::ClusterRole, of::<k8s_openapi::api::rbac::v1::ClusterRole>()),
+            (
+                Builtin::RoleBinding,
+                of::<k8s_openapi::api::rbac::v1::RoleBinding>(),
+            ),
+            (
+                Builtin::ClusterRole,
+                of::<k8s_openapi::api::rbac::v1::ClusterRole>(),
+            ),
             (
                 Builtin::ClusterRoleBinding,
                 of::<k8s_openapi::api::rbac::v1::ClusterRoleBinding>(),

@@ -6,7 +6,9 @@
 
 use super::error::{ApiError, ApiResult};
 use super::store::Inner;
-use k8s_openapi::api::authorization::v1::{ResourceAttributes, SubjectAccessReview, SubjectAccessReviewStatus};
+use k8s_openapi::api::authorization::v1::{
+    ResourceAttributes, SubjectAccessReview, SubjectAccessReviewStatus,
+};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding, Subject};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -51,11 +53,21 @@ fn rule_allows(rule: &PolicyRule, attrs: &ResourceAttributes) -> bool {
     has(&rule.verbs, verb)
         && has(rule.api_groups.as_deref().unwrap_or_default(), group)
         && has(rule.resources.as_deref().unwrap_or_default(), &resource)
-        && (names.is_empty() || attrs.name.as_deref().is_some_and(|n| names.iter().any(|x| x == n)))
+        && (names.is_empty()
+            || attrs
+                .name
+                .as_deref()
+                .is_some_and(|n| names.iter().any(|x| x == n)))
 }
 
 /// The rules of a binding's role reference (a ClusterRole, or a Role of `namespace`).
-fn rules_of(kind: &str, name: &str, namespace: &str, roles: &[Role], cluster_roles: &[ClusterRole]) -> Vec<PolicyRule> {
+fn rules_of(
+    kind: &str,
+    name: &str,
+    namespace: &str,
+    roles: &[Role],
+    cluster_roles: &[ClusterRole],
+) -> Vec<PolicyRule> {
     let rules = match kind {
         "ClusterRole" => cluster_roles
             .iter()
@@ -83,8 +95,18 @@ pub fn allowed(inner: &Inner, user: &str, groups: &[String], attrs: &ResourceAtt
     let roles: Vec<Role> = stored(inner, "roles");
     let cluster_roles: Vec<ClusterRole> = stored(inner, "clusterroles");
     for binding in stored::<ClusterRoleBinding>(inner, "clusterrolebindings") {
-        let bound = binding.subjects.iter().flatten().any(|s| matches_subject(s, user, &groups, ""));
-        let rules = rules_of(&binding.role_ref.kind, &binding.role_ref.name, "", &roles, &cluster_roles);
+        let bound = binding
+            .subjects
+            .iter()
+            .flatten()
+            .any(|s| matches_subject(s, user, &groups, ""));
+        let rules = rules_of(
+            &binding.role_ref.kind,
+            &binding.role_ref.name,
+            "",
+            &roles,
+            &cluster_roles,
+        );
         if bound && rules.iter().any(|r| rule_allows(r, attrs)) {
             let name = binding.metadata.name.unwrap_or_default();
             return (true, format!("RBAC: allowed by ClusterRoleBinding {name:?}"));
@@ -106,7 +128,10 @@ pub fn allowed(inner: &Inner, user: &str, groups: &[String], attrs: &ResourceAtt
                 let name = binding.metadata.name.unwrap_or_default();
                 return (
                     true,
-                    format!("RBAC: allowed by RoleBinding {name:?} of {} {:?} to {user:?}", role.kind, role.name),
+                    format!(
+                        "RBAC: allowed by RoleBinding {name:?} of {} {:?} to {user:?}",
+                        role.kind, role.name
+                    ),
                 );
             }
         }
@@ -165,24 +190,44 @@ mod tests {
     #[test]
     fn role_bindings_grant_in_their_namespace_cluster_bindings_everywhere() {
         let store = Store::new(100);
-        put(&store, "clusterroles", json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        put(
+            &store,
+            "clusterroles",
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
             "metadata": {"name": "viewer"}, "rules": [{"apiGroups": ["customerspace.io"],
-            "resources": ["cloudcontracts"], "verbs": ["get", "list"]}]}));
-        put(&store, "roles", json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "resources": ["cloudcontracts"], "verbs": ["get", "list"]}]}),
+        );
+        put(
+            &store,
+            "roles",
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
             "metadata": {"name": "users", "namespace": "team-a"}, "rules": [{"apiGroups": ["*"],
-            "resources": ["portalusers"], "verbs": ["list"]}]}));
-        put(&store, "rolebindings", json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "resources": ["portalusers"], "verbs": ["list"]}]}),
+        );
+        put(
+            &store,
+            "rolebindings",
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
             "metadata": {"name": "alice-view", "namespace": "team-a"},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "viewer"},
-            "subjects": [{"kind": "User", "name": "alice"}, {"kind": "Group", "name": "finance"}]}));
-        put(&store, "rolebindings", json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
+            "subjects": [{"kind": "User", "name": "alice"}, {"kind": "Group", "name": "finance"}]}),
+        );
+        put(
+            &store,
+            "rolebindings",
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "RoleBinding",
             "metadata": {"name": "alice-users", "namespace": "team-a"},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "users"},
-            "subjects": [{"kind": "User", "name": "alice"}]}));
-        put(&store, "clusterrolebindings", json!({"apiVersion": "rbac.authorization.k8s.io/v1",
+            "subjects": [{"kind": "User", "name": "alice"}]}),
+        );
+        put(
+            &store,
+            "clusterrolebindings",
+            json!({"apiVersion": "rbac.authorization.k8s.io/v1",
             "kind": "ClusterRoleBinding", "metadata": {"name": "ops-view"},
             "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "viewer"},
-            "subjects": [{"kind": "Group", "name": "ops"}]}));
+            "subjects": [{"kind": "Group", "name": "ops"}]}),
+        );
         assert!(ask(&store, "alice", &[], "team-a", "cloudcontracts"));
         assert!(ask(&store, "alice", &[], "team-a", "portalusers"));
         assert!(!ask(&store, "alice", &[], "team-b", "cloudcontracts"));

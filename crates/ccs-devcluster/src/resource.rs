@@ -287,8 +287,22 @@ pub fn builtins() -> Vec<ResourceInfo> {
     crd.columns = vec![col("Created At", "string", ".metadata.creationTimestamp")];
     let rbac = "rbac.authorization.k8s.io";
     let role = mk(rbac, "v1", "roles", "Role", true, Builtin::Role);
-    let binding = mk(rbac, "v1", "rolebindings", "RoleBinding", true, Builtin::RoleBinding);
-    let cluster_role = mk(rbac, "v1", "clusterroles", "ClusterRole", false, Builtin::ClusterRole);
+    let binding = mk(
+        rbac,
+        "v1",
+        "rolebindings",
+        "RoleBinding",
+        true,
+        Builtin::RoleBinding,
+    );
+    let cluster_role = mk(
+        rbac,
+        "v1",
+        "clusterroles",
+        "ClusterRole",
+        false,
+        Builtin::ClusterRole,
+    );
     let cluster_binding = mk(
         rbac,
         "v1",

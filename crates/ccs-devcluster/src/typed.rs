@@ -5,8 +5,8 @@
 use super::error::{ApiError, ApiResult};
 use super::resource::Builtin;
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::rbac::v1 as rbac;
 use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Secret};
+use k8s_openapi::api::rbac::v1 as rbac;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -272,10 +272,18 @@ fn open_requests_count_every_request_not_final_by_state() {
         }))
         .expect("a request")
     };
-    let all: Vec<_> = ["Transmitted", "InProgress", "InProgress", "Completed", "Cancelled", "Rejected", "Paused"]
-        .into_iter()
-        .map(request)
-        .collect();
+    let all: Vec<_> = [
+        "Transmitted",
+        "InProgress",
+        "InProgress",
+        "Completed",
+        "Cancelled",
+        "Rejected",
+        "Paused",
+    ]
+    .into_iter()
+    .map(request)
+    .collect();
     assert_eq!(
         open_requests(&all),
         OpenRequests {
