@@ -253,7 +253,7 @@ pub fn contract(t: &Texts, d: &ContractDetail) -> Markup {
                 @match &d.requests {
                     Some(r) => {
                         (age(t, Some(r.age_secs)))
-                        div.scroll { table {
+                        div.scroll tabindex="0" role="region" aria-label=(t.requests) { table {
                             thead { tr { th scope="col" { "Id" } th scope="col" { (t.item) } th scope="col" { (t.quantity) } th scope="col" { (t.state) } th scope="col" { (t.source) } th scope="col" { (t.submitted) } } }
                             tbody { @for l in r.value.iter() {
                                 tr data-request=(l.id) {
@@ -278,7 +278,7 @@ pub fn contract(t: &Texts, d: &ContractDetail) -> Markup {
             section aria-labelledby="users" {
                 h2 #users { (t.users) }
                 p.fresh { (t.live) }
-                div.scroll { table {
+                div.scroll tabindex="0" role="region" aria-label=(t.users) { table {
                     thead { tr { th scope="col" { (t.name) } th scope="col" { (t.email) } th scope="col" { (t.state) } th scope="col" { (t.profiles) } } }
                     tbody { @for u in &d.users {
                         tr data-user=(u.name) {

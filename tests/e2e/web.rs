@@ -61,8 +61,21 @@ fn order(name: &str) -> Value {
     })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn pages_and_json_show_the_objects_status_the_catalog_and_portal_made_requests() {
+/// What [`populated`] set up.
+struct Populated {
+    env: Env,
+    operator: Operator,
+    web: String,
+    portal_request: String,
+    order_request: String,
+    catalog: Vec<ccs_operator::portal::CatalogItem>,
+    /// The contract page once it lists both requests and the catalog.
+    page: String,
+}
+
+/// The contract `acme` with a budget, a PortalUser, a ServiceOrder and a request made by a person
+/// in the portal; the operator serving the page (`web.auth: none`).
+async fn populated() -> Populated {
     let env = Env::start().await;
     let id = contract(&env, "acme", 0, "operator").await;
     let portal = person(&env, &id);
@@ -82,21 +95,18 @@ async fn pages_and_json_show_the_objects_status_the_catalog_and_portal_made_requ
         .await
         .expect("a request made in the portal");
     let catalog = portal.list_catalog(&id).await.expect("the portal's catalog");
-    env.apply::<BudgetAlert>(support::manifests::budget("acme-monthly", "acme", "1000"))
+    env.apply::<BudgetAlert>(support::manifests::budget("acme-monthly", "acme", "40000"))
         .await;
     env.apply::<PortalUser>(user("jane", "jane.web@acme.example", json!({})))
         .await;
     env.apply::<ServiceOrder>(order("bucket")).await;
     let operator = env.operator(&["--web-listen", "127.0.0.1:0", "--web-auth", "none"]);
     let web = operator.web.clone().expect("status page address");
-
-    let contracts = api::<CloudContract>(&env);
-    wait_for(&contracts, "acme", "status.requests", |c| {
+    wait_for(&api::<CloudContract>(&env), "acme", "status.requests", |c| {
         c.status.as_ref().is_some_and(|s| s.requests.is_some())
     })
     .await;
-    let budgets = api::<BudgetAlert>(&env);
-    wait_for(&budgets, "acme-monthly", "spend", |b| {
+    wait_for(&api::<BudgetAlert>(&env), "acme-monthly", "spend", |b| {
         b.status.as_ref().is_some_and(|s| s.actual.is_some())
     })
     .await;
@@ -105,7 +115,6 @@ async fn pages_and_json_show_the_objects_status_the_catalog_and_portal_made_requ
     })
     .await;
     let order_request = ordered.status.and_then(|s| s.request_id).expect("request id");
-
     // The contract page lists both requests once the cache has read them after the order.
     let page = wait_until(DEADLINE, "both requests on the contract page", || async {
         let (status, body) = get(&web, "/contracts/default/acme", None, "en").await;
@@ -116,6 +125,29 @@ async fn pages_and_json_show_the_objects_status_the_catalog_and_portal_made_requ
         .then_some(body)
     })
     .await;
+    Populated {
+        env,
+        operator,
+        web,
+        portal_request: by_hand.id,
+        order_request,
+        catalog,
+        page,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pages_and_json_show_the_objects_status_the_catalog_and_portal_made_requests() {
+    let Populated {
+        env,
+        operator,
+        web,
+        catalog,
+        page,
+        ..
+    } = populated().await;
+    let contracts = api::<CloudContract>(&env);
+    let budgets = api::<BudgetAlert>(&env);
     assert!(
         page.contains("made in the portal"),
         "the portal-made request is labelled: {page}"
@@ -161,7 +193,7 @@ async fn pages_and_json_show_the_objects_status_the_catalog_and_portal_made_requ
             && row["requests"] == serde_json::to_value(&cs.requests).ok()?
             && bar["actual"] == json!(bs.actual)
             && bar["forecast"] == json!(bs.forecast)
-            && bar["amount"] == json!("1000"))
+            && bar["amount"] == json!("40000"))
         .then_some(json)
     })
     .await;
@@ -345,4 +377,97 @@ async fn proxy_mode_shows_a_person_only_the_namespaces_rbac_lets_them_list() {
 
     // Mallory has no binding: an empty page.
     assert!(namespaces_in(&overview(&web, Some(("mallory", "staff"))).await).is_empty());
+}
+
+/// Where the browser test keeps its screenshots (CI artifacts): `target/test-artifacts/web/`.
+fn artifacts() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .parent()
+        .expect("the target directory")
+        .join("test-artifacts/web")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_phone_and_a_desktop_browser_see_the_numbers_the_catalog_and_the_portal_request() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let modules = root.join(".ci/browser/node_modules/playwright-core");
+    assert!(
+        modules.exists(),
+        "{} missing: run `npm ci --prefix .ci/browser` (bash .ci/test does)",
+        modules.display()
+    );
+    assert!(
+        std::path::Path::new("/usr/bin/chromium").exists(),
+        "/usr/bin/chromium missing: run `bash .ci/install-chromium` (bash .ci/test does)"
+    );
+    let p = populated().await;
+    // Spend stops moving, so the browser and the objects can be compared.
+    p.env.sim.freeze_consumption(true);
+    let frozen = p
+        .env
+        .sim
+        .with_world(|w| w.consumption_frozen_at)
+        .expect("frozen")
+        .timestamp();
+    let budgets = api::<BudgetAlert>(&p.env);
+    let budget = wait_until(
+        DEADLINE,
+        "the page's spend equal to the frozen BudgetAlert's",
+        || async {
+            let budget = budgets.get("acme-monthly").await.ok()?;
+            let as_of = budget.status.as_ref()?.data_as_of.as_deref()?;
+            let as_of = chrono::DateTime::parse_from_rfc3339(as_of).ok()?.timestamp();
+            if as_of != frozen {
+                return None;
+            }
+            let json = overview(&p.web, None).await;
+            let shown = json["contracts"][0]["budgets"][0]["actual"].clone();
+            (shown == json!(budget.status.as_ref()?.actual)).then_some(budget)
+        },
+    )
+    .await;
+    let contract = api::<CloudContract>(&p.env).get("acme").await.expect("contract");
+    let status = contract.status.expect("status");
+    let expected = json!({
+        "base": format!("http://{}", p.web),
+        "contract": "default/acme",
+        "weather": format!("{:?}", status.weather.expect("weather")),
+        "openIncidents": status.incidents.map_or(0, |i| i.open),
+        "budgets": [{
+            "name": "acme-monthly",
+            "actual": budget.status.and_then(|s| s.actual).expect("spend"),
+            "amount": budget.spec.amount,
+            "thresholds": budget.spec.thresholds.len(),
+        }],
+        "catalog": p.catalog.iter().map(|i| i.code.clone()).collect::<Vec<_>>(),
+        "portalRequest": p.portal_request,
+        "orderRequest": p.order_request,
+    });
+    let file = p.env.dir.path().join("expected.json");
+    std::fs::write(&file, expected.to_string()).expect("expectations written");
+    let out = artifacts();
+    let run = tokio::process::Command::new("node")
+        .arg(root.join("tests/browser/status_page.mjs"))
+        .arg(&file)
+        .arg(&out)
+        .output()
+        .await
+        .expect("node runs (install Node.js 20: apt-get install nodejs npm)");
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    assert!(run.status.success(), "browser test failed: {said}");
+    for shot in [
+        "overview-390-light.png",
+        "contract-390-dark.png",
+        "contract-1280-light.png",
+    ] {
+        assert!(
+            out.join(shot).exists(),
+            "screenshot {shot} kept in {}",
+            out.display()
+        );
+    }
 }
