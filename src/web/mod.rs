@@ -100,19 +100,35 @@ async fn visible_overview(state: &WebState, viewer: &Viewer) -> model::Overview 
     model::overview(&state.ctx, |ns| rights.get(ns).is_some_and(|r| r.contracts))
 }
 
+/// Adds how long the page took to build (`Server-Timing`: browsers' developer tools and the
+/// benchmark read it).
+fn timed(started: std::time::Instant, response: impl IntoResponse) -> Response {
+    let mut response = response.into_response();
+    let value = format!("render;dur={:.3}", started.elapsed().as_secs_f64() * 1000.0);
+    if let Ok(value) = HeaderValue::from_str(&value) {
+        response.headers_mut().insert("server-timing", value);
+    }
+    response
+}
+
 async fn overview_page(State(state): State<WebState>, headers: HeaderMap) -> Response {
+    let started = std::time::Instant::now();
     let t = texts(&headers);
     let Some(viewer) = state.access.viewer(&headers) else {
         return unauthenticated(t);
     };
-    pages::overview(t, &visible_overview(&state, &viewer).await).into_response()
+    timed(
+        started,
+        pages::overview(t, &visible_overview(&state, &viewer).await),
+    )
 }
 
 async fn overview_json(State(state): State<WebState>, headers: HeaderMap) -> Response {
+    let started = std::time::Instant::now();
     let Some(viewer) = state.access.viewer(&headers) else {
         return (StatusCode::UNAUTHORIZED, "no user named by the proxy").into_response();
     };
-    axum::Json(visible_overview(&state, &viewer).await).into_response()
+    timed(started, axum::Json(visible_overview(&state, &viewer).await))
 }
 
 async fn contract_page(
@@ -120,6 +136,7 @@ async fn contract_page(
     Path((namespace, name)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Response {
+    let started = std::time::Instant::now();
     let t = texts(&headers);
     let Some(viewer) = state.access.viewer(&headers) else {
         return unauthenticated(t);
@@ -130,7 +147,7 @@ async fn contract_page(
         .then(|| model::detail(&state.ctx, &namespace, &name, rights.emails))
         .flatten();
     match detail {
-        Some(d) => pages::contract(t, &d).into_response(),
+        Some(d) => timed(started, pages::contract(t, &d)),
         // The same answer whether the contract is missing or hidden: nothing leaks.
         None => (StatusCode::NOT_FOUND, pages::message(t, t.not_found)).into_response(),
     }

@@ -60,6 +60,10 @@ fn error_response(e: &ApiError) -> Response {
 }
 
 async fn handle(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    state
+        .store
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let result = serve(&state, req).await;
