@@ -34,6 +34,8 @@ pub fn router(ctx: Arc<Context>) -> Router {
         .route("/style.css", get(style))
         .with_state(WebState { ctx, access })
         .layer(axum::middleware::map_response(secure_headers))
+        // A phone on a slow network: the overview of fifty contracts is mostly repeated markup.
+        .layer(tower_http::compression::CompressionLayer::new())
 }
 
 /// Binds `listen` and serves the page until `shutdown` resolves; returns the bound address.

@@ -89,7 +89,9 @@ fn pct(v: f64) -> String {
 
 /// A budget bar: spend filled, forecast hatched, thresholds as ticks; the scale is 0..max(100%,
 /// forecast, highest threshold).
-fn budget(t: &Texts, b: &BudgetBar) -> Markup {
+/// `detailed`: with the list of thresholds and their state (the contract page); the overview keeps
+/// the head line and the bar, so fifty contracts stay a light page.
+fn budget(t: &Texts, b: &BudgetBar, detailed: bool) -> Markup {
     let scale = b
         .thresholds
         .iter()
@@ -105,40 +107,27 @@ fn budget(t: &Texts, b: &BudgetBar) -> Markup {
         _ => "ok",
     };
     let used = b.used_percent.unwrap_or(0.0);
-    let label = format!(
-        "{}: {} {} {} {} {} ({}%)",
-        b.name,
-        t.spent,
-        b.actual.as_deref().unwrap_or("?"),
-        t.of_budget,
-        b.amount,
-        b.currency,
-        pct(used)
-    );
     html! {
         div.budget data-budget=(b.name) {
             p.budget-head {
-                strong { (b.name) }
-                " " span.amounts {
-                    (t.spent) " " span data-actual { (b.actual.as_deref().unwrap_or("?")) }
-                    " " (t.of_budget) " " span data-amount { (b.amount) } " " (b.currency)
-                    " (" span data-used { (pct(used)) } "%)"
-                }
+                strong { (b.name) } " " (t.spent) " " span data-actual { (b.actual.as_deref().unwrap_or("?")) }
+                " " (t.of_budget) " " (b.amount) " " (b.currency) " (" (pct(used)) "%)"
                 @if let Some(period) = &b.period { " · " (period) }
+                @if !detailed { @if let Some(f) = &b.forecast { " · " (t.forecast) " " (f) } }
             }
-            div class=(format!("bar {state}")) role="img" aria-label=(label) {
+            // The line above says it in words; the bar is for the eye.
+            div class=(format!("bar {state}")) aria-hidden="true" {
                 @if let Some(f) = b.forecast_percent {
                     span.forecast style=(format!("width:{}", at(f))) {}
                 }
                 span.spent style=(format!("width:{}", at(used))) {}
-                span.full style=(format!("left:{}", at(100.0))) {}
+                @if scale > 100.0 { span.full style=(format!("left:{}", at(100.0))) {} }
                 @for m in &b.thresholds {
                     @let crossed = matches!(m.state, Some(ThresholdState::Triggered | ThresholdState::Notified));
-                    span class=(if crossed { "tick crossed" } else { "tick" })
-                        style=(format!("left:{}", at(m.percent))) title=(m.name) {}
+                    span class=(if crossed { "tick crossed" } else { "tick" }) style=(format!("left:{}", at(m.percent))) {}
                 }
             }
-            ul.thresholds {
+            @if detailed { ul.thresholds {
                 @for m in &b.thresholds {
                     li {
                         (t.threshold) " " (m.name) " " (pct(m.percent)) "% "
@@ -151,7 +140,7 @@ fn budget(t: &Texts, b: &BudgetBar) -> Markup {
                         @if let Some(p) = b.forecast_percent { " (" (pct(p)) "%)" } }
                 }
                 @if let Some(at) = &b.data_as_of { li.fresh { (t.spend_to_date) " " time datetime=(at) { (at) } } }
-            }
+            } }
         }
     }
 }
@@ -170,7 +159,7 @@ fn contract_card(t: &Texts, row: &ContractRow) -> Markup {
             @if let Some(s) = &row.weather_summary { p.weather-summary { (s) } }
             (ready(t, row))
             @if row.budgets.is_empty() { p.muted { (t.no_budget) } }
-            @for b in &row.budgets { (budget(t, b)) }
+            @for b in &row.budgets { (budget(t, b, false)) }
             (synced(t, row))
         }
     }
@@ -244,7 +233,7 @@ pub fn contract(t: &Texts, d: &ContractDetail) -> Markup {
                 h2 #budgets { (t.budgets) }
                 @if let Some(c) = &row.consumption { p { (t.spend_to_date) ": " span data-consumption { (c.amount) } " " (c.currency) } }
                 @if row.budgets.is_empty() { p.muted { (t.no_budget) } }
-                @for b in &row.budgets { (budget(t, b)) }
+                @for b in &row.budgets { (budget(t, b, true)) }
             }
 
             section aria-labelledby="requests" {

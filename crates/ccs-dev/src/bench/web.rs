@@ -49,7 +49,10 @@ fn timing(mut ms: Vec<f64>) -> Timing {
 struct PageFigures {
     server: Timing,
     round_trip: Timing,
+    /// Uncompressed size.
     bytes: usize,
+    /// Size on the wire to a browser (gzip).
+    gzip_bytes: usize,
 }
 
 async fn measure(http: &reqwest::Client, url: &str, views: usize) -> anyhow::Result<PageFigures> {
@@ -68,10 +71,20 @@ async fn measure(http: &reqwest::Client, url: &str, views: usize) -> anyhow::Res
         round_trip.push(started.elapsed().as_secs_f64() * 1000.0);
         server.push(render);
     }
+    // reqwest here does not decode gzip: the body read is what crosses the network.
+    let gzip_bytes = http
+        .get(url)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await?
+        .bytes()
+        .await?
+        .len();
     Ok(PageFigures {
         server: timing(server),
         round_trip: timing(round_trip),
         bytes,
+        gzip_bytes,
     })
 }
 
@@ -164,26 +177,27 @@ async fn run(args: WebBenchArgs) -> anyhow::Result<()> {
         args.views
     );
     println!(
-        "{:<22} | {:>22} | {:>22} | {:>10}",
-        "page", "render median / p99", "round trip median / p99", "weight"
+        "{:<16} | {:>22} | {:>23} | {:>20}",
+        "page", "render median / p99", "round trip median / p99", "weight gzip / raw"
     );
-    println!("{:-<22}-+-{:->22}-+-{:->22}-+-{:->10}", "", "", "", "");
+    println!("{:-<16}-+-{:->22}-+-{:->23}-+-{:->20}", "", "", "", "");
     for (name, f) in [
         ("overview (HTML)", &overview),
         ("contract (HTML)", &contract),
         ("overview (JSON)", &json),
     ] {
         println!(
-            "{name:<22} | {:>9.2} / {:>6.2} ms | {:>9.2} / {:>6.2} ms | {:>7.1} KB",
+            "{name:<16} | {:>9.2} / {:>6.2} ms | {:>10.2} / {:>6.2} ms | {:>6.1} / {:>6.1} KB",
             f.server.median,
             f.server.p99,
             f.round_trip.median,
             f.round_trip.p99,
+            f.gzip_bytes as f64 / 1000.0,
             f.bytes as f64 / 1000.0
         );
     }
     println!(
-        "goals: p99 render < 20 ms, page weight < 100 KB (the stylesheet is {:.1} KB, cached)",
+        "goals: p99 render < 20 ms, page weight < 100 KB on the wire (the stylesheet, {:.1} KB, is cached)",
         ccs_operator::web::pages::STYLE.len() as f64 / 1000.0
     );
     println!(
