@@ -29,7 +29,7 @@ fn stored<T: DeserializeOwned>(inner: &Inner, plural: &str) -> Vec<T> {
 fn matches_subject(subject: &Subject, user: &str, groups: &[String], namespace: &str) -> bool {
     match subject.kind.as_str() {
         "User" => subject.name == user,
-        "Group" => groups.iter().any(|g| *g == subject.name),
+        "Group" => groups.contains(&subject.name),
         "ServiceAccount" => {
             let ns = subject.namespace.as_deref().unwrap_or(namespace);
             user == format!("system:serviceaccount:{ns}:{}", subject.name)
