@@ -627,6 +627,34 @@ mod tests {
     }
 
     #[test]
+    fn the_status_page_needs_an_explicit_access_mode() {
+        let mut config = OperatorConfig::default();
+        config.web.listen = Some("127.0.0.1:0".into());
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("web.auth") && err.contains("proxy") && err.contains("none"),
+            "{err}"
+        );
+        config
+            .apply_env([("CCS_WEB_AUTH".to_string(), "proxy".to_string())])
+            .expect("valid env");
+        config.validate().expect("proxy mode is valid");
+        config.web.user_header = "X User".into();
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("web.userHeader")
+        );
+        assert!(
+            config
+                .apply_env([("CCS_WEB_AUTH".to_string(), "open".to_string())])
+                .is_err()
+        );
+    }
+
+    #[test]
     fn environment_overrides_the_file() {
         let mut config = OperatorConfig::default();
         config

@@ -136,3 +136,57 @@ impl Access {
         self.answers.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn access(mode: WebAuth) -> Access {
+        crate::install_crypto_provider();
+        let config = WebConfig {
+            auth: Some(mode),
+            user_header: "X-Auth-User".into(),
+            ..WebConfig::default()
+        };
+        let kube = kube::Config::new("http://127.0.0.1:9".parse().expect("url"));
+        Access::new(&config, kube::Client::try_from(kube).expect("client"))
+    }
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, v.parse().expect("value"));
+        }
+        h
+    }
+
+    #[tokio::test]
+    async fn proxy_mode_trusts_only_the_configured_headers() {
+        let proxy = access(WebAuth::Proxy);
+        assert_eq!(proxy.viewer(&headers(&[("X-Forwarded-User", "eve")])), None);
+        assert_eq!(proxy.viewer(&headers(&[("X-Auth-User", "  ")])), None);
+        assert_eq!(
+            proxy.viewer(&headers(&[
+                ("X-Auth-User", "ann"),
+                ("X-Forwarded-Groups", "ops, ,finance")
+            ])),
+            Some(Viewer::User {
+                name: "ann".into(),
+                groups: vec!["ops".into(), "finance".into()]
+            })
+        );
+        // An unreachable API server: the namespace is hidden, not shown.
+        let ann = proxy.viewer(&headers(&[("X-Auth-User", "ann")])).expect("ann");
+        assert_eq!(proxy.rights(&ann, "team").await, Rights::default());
+        let none = access(WebAuth::None);
+        let anyone = none.viewer(&headers(&[("X-Auth-User", "ann")])).expect("anyone");
+        assert_eq!(anyone, Viewer::Anyone);
+        assert_eq!(
+            none.rights(&anyone, "team").await,
+            Rights {
+                contracts: true,
+                emails: true
+            }
+        );
+    }
+}

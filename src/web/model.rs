@@ -542,3 +542,114 @@ pub fn order_manifest(namespace: &str, contract: &str, item: &crate::portal::Cat
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn row(
+        name: &str,
+        ready: Option<bool>,
+        weather: Weather,
+        incidents: i32,
+        used: Option<f64>,
+    ) -> ContractRow {
+        ContractRow {
+            namespace: "ns".into(),
+            name: name.into(),
+            contract_id: "C".into(),
+            contract_name: None,
+            weather,
+            weather_summary: None,
+            open_incidents: incidents,
+            ready,
+            ready_reason: None,
+            ready_message: None,
+            consumption: None,
+            requests: None,
+            budgets: vec![BudgetBar {
+                name: "b".into(),
+                amount: "100".into(),
+                currency: "EUR".into(),
+                period: None,
+                actual: None,
+                forecast: None,
+                used_percent: used,
+                forecast_percent: None,
+                state: None,
+                thresholds: vec![],
+                data_as_of: None,
+            }],
+            last_sync_time: None,
+        }
+    }
+
+    #[test]
+    fn worst_first_not_ready_then_weather_then_incidents_then_budget_use() {
+        let mut rows = [
+            row("fine", Some(true), Weather::Sunny, 0, Some(10.0)),
+            row("spent", Some(true), Weather::Sunny, 0, Some(95.0)),
+            row("stormy", Some(true), Weather::Stormy, 0, None),
+            row("broken", Some(false), Weather::Sunny, 0, None),
+            row("incidents", Some(true), Weather::Sunny, 3, None),
+            row("cloudy", Some(true), Weather::Cloudy, 5, None),
+        ];
+        rows.sort_by(|a, b| badness(b).cmp(&badness(a)));
+        let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["broken", "stormy", "cloudy", "incidents", "spent", "fine"]
+        );
+    }
+
+    #[test]
+    fn thresholds_by_amount_sit_at_their_percentage_of_the_budget() {
+        let budget: BudgetAlert = serde_json::from_value(json!({
+            "apiVersion": "customerspace.io/v1alpha1", "kind": "BudgetAlert", "metadata": {"name": "b"},
+            "spec": {"contract": "c", "amount": "2000", "recipients": ["a@b.example"],
+                "thresholds": [{"name": "half", "percent": 50}, {"name": "abs", "amount": "1500", "basis": "Forecasted"}]},
+            "status": {"actual": "500", "forecast": "2500", "thresholds": [
+                {"name": "abs", "state": "Notified", "periodKey": "2026-11"}]}
+        }))
+        .expect("budget");
+        let bar = budget_bar(&budget);
+        assert_eq!(bar.used_percent, Some(25.0));
+        assert_eq!(bar.forecast_percent, Some(125.0));
+        let marks: Vec<(String, f64, Option<ThresholdState>)> = bar
+            .thresholds
+            .iter()
+            .map(|m| (m.name.clone(), m.percent, m.state))
+            .collect();
+        assert_eq!(
+            marks,
+            [
+                ("half".to_string(), 50.0, None),
+                ("abs".to_string(), 75.0, Some(ThresholdState::Notified))
+            ]
+        );
+    }
+
+    #[test]
+    fn an_order_manifest_fills_required_parameters_and_quotes_values() {
+        let item: crate::portal::CatalogItem = serde_json::from_value(json!({
+            "code": "FE-ECS", "name": "Server", "offer": "FE", "maxQuantity": 5, "parameters": [
+                {"key": "region", "description": "Region", "required": true, "allowedValues": ["eu-west-0", "eu-west-1"]},
+                {"key": "name", "description": "Name", "required": true},
+                {"key": "note", "description": "Note", "required": false, "allowedValues": ["a: b"]}]
+        }))
+        .expect("item");
+        let manifest = order_manifest("team", "acme", &item);
+        assert!(
+            manifest.contains("name: fe-ecs\n  namespace: team\n"),
+            "{manifest}"
+        );
+        assert!(manifest.contains("contract: acme\n  catalogItem: FE-ECS\n"));
+        assert!(manifest.contains("    region: \"eu-west-0\"  # one of: eu-west-0, eu-west-1\n"));
+        assert!(manifest.contains("    name: \"CHANGE-ME\"\n"));
+        assert!(
+            manifest.contains("    # note: \"a: b\""),
+            "optional ones commented: {manifest}"
+        );
+    }
+}
