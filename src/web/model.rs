@@ -308,6 +308,15 @@ fn badness(row: &ContractRow) -> (bool, u8, i32, i64) {
     (row.ready != Some(true), weather, row.open_incidents, used as i64)
 }
 
+/// Sorts the worst contracts first (see [`badness`]), then by namespace and name.
+fn worst_first(rows: &mut [ContractRow]) {
+    rows.sort_by(|a, b| {
+        badness(b)
+            .cmp(&badness(a))
+            .then_with(|| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)))
+    });
+}
+
 /// The overview of the contracts in `visible` namespaces, worst first.
 pub fn overview(ctx: &Context, visible: impl Fn(&str) -> bool) -> Overview {
     let budgets = ctx.stores.budgets.all();
@@ -323,11 +332,7 @@ pub fn overview(ctx: &Context, visible: impl Fn(&str) -> bool) -> Overview {
             row(c, &mine)
         })
         .collect();
-    contracts.sort_by(|a, b| {
-        badness(b)
-            .cmp(&badness(a))
-            .then_with(|| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)))
-    });
+    worst_first(&mut contracts);
     Overview {
         generated_at: crate::controllers::common::timestamp(chrono::Utc::now()),
         contracts,
@@ -595,7 +600,7 @@ mod tests {
             row("incidents", Some(true), Weather::Sunny, 3, None),
             row("cloudy", Some(true), Weather::Cloudy, 5, None),
         ];
-        rows.sort_by(|a, b| badness(b).cmp(&badness(a)));
+        worst_first(&mut rows);
         let names: Vec<&str> = rows.iter().map(|r| r.name.as_str()).collect();
         assert_eq!(
             names,
