@@ -234,6 +234,44 @@ const FR: Texts = Texts {
     unknown: "Inconnue",
 };
 
+/// States and profiles as the portal and the CRDs name them, in words: (name, English, French).
+const STATES: &[(&str, &str, &str)] = &[
+    ("Open", "Open", "Ouvert"),
+    ("InProgress", "In progress", "En cours"),
+    ("Resolved", "Resolved", "Résolu"),
+    ("Transmitted", "Transmitted", "Transmise"),
+    ("Completed", "Completed", "Terminée"),
+    ("Rejected", "Rejected", "Refusée"),
+    ("Cancelled", "Cancelled", "Annulée"),
+    ("Pending", "Pending", "En attente"),
+    ("Submitted", "Submitted", "Soumise"),
+    ("Armed", "Armed", "Armé"),
+    ("Triggered", "Triggered", "Déclenché"),
+    ("Notified", "Notified", "Notifié"),
+    ("Invited", "Invited", "Invité"),
+    ("Active", "Active", "Actif"),
+    ("Disabled", "Disabled", "Désactivé"),
+    ("Failed", "Failed", "En échec"),
+    ("Visitor", "Visitor", "Visiteur"),
+    ("Manager", "Manager", "Gestionnaire"),
+    ("Issued", "Issued", "Émise"),
+    ("Paid", "Paid", "Payée"),
+    ("Overdue", "Overdue", "En retard"),
+];
+
+impl Texts {
+    /// A state or profile name in this language; unknown names as they are.
+    pub fn state<'a>(&self, name: &'a str) -> &'a str {
+        match STATES.iter().find(|(n, _, _)| *n == name) {
+            Some((_, en, fr)) => match self.lang {
+                "fr" => fr,
+                _ => en,
+            },
+            None => name,
+        }
+    }
+}
+
 /// The texts of a locale.
 pub fn texts(locale: Locale) -> &'static Texts {
     match locale {
@@ -254,5 +292,13 @@ mod tests {
         assert_eq!(locale(Some("de")), Locale::En);
         assert_eq!(locale(None), Locale::En);
         assert_eq!(locale(Some("fr;q=0")), Locale::En);
+    }
+
+    #[test]
+    fn states_read_as_words_in_each_language() {
+        assert_eq!(texts(Locale::En).state("InProgress"), "In progress");
+        assert_eq!(texts(Locale::Fr).state("InProgress"), "En cours");
+        assert_eq!(texts(Locale::Fr).state("Manager"), "Gestionnaire");
+        assert_eq!(texts(Locale::Fr).state("Brand-new"), "Brand-new");
     }
 }

@@ -132,7 +132,7 @@ fn budget(t: &Texts, b: &BudgetBar, detailed: bool) -> Markup {
                     li {
                         (t.threshold) " " (m.name) " " (pct(m.percent)) "% "
                         (if m.basis == ThresholdBasis::Forecasted { t.forecast } else { t.spent })
-                        " · " (m.state.map(|s| format!("{s:?}")).unwrap_or_else(|| "-".into()))
+                        " · " (m.state.map(|s| t.state(&format!("{s:?}")).to_string()).unwrap_or_else(|| "-".into()))
                     }
                 }
                 @if let Some(f) = &b.forecast {
@@ -221,7 +221,7 @@ pub fn contract(t: &Texts, d: &ContractDetail) -> Markup {
                         @for i in &d.incidents {
                             li data-incident=(i.id) {
                                 span class=(format!("sev sev{}", i.severity.clamp(1, 4))) { (t.severity) " " (i.severity) }
-                                " " strong { (i.title) } " · " (i.state)
+                                " " strong { (i.title) } " · " (t.state(&i.state))
                                 br; small { (t.opened) " " (i.opened) " · " (t.updated) " " (i.updated) }
                             }
                         }
@@ -246,7 +246,7 @@ pub fn contract(t: &Texts, d: &ContractDetail) -> Markup {
                             thead { tr { th scope="col" { "Id" } th scope="col" { (t.item) } th scope="col" { (t.quantity) } th scope="col" { (t.state) } th scope="col" { (t.source) } th scope="col" { (t.submitted) } } }
                             tbody { @for l in r.value.iter() {
                                 tr data-request=(l.id) {
-                                    td { (l.id) } td { (l.catalog_item) } td { (l.quantity) } td { (l.state) }
+                                    td { (l.id) } td { (l.catalog_item) } td { (l.quantity) } td { (t.state(&l.state)) }
                                     td { @match &l.order { Some(o) => { (t.from_order) " " (o) } None => { (t.from_portal) } } }
                                     td { (l.submitted_at) }
                                 }
@@ -259,7 +259,7 @@ pub fn contract(t: &Texts, d: &ContractDetail) -> Markup {
                 p.fresh { (t.live) }
                 ul { @for o in &d.orders {
                     li data-order=(o.name) { strong { (o.name) } " · " (o.catalog_item) " × " (o.quantity) " · "
-                        (o.state.map(|s| format!("{s:?}")).unwrap_or_else(|| "-".into()))
+                        (o.state.map(|s| t.state(&format!("{s:?}")).to_string()).unwrap_or_else(|| "-".into()))
                         @if let Some(id) = &o.request_id { " · " (id) } }
                 } }
             }
@@ -273,8 +273,8 @@ pub fn contract(t: &Texts, d: &ContractDetail) -> Markup {
                         tr data-user=(u.name) {
                             td { (u.name) }
                             td { (u.email.as_deref().unwrap_or(t.hidden)) }
-                            td { (u.state.as_deref().unwrap_or("-")) }
-                            td { @for (section, p) in &u.profiles { span.profile { (section) ": " (p) } " " } }
+                            td { (u.state.as_deref().map_or("-", |s| t.state(s))) }
+                            td { @for (section, p) in &u.profiles { span.profile { (section) ": " (t.state(p)) } " " } }
                         }
                     } }
                 } }
@@ -284,7 +284,7 @@ pub fn contract(t: &Texts, d: &ContractDetail) -> Markup {
                 h2 #invoices { (t.invoices) }
                 p { (t.invoice_contact) ": " (d.invoice_contact.as_deref().unwrap_or(t.hidden)) }
                 ul { @for i in &d.invoices {
-                    li data-invoice=(i.id) { (i.period) " · " (i.amount.amount) " " (i.amount.currency) " · " (i.status) }
+                    li data-invoice=(i.id) { (i.period) " · " (i.amount.amount) " " (i.amount.currency) " · " (t.state(&i.status)) }
                 } }
             }
 
