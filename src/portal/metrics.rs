@@ -66,6 +66,13 @@ impl PortalMetrics {
         registry.register(Box::new(retries.clone()))?;
         registry.register(Box::new(rate_limited.clone()))?;
         registry.register(Box::new(rate_limited_seconds.clone()))?;
+        // Operations are a bounded set: these start at 0, so `rate()` answers 0 (not "no data")
+        // on dashboards and in rules until the first retry or wait.
+        for operation in super::OPERATIONS {
+            retries.with_label_values(&[operation]);
+            rate_limited.with_label_values(&[operation]);
+            rate_limited_seconds.with_label_values(&[operation]);
+        }
         Ok(Self {
             requests,
             duration,

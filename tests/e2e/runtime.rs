@@ -215,13 +215,25 @@ async fn a_real_scrape_passes_promtool_and_exports_what_the_rules_and_dashboard_
         "ccs_resources{kind=\"BudgetAlert\",ready=\"True\"}",
         "ccs_emails_sent_total{kind=\"budget\"} 1",
         "ccs_reconcile_errors_total{",
+    ];
+    // These start at 0 for every operation: wait for a sample that counted something.
+    let counted = [
         "ccs_portal_retries_total{",
         "ccs_portal_rate_limited_waits_total{",
     ];
     let start = Instant::now();
     let scrape = loop {
         let scrape = op.scrape().await;
-        let missing: Vec<_> = wanted.iter().filter(|w| !scrape.contains(*w)).collect();
+        let nothing_counted = |family: &&&str| {
+            !scrape
+                .lines()
+                .any(|l| l.starts_with(**family) && !l.ends_with(" 0"))
+        };
+        let missing: Vec<_> = wanted
+            .iter()
+            .filter(|w| !scrape.contains(*w))
+            .chain(counted.iter().filter(nothing_counted))
+            .collect();
         if missing.is_empty() {
             break scrape;
         }

@@ -400,20 +400,53 @@ async fn every_route_is_served_and_every_answer_matches_the_contract() {
     ck.expect(204, "DELETE", "/admin/faults", &[], "", None, Auth::None)
         .await;
     let incident = json!({"region": region, "severity": 1, "title": "Outage", "durationSeconds": 3600});
-    ck.expect(
-        201,
-        "POST",
-        "/admin/incidents",
-        &[],
-        "",
-        Some(incident),
-        Auth::None,
-    )
-    .await;
+    let opened = ck
+        .expect(
+            201,
+            "POST",
+            "/admin/incidents",
+            &[],
+            "",
+            Some(incident),
+            Auth::None,
+        )
+        .await;
     let status = ck
         .expect(200, "GET", &cp("/platform-status"), &c, "", None, auth())
         .await;
     assert_eq!(status["weather"], "Stormy");
+    let inc = [("incidentId", opened["id"].as_str().unwrap())];
+    let state = "/admin/incidents/{incidentId}/state";
+    let resolve = Some(json!({"state": "Resolved"}));
+    ck.expect(200, "PUT", state, &inc, "", resolve.clone(), Auth::None)
+        .await;
+    let status = ck
+        .expect(200, "GET", &cp("/platform-status"), &c, "", None, auth())
+        .await;
+    assert_eq!(status["weather"], "Sunny", "{status}");
+    ck.expect(
+        200,
+        "PUT",
+        state,
+        &inc,
+        "",
+        Some(json!({"state": null})),
+        Auth::None,
+    )
+    .await;
+    let missing = [("incidentId", "INC-none")];
+    ck.expect(404, "PUT", state, &missing, "", resolve, Auth::None)
+        .await;
+    ck.expect(
+        422,
+        "PUT",
+        state,
+        &inc,
+        "",
+        Some(json!({"state": "Gone"})),
+        Auth::None,
+    )
+    .await;
     let freeze = Some(json!({"frozen": true}));
     ck.expect(200, "PUT", "/admin/consumption", &[], "", freeze, Auth::None)
         .await;

@@ -153,6 +153,39 @@ async fn open_incident(
     Ok((StatusCode::CREATED, Json(incident)).into_response())
 }
 
+/// Body of "force an incident's state".
+#[derive(Deserialize, Debug)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct IncidentStateChange {
+    /// The state to show (`Resolved` ends it now); `null`: back to the one the clock gives.
+    pub state: Option<ccs_portal_model::IncidentState>,
+}
+
+/// Forces the state of an incident opened through the admin API (a demo or test resolving it).
+async fn set_incident_state(
+    State(app): AppState,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    super::handlers::Body(change): super::handlers::Body<IncidentStateChange>,
+) -> ApiResult<Json<ManualIncident>> {
+    if change.state == Some(ccs_portal_model::IncidentState::Unknown) {
+        return Err(ApiError::invalid(
+            "state must be Open, InProgress, Resolved or null".into(),
+        ));
+    }
+    let incident = {
+        let mut world = app.write();
+        let Some(incident) = world.manual_incidents.iter_mut().find(|m| m.id == id) else {
+            return Err(ApiError::not_found(format!(
+                "no incident {id} opened through the admin API"
+            )));
+        };
+        incident.forced_state = change.state;
+        incident.clone()
+    };
+    app.persist();
+    Ok(Json(incident))
+}
+
 /// Freezes or thaws the consumption data.
 #[derive(Serialize, Deserialize, Debug)]
 #[serde(rename_all = "camelCase")]
@@ -198,6 +231,7 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/faults", get(get_faults).put(set_faults).delete(clear_faults))
         .route("/tokens/revoke", post(revoke))
         .route("/incidents", post(open_incident))
+        .route("/incidents/{id}/state", axum::routing::put(set_incident_state))
         .route("/consumption", axum::routing::put(freeze))
         .route("/state", get(state))
         .route("/credentials", get(credentials))

@@ -2,6 +2,7 @@
 //! process; the samples applied; a guide and a live summary until Ctrl-C.
 
 mod manifests;
+pub mod monitoring;
 pub mod progress;
 
 use anyhow::Context;
@@ -38,6 +39,9 @@ pub struct DemoArgs {
     /// Stop by itself after this long (for scripts); default: run until Ctrl-C.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
+    /// The monitoring path: Prometheus with the chart's alerts.
+    #[command(flatten)]
+    pub monitoring: monitoring::MonitoringArgs,
 }
 
 /// The simulator settings of `config/simulator-demo.yaml`, compiled in (a test checks they are the
@@ -67,6 +71,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         }
         None => SimConfig::from_yaml(SIMULATOR_CONFIG).context("built-in simulator settings")?,
     };
+    let prometheus_bin = args.monitoring.binary()?;
     std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let out = args.out.canonicalize()?;
     let kubeconfig = out.join("kubeconfig");
@@ -92,7 +97,9 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     config.portal.endpoint = sim.base_url();
     // The in-process simulator speaks plain http on loopback.
     config.portal.allow_insecure_default();
-    config.server.listen = "127.0.0.1:0".into();
+    // Known before the operator starts: the guide and Prometheus name it.
+    let metrics_addr = monitoring::free_loopback_addr()?;
+    config.server.listen = metrics_addr.to_string();
     config.leader_election.enabled = false;
     // Known before the operator starts, so the guide can print it.
     let web = free_address(&args.web_listen)?;
@@ -119,8 +126,16 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         }
     }
 
+    let monitoring = monitoring::Monitoring::start(
+        &args.monitoring,
+        prometheus_bin,
+        metrics_addr,
+        &out.join("prometheus"),
+    )
+    .await?;
     print_guide(&kubeconfig, &mail_dir, applied, &sim, args.smtp.is_some());
     println!("\nStatus page (phone-friendly): http://{web}/\n");
+    monitoring.print_guide();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let operator = {
         let mut rx = stop_rx.clone();
@@ -144,7 +159,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             _ = tick.tick() => {
                 let p = progress::read(&client, args.smtp.is_none().then_some(mail_dir.as_path()), 0).await;
                 let sim_time = sim.now().format("%Y-%m-%d %H:%M").to_string();
-                print!("\r{}   ", p.line(&sim_time));
+                print!("\r{}{}   ", p.line(&sim_time), monitoring.summary().await);
                 if p.all_ready() && p.emails > 0 && !announced {
                     announced = true;
                     println!("\nevery sample is Ready and a budget email was written; Ctrl-C to stop");
@@ -156,6 +171,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     println!("\nstopping...");
     let _ = stop_tx.send(true);
     let _ = tokio::time::timeout(Duration::from_secs(10), operator).await;
+    monitoring.stop().await;
     cluster.shutdown().await;
     println!("stopped; the emails stay in {}", mail_dir.display());
     Ok(())
