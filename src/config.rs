@@ -24,6 +24,8 @@ pub struct OperatorConfig {
     pub leader_election: LeaderElectionConfig,
     /// Logging.
     pub log: LogConfig,
+    /// The status page (off unless `web.listen` is set).
+    pub web: WebConfig,
 }
 
 /// Customer Space API settings.
@@ -242,6 +244,49 @@ impl Default for ServerConfig {
     }
 }
 
+/// The status page: contracts, weather, budgets, requests and the catalog, read from the
+/// operator's caches.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "camelCase", default, deny_unknown_fields)]
+pub struct WebConfig {
+    /// Address of the status page, such as `0.0.0.0:8081`; unset (the default) serves none.
+    pub listen: Option<String>,
+    /// Who may see what: `proxy` (an authenticating reverse proxy names the person; each
+    /// namespace shown only when a SubjectAccessReview allows `list cloudcontracts` there) or
+    /// `none` (everyone sees everything: only behind `kubectl port-forward`). Required with `listen`.
+    pub auth: Option<WebAuth>,
+    /// Header holding the user name set by the proxy (only read in `proxy` mode).
+    pub user_header: String,
+    /// Header holding the user's groups, comma-separated (only read in `proxy` mode).
+    pub groups_header: String,
+    /// How long a SubjectAccessReview answer is reused.
+    #[serde(with = "humantime_serde")]
+    pub access_review_ttl: Duration,
+}
+
+impl Default for WebConfig {
+    fn default() -> Self {
+        Self {
+            listen: None,
+            auth: None,
+            user_header: "X-Forwarded-User".into(),
+            groups_header: "X-Forwarded-Groups".into(),
+            access_review_ttl: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Access control of the status page.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum WebAuth {
+    /// Everyone who reaches the page sees every contract.
+    None,
+    /// Identity from trusted headers set by an authenticating reverse proxy, checked by
+    /// SubjectAccessReviews.
+    Proxy,
+}
+
 /// Leader election on a `coordination.k8s.io/v1` Lease.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "camelCase", default, deny_unknown_fields)]
@@ -387,6 +432,12 @@ impl OperatorConfig {
                         serde_saphyr::from_str(&value).with_context(|| format!("{key}: text or json"))?
                 }
                 "CCS_LOG_LEVEL" => self.log.level = value,
+                "CCS_WEB_LISTEN" => self.web.listen = Some(value),
+                "CCS_WEB_AUTH" => {
+                    self.web.auth = Some(
+                        serde_saphyr::from_str(&value).with_context(|| format!("{key}: proxy or none"))?,
+                    )
+                }
                 _ => {}
             }
         }
@@ -461,8 +512,28 @@ impl OperatorConfig {
             self.smtp.tls != SmtpTls::Implicit || !self.smtp.host.is_empty(),
             "smtp.tls is implicit but smtp.host is empty"
         );
+        let web = &self.web;
+        anyhow::ensure!(
+            web.listen.is_none() || web.auth.is_some(),
+            "web.listen is set but web.auth is not: set web.auth to proxy (behind an authenticating reverse proxy) or none (every viewer sees every contract; only behind kubectl port-forward)"
+        );
+        anyhow::ensure!(
+            web.auth != Some(WebAuth::Proxy)
+                || (is_header_name(&web.user_header) && is_header_name(&web.groups_header)),
+            "web.userHeader and web.groupsHeader must be HTTP header names, got {:?} and {:?}",
+            web.user_header,
+            web.groups_header
+        );
+        anyhow::ensure!(
+            web.access_review_ttl <= Duration::from_secs(600),
+            "web.accessReviewTtl must be at most 10m (a revoked right must stop showing soon)"
+        );
         Ok(())
     }
+}
+
+fn is_header_name(name: &str) -> bool {
+    axum::http::HeaderName::from_bytes(name.as_bytes()).is_ok()
 }
 
 /// One line for a configuration parse error: an unknown key named by its full path with the closest
@@ -553,6 +624,34 @@ mod tests {
         let config = OperatorConfig::from_file(&path).expect("documented config parses");
         assert_eq!(config, OperatorConfig::default());
         config.validate().expect("defaults are valid");
+    }
+
+    #[test]
+    fn the_status_page_needs_an_explicit_access_mode() {
+        let mut config = OperatorConfig::default();
+        config.web.listen = Some("127.0.0.1:0".into());
+        let err = config.validate().unwrap_err().to_string();
+        assert!(
+            err.contains("web.auth") && err.contains("proxy") && err.contains("none"),
+            "{err}"
+        );
+        config
+            .apply_env([("CCS_WEB_AUTH".to_string(), "proxy".to_string())])
+            .expect("valid env");
+        config.validate().expect("proxy mode is valid");
+        config.web.user_header = "X User".into();
+        assert!(
+            config
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("web.userHeader")
+        );
+        assert!(
+            config
+                .apply_env([("CCS_WEB_AUTH".to_string(), "open".to_string())])
+                .is_err()
+        );
     }
 
     #[test]

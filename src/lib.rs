@@ -13,6 +13,7 @@ pub mod plan;
 pub mod portal;
 pub mod runtime;
 pub mod shell;
+pub mod web;
 
 /// Installs the process-wide rustls crypto provider (ring).
 ///

@@ -27,6 +27,8 @@ pub struct Metrics {
     pub contract_open_incidents: IntGaugeVec,
     /// `ccs_contract_last_sync_timestamp_seconds{namespace,name,contract_id}`.
     pub contract_last_sync: GaugeVec,
+    /// `ccs_contract_open_requests{namespace,name,contract_id,state}`: open requests by state.
+    pub contract_open_requests: IntGaugeVec,
     /// `ccs_budget_amount{namespace,name,contract_id,currency}`: the budget per period.
     pub budget_amount: GaugeVec,
     /// `ccs_budget_spend{namespace,name,contract_id,basis}`: actual or forecast spend (`basis`).
@@ -138,6 +140,12 @@ impl Metrics {
                 "ccs_contract_open_incidents",
                 "Open incidents on the contract.",
                 &OBJECT,
+            ),
+            contract_open_requests: int_gauge(
+                r,
+                "ccs_contract_open_requests",
+                "Open requests of the contract (ServiceOrders' and those made in the portal) by state.",
+                &["namespace", "name", "contract_id", "state"],
             ),
             contract_last_sync: gauge(
                 r,

@@ -6,13 +6,13 @@
 
 use super::claims::Claims;
 use super::common::{Category, ReconcileError};
-use super::shared_read::{CAPACITY, SharedRead};
+use super::shared_read::{CAPACITY, Cached, SharedRead};
 use crate::api::CloudContract;
 use crate::api::common::{KEY_API_KEY, KEY_CLIENT_ID, KEY_CLIENT_SECRET, LABEL_CREDENTIALS};
 use crate::config::OperatorConfig;
 use crate::portal::{
     CatalogItem, ContractUser, CustomerSpace, Dashboard, EndpointPolicy, PortalError, PortalShared,
-    ReqwestPortal,
+    ReqwestPortal, ServiceRequest,
 };
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -27,6 +27,19 @@ pub struct Snapshot {
     pub dashboard: Arc<Dashboard>,
     /// When it was read.
     pub fetched_at: Instant,
+}
+
+/// The cached portal reads of one contract, each with the time it was read.
+#[derive(Clone, Debug, Default)]
+pub struct CachedReads {
+    /// Contract, weather, incidents, consumption, bills.
+    pub dashboard: Option<Cached<Dashboard>>,
+    /// The contract's users.
+    pub users: Option<Cached<Vec<ContractUser>>>,
+    /// The contract's catalog.
+    pub catalog: Option<Cached<Vec<CatalogItem>>>,
+    /// The contract's requests.
+    pub requests: Option<Cached<Vec<ServiceRequest>>>,
 }
 
 /// A client and the Secret version it was built from.
@@ -56,6 +69,9 @@ pub struct PortalAccess {
     pub users: SharedRead<Vec<ContractUser>>,
     /// The catalog of each contract, shared by every ServiceOrder on it (see [`cache_key`]).
     pub catalogs: SharedRead<Vec<CatalogItem>>,
+    /// The requests of each contract (ServiceOrders' and those made in the portal), read by the
+    /// CloudContract controller once per poll interval (see [`cache_key`]).
+    pub requests: SharedRead<Vec<ServiceRequest>>,
     /// Contract ids claimed by proof (see [`Claims`]).
     pub claims: Claims,
     /// `ccs_portal_cache_entries{cache}`: entries per cache (a debug metric).
@@ -117,6 +133,10 @@ impl PortalAccess {
             catalogs: SharedRead::new(
                 controllers.service_order.poll_interval,
                 Some(sizes.with_label_values(&["catalogs"])),
+            ),
+            requests: SharedRead::new(
+                controllers.cloud_contract.poll_interval,
+                Some(sizes.with_label_values(&["requests"])),
             ),
             claims: Claims::default(),
             sizes,
@@ -275,19 +295,43 @@ impl PortalAccess {
     /// Forgets everything cached for a deleted CloudContract: its client, its snapshot, users and
     /// catalog, and its claim on the contract id.
     pub fn forget(&self, contract: &CloudContract) {
+        let ours = self.keys_of(contract);
+        self.snapshots.evict(&ours);
+        self.users.evict(&ours);
+        self.catalogs.evict(&ours);
+        self.requests.evict(&ours);
+        let endpoint = self.endpoint_of(contract);
+        let secret = format!(
+            "{}/{}",
+            contract.namespace().unwrap_or_default(),
+            contract.spec.credentials_secret_ref.name
+        );
+        let mut clients = lock(&self.clients);
+        clients.pop(&format!("{endpoint}|{secret}"));
+        self.report("clients", clients.len());
+        self.claims.forget(contract);
+    }
+
+    /// Matches the cache keys of a CloudContract: its endpoint and credentials Secret (any
+    /// version of it), and its contract id.
+    fn keys_of(&self, contract: &CloudContract) -> impl Fn(&str) -> bool + use<> {
         let endpoint = self.endpoint_of(contract);
         let namespace = contract.namespace().unwrap_or_default();
         let secret = format!("{namespace}/{}", contract.spec.credentials_secret_ref.name);
         let prefix = format!("{endpoint}|{secret}|");
         let suffix = format!("#{}", contract.spec.contract_id);
-        let ours = |key: &str| key.starts_with(&prefix) && key.ends_with(&suffix);
-        self.snapshots.evict(ours);
-        self.users.evict(ours);
-        self.catalogs.evict(ours);
-        let mut clients = lock(&self.clients);
-        clients.pop(&format!("{endpoint}|{secret}"));
-        self.report("clients", clients.len());
-        self.claims.forget(contract);
+        move |key: &str| key.starts_with(&prefix) && key.ends_with(&suffix)
+    }
+
+    /// What the caches hold for a CloudContract, without any call (the status page).
+    pub fn cached(&self, contract: &CloudContract) -> CachedReads {
+        let ours = self.keys_of(contract);
+        CachedReads {
+            dashboard: self.snapshots.peek(&ours),
+            users: self.users.peek(&ours),
+            catalog: self.catalogs.peek(&ours),
+            requests: self.requests.peek(&ours),
+        }
     }
 
     /// Refuses an endpoint the operator's configuration does not allow.

@@ -132,6 +132,21 @@ impl<T: Clone> SharedRead<T> {
         self.report(slots.len());
     }
 
+    /// The newest cached value among the keys that match, whatever its age, without reading
+    /// (the status page shows it with its age). A read in flight is skipped: its slot is locked.
+    pub fn peek(&self, matches: impl Fn(&str) -> bool) -> Option<Cached<T>> {
+        let slots: Vec<Slot<T>> = self
+            .locked()
+            .iter()
+            .filter(|(k, _)| matches(k))
+            .map(|(_, slot)| slot.clone())
+            .collect();
+        slots
+            .iter()
+            .filter_map(|slot| slot.try_lock().ok().and_then(|guard| guard.clone()))
+            .max_by_key(|cached| cached.fetched_at)
+    }
+
     /// Entries held.
     pub fn len(&self) -> usize {
         self.locked().len()
@@ -174,7 +189,11 @@ mod tests {
             .get("k", Duration::from_secs(60), || async { Err::<Vec<u32>, ()>(()) })
             .await;
         assert_eq!(*got.expect("cached"), vec![1, 2]);
+        let peeked = cache.peek(|k| k == "k").expect("peeked");
+        assert_eq!(*peeked.value, vec![1, 2]);
+        assert!(cache.peek(|k| k == "other").is_none());
         cache.invalidate("k");
+        assert!(cache.peek(|k| k == "k").is_none());
         assert!(
             cache
                 .get("k", Duration::from_secs(60), || async { Err::<Vec<u32>, ()>(()) })

@@ -47,6 +47,7 @@ pub fn refresh(ctx: &Context) {
     for g in [
         &m.contract_weather,
         &m.contract_open_incidents,
+        &m.contract_open_requests,
         &m.budget_threshold_triggered,
         &m.orders,
         &m.resources,
@@ -100,6 +101,18 @@ pub fn refresh(ctx: &Context) {
             m.contract_open_incidents
                 .with_label_values(&labels)
                 .set(i64::from(incidents.open));
+        }
+        if let Some(requests) = &status.requests {
+            for (state, n) in [
+                ("Transmitted", requests.transmitted),
+                ("InProgress", requests.in_progress),
+                ("Unknown", requests.unknown),
+            ] {
+                let [ns, name, id] = labels;
+                m.contract_open_requests
+                    .with_label_values(&[ns, name, id, state])
+                    .set(i64::from(n));
+            }
         }
         if let Some(t) = epoch(status.last_sync_time.as_deref()) {
             m.contract_last_sync.with_label_values(&labels).set(t);

@@ -53,6 +53,7 @@ pub const OPERATIONS: &[&str] = &[
     "get_request",
     "find_request",
     "cancel_request",
+    "list_requests",
 ];
 
 /// The operation named `name` (snake_case, or the camelCase spelling such as `submitRequest`);
@@ -142,4 +143,6 @@ pub trait CustomerSpace: Send + Sync {
     ) -> PortalResult<Option<ServiceRequest>>;
     /// Cancels a request that is not final; cancelling a cancelled request is a no-op.
     async fn cancel_request(&self, contract: &str, request_id: &str) -> PortalResult<ServiceRequest>;
+    /// Every request of the contract (orders and changes, from any source).
+    async fn list_requests(&self, contract: &str) -> PortalResult<Vec<ServiceRequest>>;
 }

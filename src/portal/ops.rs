@@ -303,4 +303,13 @@ impl CustomerSpace for ReqwestPortal {
         let path = contract_path(contract, &["requests", request_id, "cancel"]);
         self.write("cancel_request", Method::POST, path, None, true).await
     }
+
+    async fn list_requests(&self, contract: &str) -> PortalResult<Vec<ServiceRequest>> {
+        self.get_all(
+            "list_requests",
+            contract_path(contract, &["requests"]),
+            Vec::new(),
+        )
+        .await
+    }
 }

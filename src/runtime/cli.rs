@@ -1,7 +1,7 @@
 //! Flags of `ccs-operator run`; they override the configuration file and the environment.
 
 use super::{KubeSource, run};
-use crate::config::{LogFormat, OperatorConfig, SmtpTls};
+use crate::config::{LogFormat, OperatorConfig, SmtpTls, WebAuth};
 use std::path::PathBuf;
 
 /// Flags of the `run` subcommand.
@@ -49,6 +49,12 @@ pub struct RunArgs {
     /// Log filter such as info or ccs_operator=debug (log.level).
     #[arg(long)]
     pub log_level: Option<String>,
+    /// Address of the status page (web.listen); port 0 picks a free port. Default: no page.
+    #[arg(long)]
+    pub web_listen: Option<String>,
+    /// Status page access control: proxy or none (web.auth).
+    #[arg(long)]
+    pub web_auth: Option<String>,
 }
 
 impl RunArgs {
@@ -111,6 +117,16 @@ impl RunArgs {
         }
         if let Some(v) = &self.log_level {
             config.log.level = v.clone();
+        }
+        if let Some(v) = &self.web_listen {
+            config.web.listen = Some(v.clone());
+        }
+        if let Some(v) = &self.web_auth {
+            config.web.auth = Some(match v.as_str() {
+                "proxy" => WebAuth::Proxy,
+                "none" => WebAuth::None,
+                other => anyhow::bail!("--web-auth {other}: use proxy or none"),
+            });
         }
         config.validate()?;
         Ok(config)

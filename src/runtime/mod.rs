@@ -164,6 +164,20 @@ pub async fn run(
         println!("metrics and health listening on http://{addr}");
     }
 
+    // The status page reads the caches, which fill once this replica leads; a standby serves it
+    // empty (its caches are not running).
+    let web = match &config.web.listen {
+        Some(listen) => {
+            let (addr, task) = crate::web::serve(listen, ctx.clone(), stopped()).await?;
+            tracing::info!(%addr, "serving the status page");
+            if !matches!(source, KubeSource::Client(_)) {
+                println!("status page listening on http://{addr}");
+            }
+            Some(task)
+        }
+        None => None,
+    };
+
     let mut lease_task = None;
     let mut leadership = if config.leader_election.enabled {
         // A standby is healthy and ready to take over; it reports ready while it waits.
@@ -279,5 +293,8 @@ pub async fn run(
         anyhow::bail!("lost the leader lease");
     }
     server.await?;
+    if let Some(web) = web {
+        web.await?;
+    }
     Ok(())
 }

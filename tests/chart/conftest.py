@@ -35,6 +35,7 @@ VALUE_SETS = {
                    "leaderElection": {"leaseNamespace": "ops-leases"}},
     },
     "single-replica": {"replicaCount": 1, "config": {"leaderElection": {"enabled": False}}},
+    "status-page": {"config": {"web": {"listen": "0.0.0.0:8081", "auth": "proxy"}}},
 }
 
 

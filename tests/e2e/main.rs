@@ -14,3 +14,4 @@ mod orders;
 mod plan;
 mod runtime;
 mod users;
+mod web;

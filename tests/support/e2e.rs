@@ -298,6 +298,8 @@ pub struct Operator {
     pub log: PathBuf,
     /// Address of its metrics server.
     pub metrics: String,
+    /// Address of its status page, when started with `--web-listen`.
+    pub web: Option<String>,
 }
 
 impl Operator {
@@ -337,23 +339,30 @@ impl Operator {
             .stderr(log_file)
             .spawn()
             .expect("operator starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("first line");
-        let metrics = line
-            .trim()
-            .rsplit("http://")
-            .next()
-            .filter(|a| a.contains(':'))
-            .unwrap_or_else(|| {
-                panic!(
-                    "operator did not announce its metrics address: {line:?}; log: {}",
-                    read(&log)
-                )
-            })
-            .to_string();
-        Self { child, log, metrics }
+        let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+        let mut announced = |what: &str| {
+            let mut line = String::new();
+            stdout.read_line(&mut line).expect("a line");
+            line.trim()
+                .rsplit("http://")
+                .next()
+                .filter(|a| a.contains(':'))
+                .unwrap_or_else(|| {
+                    panic!(
+                        "operator did not announce its {what} address: {line:?}; log: {}",
+                        read(&log)
+                    )
+                })
+                .to_string()
+        };
+        let metrics = announced("metrics");
+        let web = extra.contains(&"--web-listen").then(|| announced("status page"));
+        Self {
+            child,
+            log,
+            metrics,
+            web,
+        }
     }
 
     /// The operator's log so far.

@@ -199,6 +199,10 @@ pub struct CloudContractStatus {
     /// Number of portal users with access to the contract.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_count: Option<i32>,
+    /// Open requests of the contract (ServiceOrders' and those made in the portal) by state;
+    /// absent when the credentials may not list requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests: Option<OpenRequests>,
     /// When the status was last refreshed from the portal (RFC 3339).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_time: Option<String>,
@@ -280,6 +284,25 @@ pub struct IncidentSummary {
     /// When the incident was last updated (RFC 3339).
     #[schemars(length(max = MAX_PORTAL_TEXT))]
     pub updated: String,
+}
+
+/// Open requests of a contract by state.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, Eq, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct OpenRequests {
+    /// Every request not Completed, Rejected or Cancelled.
+    pub open: i32,
+    /// Received by the portal, not yet processed.
+    pub transmitted: i32,
+    /// Being processed.
+    pub in_progress: i32,
+    /// In a state this operator does not know yet.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub unknown: i32,
+}
+
+fn is_zero(n: &i32) -> bool {
+    *n == 0
 }
 
 /// Consumption to date.

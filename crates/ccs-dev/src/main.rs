@@ -45,6 +45,8 @@ enum BenchTarget {
     Users(bench::users::UsersBenchArgs),
     /// The operator at scale: contracts and budgets to Ready, portal calls per poll interval, memory.
     Operator(bench::operator::BenchArgs),
+    /// The status page: render time, page weight, API-server and portal calls per view.
+    Web(bench::web::WebBenchArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -59,6 +61,7 @@ fn main() -> std::process::ExitCode {
             // Checked before any server starts: the operator benchmarks run the shipped binary.
             BenchTarget::Users(args) => bench::operator_binary().and_then(|_| bench::users::run(args)),
             BenchTarget::Operator(args) => bench::operator_binary().and_then(|_| bench::operator::main(args)),
+            BenchTarget::Web(args) => bench::operator_binary().and_then(|_| bench::web::main(args)),
         },
     };
     match result {

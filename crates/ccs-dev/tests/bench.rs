@@ -95,3 +95,35 @@ fn the_operator_benchmark_reads_each_contract_at_most_twice_per_interval() {
         "{table}"
     );
 }
+
+/// The status page's benchmark, small: every view is served from the caches (no API-server or
+/// portal call while the pages are viewed).
+#[test]
+fn the_web_benchmark_counts_no_call_per_view() {
+    let args = [
+        "bench",
+        "web",
+        "--contracts",
+        "5",
+        "--budgets-per-contract",
+        "2",
+        "--users",
+        "50",
+        "--views",
+        "10",
+    ];
+    let out = ccs_dev(&args, Duration::from_secs(180));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{table}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for row in ["overview (HTML)", "contract (HTML)", "overview (JSON)"] {
+        assert!(table.contains(row), "{table}");
+    }
+    assert!(
+        table.contains("calls while viewing: API server 0 (0.000 per view), portal 0 (0.000 per view)"),
+        "{table}"
+    );
+}

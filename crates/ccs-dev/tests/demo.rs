@@ -19,6 +19,20 @@ fn kubectl(kubeconfig: &std::path::Path, cache: &std::path::Path, args: &[&str])
         .expect("kubectl runs")
 }
 
+/// A plain HTTP/1.1 GET (no client library needed), answered with its status line and body.
+fn http_get(address: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).expect("status page reachable");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("request");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answer");
+    answer
+}
+
 #[test]
 fn the_demo_started_outside_the_repository_makes_every_sample_ready_and_writes_a_budget_email() {
     // A fresh directory with no config/ in it: the samples and simulator settings are built in,
@@ -37,7 +51,7 @@ fn the_demo_started_outside_the_repository_makes_every_sample_ready_and_writes_a
     let started = Instant::now();
     let mut guide = String::new();
     let mut reader = BufReader::new(demo.stdout.take().expect("stdout"));
-    while !guide.contains("kubectl explain") {
+    while !guide.contains("Status page") {
         let mut line = String::new();
         assert!(
             reader.read_line(&mut line).expect("guide") > 0,
@@ -89,6 +103,18 @@ fn the_demo_started_outside_the_repository_makes_every_sample_ready_and_writes_a
             String::from_utf8_lossy(&wait.stderr)
         );
     }
+    // The status page whose URL the guide printed shows the sample contract.
+    let url = guide
+        .lines()
+        .find(|l| l.contains("Status page"))
+        .and_then(|l| l.split("http://").nth(1))
+        .map(|rest| rest.trim().trim_end_matches('/').to_string())
+        .unwrap_or_else(|| panic!("no status page URL in {guide}"));
+    let page = http_get(&url, "/");
+    assert!(
+        page.starts_with("HTTP/1.1 200") && page.contains("data-contract=\"default/acme-prod\""),
+        "{page}"
+    );
     let get = kubectl(&kubeconfig, &cache, &["get", "customerspace"]);
     let table = String::from_utf8_lossy(&get.stdout);
     for name in [

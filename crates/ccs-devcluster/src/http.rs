@@ -60,6 +60,10 @@ fn error_response(e: &ApiError) -> Response {
 }
 
 async fn handle(State(state): State<Arc<AppState>>, req: Request) -> Response {
+    state
+        .store
+        .requests
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let result = serve(&state, req).await;
@@ -238,6 +242,21 @@ async fn resource(
         .is_some_and(|s| s != "status" || !info.status_subresource)
     {
         return Err(ApiError::no_route());
+    }
+    if info.builtin == Some(super::resource::Builtin::SubjectAccessReview) {
+        // Not stored: answered at once from the RBAC objects.
+        if req.method() != Method::POST || path.name.is_some() {
+            return Err(ApiError::method_not_allowed());
+        }
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string();
+        let body = decode(&content_type, &read_body(req.into_body()).await?)?;
+        let answer = super::rbac::review(&state.store.read(), body)?;
+        return Ok(json_response(StatusCode::CREATED, &answer));
     }
     target.namespace = path.namespace.clone().unwrap_or_default();
     target.name = path.name.clone().unwrap_or_default();

@@ -34,6 +34,7 @@ pub mod ops;
 pub mod patch;
 pub mod persist;
 pub mod protobuf;
+pub mod rbac;
 pub mod resource;
 pub mod route;
 pub mod selector;

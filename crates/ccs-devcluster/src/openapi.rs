@@ -93,6 +93,23 @@ fn builtin_schemas(builtin: Builtin) -> &'static SchemaSet {
             (Builtin::EventV1, of::<k8s_openapi::api::events::v1::Event>()),
             (Builtin::Lease, of::<coordination::Lease>()),
             (Builtin::Crd, of::<apiextensions::CustomResourceDefinition>()),
+            (Builtin::Role, of::<k8s_openapi::api::rbac::v1::Role>()),
+            (
+                Builtin::RoleBinding,
+                of::<k8s_openapi::api::rbac::v1::RoleBinding>(),
+            ),
+            (
+                Builtin::ClusterRole,
+                of::<k8s_openapi::api::rbac::v1::ClusterRole>(),
+            ),
+            (
+                Builtin::ClusterRoleBinding,
+                of::<k8s_openapi::api::rbac::v1::ClusterRoleBinding>(),
+            ),
+            (
+                Builtin::SubjectAccessReview,
+                of::<k8s_openapi::api::authorization::v1::SubjectAccessReview>(),
+            ),
         ]
     });
     &all.iter()

@@ -41,6 +41,16 @@ pub enum Builtin {
     Lease,
     /// apiextensions.k8s.io/v1 CustomResourceDefinition.
     Crd,
+    /// rbac.authorization.k8s.io/v1 Role.
+    Role,
+    /// rbac.authorization.k8s.io/v1 RoleBinding.
+    RoleBinding,
+    /// rbac.authorization.k8s.io/v1 ClusterRole.
+    ClusterRole,
+    /// rbac.authorization.k8s.io/v1 ClusterRoleBinding.
+    ClusterRoleBinding,
+    /// authorization.k8s.io/v1 SubjectAccessReview (create only, answered from the RBAC kinds).
+    SubjectAccessReview,
 }
 
 /// A printer column: a JSONPath into the object.
@@ -275,7 +285,54 @@ pub fn builtins() -> Vec<ResourceInfo> {
     crd.short_names = vec!["crd".into(), "crds".into()];
     crd.status_subresource = true;
     crd.columns = vec![col("Created At", "string", ".metadata.creationTimestamp")];
-    vec![ns, cm, secret, event, event_v1, lease, crd]
+    let rbac = "rbac.authorization.k8s.io";
+    let role = mk(rbac, "v1", "roles", "Role", true, Builtin::Role);
+    let binding = mk(
+        rbac,
+        "v1",
+        "rolebindings",
+        "RoleBinding",
+        true,
+        Builtin::RoleBinding,
+    );
+    let cluster_role = mk(
+        rbac,
+        "v1",
+        "clusterroles",
+        "ClusterRole",
+        false,
+        Builtin::ClusterRole,
+    );
+    let cluster_binding = mk(
+        rbac,
+        "v1",
+        "clusterrolebindings",
+        "ClusterRoleBinding",
+        false,
+        Builtin::ClusterRoleBinding,
+    );
+    let review = mk(
+        "authorization.k8s.io",
+        "v1",
+        "subjectaccessreviews",
+        "SubjectAccessReview",
+        false,
+        Builtin::SubjectAccessReview,
+    );
+    vec![
+        ns,
+        cm,
+        secret,
+        event,
+        event_v1,
+        lease,
+        crd,
+        role,
+        binding,
+        cluster_role,
+        cluster_binding,
+        review,
+    ]
 }
 
 fn strings(v: &Value) -> Vec<String> {

@@ -6,6 +6,7 @@ use super::error::{ApiError, ApiResult};
 use super::resource::Builtin;
 use k8s_openapi::api::coordination::v1::Lease;
 use k8s_openapi::api::core::v1::{ConfigMap, Event, Namespace, Secret};
+use k8s_openapi::api::rbac::v1 as rbac;
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -45,6 +46,13 @@ pub fn prune(builtin: Builtin, object: &mut Value) -> ApiResult<Vec<String>> {
         Builtin::Event | Builtin::EventV1 => roundtrip::<Event>(object)?,
         Builtin::Lease => roundtrip::<Lease>(object)?,
         Builtin::Crd => roundtrip::<CustomResourceDefinition>(object)?,
+        Builtin::Role => roundtrip::<rbac::Role>(object)?,
+        Builtin::RoleBinding => roundtrip::<rbac::RoleBinding>(object)?,
+        Builtin::ClusterRole => roundtrip::<rbac::ClusterRole>(object)?,
+        Builtin::ClusterRoleBinding => roundtrip::<rbac::ClusterRoleBinding>(object)?,
+        Builtin::SubjectAccessReview => {
+            roundtrip::<k8s_openapi::api::authorization::v1::SubjectAccessReview>(object)?
+        }
     };
     let mut unknown = vec![];
     missing(object, &known, "", &mut unknown);

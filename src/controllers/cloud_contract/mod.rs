@@ -113,6 +113,10 @@ async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, Recon
     // Plan.
     let plan = plan::plan(&obj.spec, &previous, &snapshot.dashboard);
     let mut status = plan.observed.clone();
+    status.requests = open_requests(&ctx, client.as_ref(), contract_id, poll).await;
+    if ctx.config.web.listen.is_some() {
+        warm_catalog(&ctx, client.as_ref(), contract_id, poll).await;
+    }
 
     // Apply.
     for action in &plan.actions {
@@ -238,6 +242,49 @@ async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, Recon
         poll
     };
     Ok(Action::requeue(jitter(next)))
+}
+
+/// The contract's open requests, read once per poll interval into the shared cache (the status
+/// page lists them). Credentials without the requests profile leave `status.requests` out rather
+/// than failing the contract.
+async fn open_requests(
+    ctx: &Context,
+    client: &dyn crate::portal::CustomerSpace,
+    contract_id: &str,
+    poll: std::time::Duration,
+) -> Option<crate::api::cloud_contract::OpenRequests> {
+    let key = crate::controllers::portal_access::cache_key(client, contract_id);
+    match ctx
+        .portal
+        .requests
+        .get(&key, poll, || client.list_requests(contract_id))
+        .await
+    {
+        Ok(requests) => Some(plan::open_requests(&requests)),
+        Err(err) => {
+            tracing::debug!(%err, contract_id, "cannot list the contract's requests");
+            None
+        }
+    }
+}
+
+/// With the status page on, the catalog of every contract is read once per poll interval into the
+/// cache the ServiceOrders share (the page shows it, and never reads the portal itself).
+async fn warm_catalog(
+    ctx: &Context,
+    client: &dyn crate::portal::CustomerSpace,
+    contract_id: &str,
+    poll: std::time::Duration,
+) {
+    let key = crate::controllers::portal_access::cache_key(client, contract_id);
+    if let Err(err) = ctx
+        .portal
+        .catalogs
+        .get(&key, poll, || client.list_catalog(contract_id))
+        .await
+    {
+        tracing::debug!(%err, contract_id, "cannot read the contract's catalog");
+    }
 }
 
 /// Fails with `DuplicateContract` when another CloudContract, whose credentials were verified

@@ -3,12 +3,27 @@
 
 use crate::api::cloud_contract::{
     CloudContractSpec, CloudContractStatus, ConsumptionStatus, ContractManagementPolicy, IncidentSummary,
-    IncidentsStatus, InvoiceSummary, NotifiedIncident, Subscription, Weather,
+    IncidentsStatus, InvoiceSummary, NotifiedIncident, OpenRequests, Subscription, Weather,
 };
 use crate::api::cloud_contract::{MAX_NOTIFIED_INCIDENTS, MAX_SUBSCRIPTIONS};
 use crate::api::common::{MAX_PORTAL_LONG_TEXT, MAX_PORTAL_TEXT, Money};
 use crate::controllers::common::{bounded, count, id_key};
 use crate::portal::{Dashboard, Incident, IncidentState};
+
+/// Counts the open requests of a contract by state (`status.requests`).
+pub fn open_requests(requests: &[crate::portal::ServiceRequest]) -> OpenRequests {
+    use crate::portal::RequestState as S;
+    let mut open = OpenRequests::default();
+    for r in requests.iter().filter(|r| !r.state.is_final()) {
+        open.open += 1;
+        match r.state {
+            S::Transmitted => open.transmitted += 1,
+            S::InProgress => open.in_progress += 1,
+            _ => open.unknown += 1,
+        }
+    }
+    open
+}
 
 /// How many of the most severe open incidents the status lists.
 const MOST_SEVERE: usize = 5;

@@ -7,6 +7,7 @@ pub mod devcluster;
 pub mod operator;
 pub mod portal;
 pub mod users;
+pub mod web;
 
 use std::path::PathBuf;
 

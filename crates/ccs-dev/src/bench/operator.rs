@@ -128,7 +128,7 @@ fn memory_kib(pid: u32) -> (u64, u64) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-async fn install_crds(client: &kube::Client) -> anyhow::Result<()> {
+pub(crate) async fn install_crds(client: &kube::Client) -> anyhow::Result<()> {
     let api: Api<CustomResourceDefinition> = Api::all(client.clone());
     for crd in ccs_api::all_crds() {
         api.create(&PostParams::default(), &crd).await?;
@@ -147,7 +147,7 @@ async fn install_crds(client: &kube::Client) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn wait<T, Fut: Future<Output = Option<T>>>(
+pub(crate) async fn wait<T, Fut: Future<Output = Option<T>>>(
     deadline: Duration,
     what: &str,
     mut check: impl FnMut() -> Fut,
@@ -185,7 +185,11 @@ where
 
 /// One Secret, one CloudContract and `budgets` BudgetAlerts per simulator contract. The budgets are
 /// large, so no email is due.
-async fn create_objects(client: &kube::Client, sim: &Simulator, budgets: usize) -> anyhow::Result<()> {
+pub(crate) async fn create_objects(
+    client: &kube::Client,
+    sim: &Simulator,
+    budgets: usize,
+) -> anyhow::Result<()> {
     for (i, id) in sim.contract_ids().iter().enumerate() {
         let cred = sim
             .seeded_credentials()
@@ -231,7 +235,7 @@ fn ready<K: serde::Serialize>(obj: &K) -> bool {
         .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
 }
 
-async fn all_ready(client: &kube::Client) -> Option<()> {
+pub(crate) async fn all_ready(client: &kube::Client) -> Option<()> {
     let lp = ListParams::default();
     let contracts = Api::<CloudContract>::namespaced(client.clone(), "default")
         .list(&lp)
@@ -244,12 +248,15 @@ async fn all_ready(client: &kube::Client) -> Option<()> {
     (contracts.items.iter().all(ready) && budgets.items.iter().all(ready)).then_some(())
 }
 
-fn spawn_operator(
+/// Starts the operator with `extra` flags; returns it and the addresses it announced (metrics,
+/// then the status page with `--web-listen`).
+pub(crate) fn spawn_operator(
     kubeconfig: &std::path::Path,
     sim: &Simulator,
     poll: Duration,
     dir: &std::path::Path,
-) -> anyhow::Result<Operator> {
+    extra: &[&str],
+) -> anyhow::Result<(Operator, Vec<String>)> {
     let mut child = Command::new(super::operator_binary()?)
         .args([
             "run",
@@ -266,15 +273,28 @@ fn spawn_operator(
         .args(["--poll-interval", &humantime::format_duration(poll).to_string()])
         .arg("--mail-dir")
         .arg(dir.join("mail"))
+        .args(extra)
         .env_remove("HTTP_PROXY")
         .env_remove("http_proxy")
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(dir.join("operator.log"))?)
         .spawn()?;
     // The first line announces the metrics address: the operator is past its preflight.
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?).read_line(&mut line)?;
-    Ok(Operator(child))
+    let mut stdout = BufReader::new(child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?);
+    let lines = 1 + usize::from(extra.contains(&"--web-listen"));
+    let mut addresses = Vec::new();
+    for _ in 0..lines {
+        let mut line = String::new();
+        stdout.read_line(&mut line)?;
+        addresses.push(
+            line.trim()
+                .rsplit("http://")
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        );
+    }
+    Ok((Operator(child), addresses))
 }
 
 /// Runs the benchmark.
@@ -295,7 +315,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
     create_objects(&client, &sim, args.budgets_per_contract).await?;
 
     let started = Instant::now();
-    let operator = spawn_operator(&kubeconfig, &sim, args.poll_interval, &dir)?;
+    let (operator, _) = spawn_operator(&kubeconfig, &sim, args.poll_interval, &dir, &[])?;
     wait(Duration::from_secs(600), "every object Ready", || {
         all_ready(&client)
     })
@@ -342,7 +362,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
 }
 
 /// A scratch directory under the system temp dir (tempfile is a dev-dependency only).
-fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+pub(crate) fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("ccs-bench-operator-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)

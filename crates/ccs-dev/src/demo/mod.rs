@@ -33,6 +33,9 @@ pub struct DemoArgs {
     /// (config/simulator-demo.yaml).
     #[arg(long)]
     pub simulator_config: Option<PathBuf>,
+    /// Address of the status page; port 0 picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub web_listen: String,
     /// Stop by itself after this long (for scripts); default: run until Ctrl-C.
     #[arg(long, value_parser = humantime::parse_duration)]
     pub duration: Option<Duration>,
@@ -98,6 +101,10 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let metrics_addr = monitoring::free_loopback_addr()?;
     config.server.listen = metrics_addr.to_string();
     config.leader_election.enabled = false;
+    // Known before the operator starts, so the guide can print it.
+    let web = free_address(&args.web_listen)?;
+    config.web.listen = Some(web.to_string());
+    config.web.auth = Some(ccs_operator::config::WebAuth::None);
     for c in [
         &mut config.controllers.cloud_contract,
         &mut config.controllers.portal_user,
@@ -127,6 +134,7 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     )
     .await?;
     print_guide(&kubeconfig, &mail_dir, applied, &sim, args.smtp.is_some());
+    println!("\nStatus page (phone-friendly): http://{web}/\n");
     monitoring.print_guide();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let operator = {
@@ -167,6 +175,12 @@ async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     cluster.shutdown().await;
     println!("stopped; the emails stay in {}", mail_dir.display());
     Ok(())
+}
+
+/// `listen` with port 0 replaced by a port free now.
+fn free_address(listen: &str) -> anyhow::Result<std::net::SocketAddr> {
+    let listener = std::net::TcpListener::bind(listen).with_context(|| format!("--web-listen {listen}"))?;
+    Ok(listener.local_addr()?)
 }
 
 async fn install_crds(client: &kube::Client) -> anyhow::Result<()> {

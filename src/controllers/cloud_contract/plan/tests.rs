@@ -261,3 +261,36 @@ fn a_declared_referent_is_changed_or_reported_as_drift() {
         "emails compare case-insensitively"
     );
 }
+
+#[test]
+fn open_requests_count_every_request_not_final_by_state() {
+    let request = |state: &str| -> crate::portal::ServiceRequest {
+        serde_json::from_value(json!({
+            "id": "R1", "contractId": "C", "customerReference": "x", "type": "Order",
+            "catalogItem": "FE-ECS", "quantity": 1, "parameters": {}, "state": state,
+            "submittedAt": "2026-11-25T00:00:00Z", "updatedAt": "2026-11-25T00:00:00Z", "history": []
+        }))
+        .expect("a request")
+    };
+    let all: Vec<_> = [
+        "Transmitted",
+        "InProgress",
+        "InProgress",
+        "Completed",
+        "Cancelled",
+        "Rejected",
+        "Paused",
+    ]
+    .into_iter()
+    .map(request)
+    .collect();
+    assert_eq!(
+        open_requests(&all),
+        OpenRequests {
+            open: 4,
+            transmitted: 1,
+            in_progress: 2,
+            unknown: 1
+        }
+    );
+}
