@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# A real OpenStack Keystone (v3) on loopback, for the ConsoleAccess tests: sqlite in DIR, fernet
+# keys in DIR, the `admin` user of the `Default` domain bootstrapped with ADMIN_PASSWORD.
+# Usage: keystone.sh DIR PORT ADMIN_PASSWORD WATCH_PID
+# Serves until WATCH_PID (the test process) exits, then stops Keystone: a killed test leaves no
+# server behind. Installed by .ci/install-keystone.
+set -euo pipefail
+dir=$1 port=$2 password=$3 watch=$4
+command -v keystone-manage >/dev/null || {
+  echo "keystone-manage missing: run .ci/install-keystone (apt: python3-keystone python3-openstackclient)" >&2
+  exit 2
+}
+mkdir -p "$dir/fernet" "$dir/credential" "$dir/log"
+conf=$dir/keystone.conf
+cat >"$conf" <<CONF
+[DEFAULT]
+log_dir = $dir/log
+[database]
+# Without the timeout, concurrent calls fail with "database is locked" (HTTP 500).
+connection = sqlite:///$dir/keystone.db?timeout=30
+[fernet_tokens]
+key_repository = $dir/fernet
+[credential]
+key_repository = $dir/credential
+[security_compliance]
+# Generated initial passwords must be changed at first login (Keystone's own rule).
+change_password_upon_first_use = true
+[cache]
+enabled = false
+[identity]
+# The fewest bcrypt rounds: tests authenticate often, and hashing dominates start-up.
+password_hash_rounds = 4
+CONF
+manage() { keystone-manage --config-file "$conf" "$@" >>"$dir/log/manage.log" 2>&1; }
+manage db_sync
+manage fernet_setup --keystone-user "$(id -un)" --keystone-group "$(id -gn)"
+manage credential_setup --keystone-user "$(id -un)" --keystone-group "$(id -gn)"
+# Bootstrapped with a first password changed below: with change_password_upon_first_use, an
+# admin-set password is expired until its user changes it.
+manage bootstrap --bootstrap-password "$password-first" \
+  --bootstrap-public-url "http://127.0.0.1:$port/v3" --bootstrap-region-id RegionOne
+keystone-wsgi-public --host 127.0.0.1 --port "$port" -- --config-file "$conf" \
+  >>"$dir/log/wsgi.log" 2>&1 &
+server=$!
+trap 'kill $server 2>/dev/null || true; rm -rf "$dir"' EXIT
+python3 - "$port" "$password" "$dir/keystone.db" <<'PY'
+import json, sqlite3, sys, time, urllib.request
+port, password, db = sys.argv[1:4]
+base = f"http://127.0.0.1:{port}/v3"
+deadline = time.time() + 60
+while True:
+    try:
+        urllib.request.urlopen(base, timeout=2)
+        break
+    except Exception:
+        if time.time() > deadline:
+            sys.exit("keystone did not answer within 60 s")
+        time.sleep(0.1)
+(user_id,) = sqlite3.connect(db).execute("select user_id from local_user where name = 'admin'").fetchone()
+body = {"user": {"original_password": password + "-first", "password": password}}
+urllib.request.urlopen(urllib.request.Request(f"{base}/users/{user_id}/password", method="POST",
+    headers={"Content-Type": "application/json"}, data=json.dumps(body).encode()), timeout=10)
+PY
+echo ready >"$dir/ready"
+while kill -0 "$watch" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 1; done
