@@ -42,6 +42,7 @@ fn committed_crds_are_what_the_binary_generates() {
         [
             "budgetalerts.customerspace.io.yaml",
             "cloudcontracts.customerspace.io.yaml",
+            "consoleaccesses.customerspace.io.yaml",
             "portalusers.customerspace.io.yaml",
             "serviceorders.customerspace.io.yaml"
         ]

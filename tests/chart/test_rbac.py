@@ -4,7 +4,7 @@ import pytest
 
 from conftest import NAMESPACE, VALUE_SETS, of_kind, render
 
-KINDS = ["cloudcontracts", "portalusers", "budgetalerts", "serviceorders"]
+KINDS = ["cloudcontracts", "portalusers", "budgetalerts", "serviceorders", "consoleaccesses"]
 ROLE_KINDS = ("Role", "ClusterRole")
 
 
@@ -154,6 +154,8 @@ OPERATOR_RULES = sorted([
     (("customerspace.io",), kinds_with("/status"), (), ("get", "patch", "update")),
     (("customerspace.io",), kinds_with("/finalizers"), (), ("patch", "update")),
     (("",), ("secrets",), (), ("get", "list", "watch")),
+    # ConsoleAccess GeneratedSecret: the owned Secret of initial passwords.
+    (("",), ("secrets",), (), ("create", "patch")),
     (("events.k8s.io",), ("events",), (), ("create", "patch")),
 ])
 
@@ -245,7 +247,10 @@ def test_secrets_are_read_only_and_only_where_watched(mode):
     for ns in watched:
         for verb in ["get", "list", "watch"]:
             assert can_i(values, verb, "secrets", ns), (verb, ns)
-        for verb in WRITE_VERBS:
+        # Creating and applying the ConsoleAccess password Secret; never update or delete.
+        for verb in ["create", "patch"]:
+            assert can_i(values, verb, "secrets", ns), (verb, ns)
+        for verb in ["update", "delete", "deletecollection"]:
             assert not can_i(values, verb, "secrets", ns), f"{verb} secrets in {ns}"
     if mode == "namespaced":
         for ns in ["kube-system", NAMESPACE, "team-c"]:
