@@ -22,9 +22,6 @@ connection = sqlite:///$dir/keystone.db?timeout=30
 key_repository = $dir/fernet
 [credential]
 key_repository = $dir/credential
-[security_compliance]
-# Generated initial passwords must be changed at first login (Keystone's own rule).
-change_password_upon_first_use = true
 [cache]
 enabled = false
 [identity]
@@ -33,12 +30,25 @@ password_hash_rounds = 4
 CONF
 manage() { keystone-manage --config-file "$conf" "$@" >>"$dir/log/manage.log" 2>&1; }
 manage db_sync
+# Write-ahead logging: Keystone opens a second connection inside some requests; with the default
+# rollback journal, that reader and the request's own commit wait on each other until the sqlite
+# timeout (HTTP 500 "database is locked").
+python3 -c "import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute('pragma journal_mode=wal').fetchall()" "$dir/keystone.db"
 manage fernet_setup --keystone-user "$(id -un)" --keystone-group "$(id -gn)"
 manage credential_setup --keystone-user "$(id -un)" --keystone-group "$(id -gn)"
-# Bootstrapped with a first password changed below: with change_password_upon_first_use, an
-# admin-set password is expired until its user changes it.
 manage bootstrap --bootstrap-password "$password-first" \
   --bootstrap-public-url "http://127.0.0.1:$port/v3" --bootstrap-region-id RegionOne
+# Flexible Engine's global roles, made the official way before serving: creating a global role
+# through the API on sqlite can leave the request waiting on its own lock (HTTP 500).
+for role in te_admin readonly; do
+  manage bootstrap --bootstrap-password "$password-first" --bootstrap-role-name "$role"
+done
+# Generated initial passwords must be changed at first login (Keystone's own rule). From here on,
+# the admin's bootstrapped password is expired too: it is changed below, once served.
+cat >>"$conf" <<CONF
+[security_compliance]
+change_password_upon_first_use = true
+CONF
 keystone-wsgi-public --host 127.0.0.1 --port "$port" -- --config-file "$conf" \
   >>"$dir/log/wsgi.log" 2>&1 &
 server=$!
@@ -61,5 +71,8 @@ body = {"user": {"original_password": password + "-first", "password": password}
 urllib.request.urlopen(urllib.request.Request(f"{base}/users/{user_id}/password", method="POST",
     headers={"Content-Type": "application/json"}, data=json.dumps(body).encode()), timeout=10)
 PY
+# Keystone revokes the tokens issued up to the password change, to the second: a token issued
+# within that second would be refused.
+sleep 1.1
 echo ready >"$dir/ready"
 while kill -0 "$watch" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 1; done
