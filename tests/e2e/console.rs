@@ -145,7 +145,7 @@ async fn create_change_members_and_roles_and_revert_a_removed_role() {
     assert_eq!(minutes, 30, "Flexible Engine applies IAM changes within 30 minutes");
 
     // GeneratedSecret: one initial password per created member, in a Secret owned by the object;
-    // Keystone refuses it until the person changes it (first login).
+    // it is the member's real password (the person logs in with it).
     let secret_name = status.password_secret.clone().expect("password secret named in status");
     let secret: Secret = api::<Secret>(&w.env).get(&secret_name).await.expect("secret");
     let owner = &secret.metadata.owner_references.as_ref().expect("owner")[0];
@@ -153,7 +153,7 @@ async fn create_change_members_and_roles_and_revert_a_removed_role() {
     let data = secret.data.expect("data");
     let jane = String::from_utf8(data["jane.doe"].0.clone()).expect("utf8");
     assert!(jane.len() >= 16);
-    assert!(w.ks.token(&w.domain, "jane.doe", &jane).await.is_none(), "must change at first login");
+    assert!(w.ks.token(&w.domain, "jane.doe", &jane).await.is_some(), "the generated password logs in");
     let stored = serde_json::to_string(&api::<ConsoleAccess>(&w.env).get("team").await.expect("get")).expect("json");
     assert!(!stored.contains(&jane), "no password in the object");
     assert!(!w.operator.logs().contains(&jane), "no password in the logs");

@@ -36,27 +36,20 @@ manage db_sync
 python3 -c "import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute('pragma journal_mode=wal').fetchall()" "$dir/keystone.db"
 manage fernet_setup --keystone-user "$(id -un)" --keystone-group "$(id -gn)"
 manage credential_setup --keystone-user "$(id -un)" --keystone-group "$(id -gn)"
-manage bootstrap --bootstrap-password "$password-first" \
+manage bootstrap --bootstrap-password "$password" \
   --bootstrap-public-url "http://127.0.0.1:$port/v3" --bootstrap-region-id RegionOne
 # Flexible Engine's global roles, made the official way before serving: creating a global role
 # through the API on sqlite can leave the request waiting on its own lock (HTTP 500).
 for role in te_admin readonly; do
-  manage bootstrap --bootstrap-password "$password-first" --bootstrap-role-name "$role"
+  manage bootstrap --bootstrap-password "$password" --bootstrap-role-name "$role"
 done
-# Generated initial passwords must be changed at first login (Keystone's own rule). From here on,
-# the admin's bootstrapped password is expired too: it is changed below, once served.
-cat >>"$conf" <<CONF
-[security_compliance]
-change_password_upon_first_use = true
-CONF
 keystone-wsgi-public --host 127.0.0.1 --port "$port" -- --config-file "$conf" \
   >>"$dir/log/wsgi.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null || true; rm -rf "$dir"' EXIT
-python3 - "$port" "$password" "$dir/keystone.db" <<'PY'
-import json, sqlite3, sys, time, urllib.request
-port, password, db = sys.argv[1:4]
-base = f"http://127.0.0.1:{port}/v3"
+python3 - "$port" <<'PY'
+import sys, time, urllib.request
+base = f"http://127.0.0.1:{sys.argv[1]}/v3"
 deadline = time.time() + 60
 while True:
     try:
@@ -66,13 +59,6 @@ while True:
         if time.time() > deadline:
             sys.exit("keystone did not answer within 60 s")
         time.sleep(0.1)
-(user_id,) = sqlite3.connect(db).execute("select user_id from local_user where name = 'admin'").fetchone()
-body = {"user": {"original_password": password + "-first", "password": password}}
-urllib.request.urlopen(urllib.request.Request(f"{base}/users/{user_id}/password", method="POST",
-    headers={"Content-Type": "application/json"}, data=json.dumps(body).encode()), timeout=10)
 PY
-# Keystone revokes the tokens issued up to the password change, to the second: a token issued
-# within that second would be refused.
-sleep 1.1
 echo ready >"$dir/ready"
 while kill -0 "$watch" 2>/dev/null && kill -0 "$server" 2>/dev/null; do sleep 1; done
