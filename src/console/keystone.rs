@@ -130,7 +130,11 @@ fn describe(body: &[u8]) -> Option<String> {
 
 fn decode<T: DeserializeOwned>(operation: &'static str, reply: &Reply) -> PortalResult<T> {
     serde_json::from_slice(&reply.body).map_err(|e| {
-        PortalError::new(ErrorCategory::Decode, operation, format!("unexpected answer: {e}"))
+        PortalError::new(
+            ErrorCategory::Decode,
+            operation,
+            format!("unexpected answer: {e}"),
+        )
     })
 }
 
@@ -166,7 +170,10 @@ impl Keystone {
 
     async fn token(&self, refresh: bool) -> PortalResult<(Secret, String)> {
         let mut cached = self.token.lock().await;
-        if let Some(t) = cached.as_ref().filter(|t| !refresh && t.valid_until > Instant::now()) {
+        if let Some(t) = cached
+            .as_ref()
+            .filter(|t| !refresh && t.valid_until > Instant::now())
+        {
             return Ok((t.value.clone(), t.domain_id.clone()));
         }
         let c = &self.credentials;
@@ -178,7 +185,13 @@ impl Keystone {
         let url = self.url("token", &["auth", "tokens"])?;
         let reply = self
             .shared
-            .send(API, "token", true, || self.shared.http().post(url.clone()).json(&body), describe)
+            .send(
+                API,
+                "token",
+                true,
+                || self.shared.http().post(url.clone()).json(&body),
+                describe,
+            )
             .await?;
         let value = reply
             .headers
@@ -272,14 +285,23 @@ impl Keystone {
             ));
         }
         serde_json::from_value(v.get_mut(key).map(Value::take).unwrap_or(Value::Null)).map_err(|e| {
-            PortalError::new(ErrorCategory::Decode, operation, format!("unexpected answer: {e}"))
+            PortalError::new(
+                ErrorCategory::Decode,
+                operation,
+                format!("unexpected answer: {e}"),
+            )
         })
     }
 
     /// The group named `name` in the domain, if any.
     pub async fn find_group(&self, domain_id: &str, name: &str) -> PortalResult<Option<Group>> {
         let groups: Vec<Group> = self
-            .list("list_groups", &["groups"], &[("domain_id", domain_id), ("name", name)], "groups")
+            .list(
+                "list_groups",
+                &["groups"],
+                &[("domain_id", domain_id), ("name", name)],
+                "groups",
+            )
             .await?;
         Ok(groups.into_iter().find(|g| g.name == name))
     }
@@ -298,9 +320,15 @@ impl Keystone {
     /// Sets a group's description (the owner marker).
     pub async fn set_group_description(&self, group_id: &str, description: &str) -> PortalResult<()> {
         let body = json!({"group": {"description": description}});
-        self.call("update_group", Method::PATCH, &["groups", group_id], &[], Some(&body))
-            .await
-            .map(drop)
+        self.call(
+            "update_group",
+            Method::PATCH,
+            &["groups", group_id],
+            &[],
+            Some(&body),
+        )
+        .await
+        .map(drop)
     }
 
     /// Deletes a group (its memberships and role assignments go with it).
@@ -350,22 +378,39 @@ impl Keystone {
 
     /// Adds a user to a group (idempotent).
     pub async fn add_member(&self, group_id: &str, user_id: &str) -> PortalResult<()> {
-        self.call("add_member", Method::PUT, &["groups", group_id, "users", user_id], &[], None)
-            .await
-            .map(drop)
+        self.call(
+            "add_member",
+            Method::PUT,
+            &["groups", group_id, "users", user_id],
+            &[],
+            None,
+        )
+        .await
+        .map(drop)
     }
 
     /// Removes a user from a group.
     pub async fn remove_member(&self, group_id: &str, user_id: &str) -> PortalResult<()> {
-        self.call("remove_member", Method::DELETE, &["groups", group_id, "users", user_id], &[], None)
-            .await
-            .map(drop)
+        self.call(
+            "remove_member",
+            Method::DELETE,
+            &["groups", group_id, "users", user_id],
+            &[],
+            None,
+        )
+        .await
+        .map(drop)
     }
 
     /// The projects of the domain.
     pub async fn list_projects(&self, domain_id: &str) -> PortalResult<Vec<Named>> {
-        self.list("list_projects", &["projects"], &[("domain_id", domain_id)], "projects")
-            .await
+        self.list(
+            "list_projects",
+            &["projects"],
+            &[("domain_id", domain_id)],
+            "projects",
+        )
+        .await
     }
 
     /// The roles the domain can assign (global ones and the domain's own).
@@ -376,13 +421,21 @@ impl Keystone {
     /// The group's direct role assignments.
     pub async fn group_assignments(&self, group_id: &str) -> PortalResult<Vec<Assignment>> {
         let raw: Vec<Value> = self
-            .list("list_role_assignments", &["role_assignments"], &[("group.id", group_id)], "role_assignments")
+            .list(
+                "list_role_assignments",
+                &["role_assignments"],
+                &[("group.id", group_id)],
+                "role_assignments",
+            )
             .await?;
         Ok(raw
             .iter()
             .filter_map(|a| {
                 let role_id = a["role"]["id"].as_str()?.to_string();
-                let scope = match (a["scope"]["project"]["id"].as_str(), a["scope"]["domain"]["id"].as_str()) {
+                let scope = match (
+                    a["scope"]["project"]["id"].as_str(),
+                    a["scope"]["domain"]["id"].as_str(),
+                ) {
                     (Some(p), _) => Scope::Project(p.to_string()),
                     (None, Some(d)) => Scope::Domain(d.to_string()),
                     _ => return None,
@@ -403,7 +456,9 @@ impl Keystone {
     /// Grants the group a role (idempotent).
     pub async fn grant(&self, group_id: &str, a: &Assignment) -> PortalResult<()> {
         let path = Self::assignment_path(group_id, a);
-        self.call("grant_role", Method::PUT, &path, &[], None).await.map(drop)
+        self.call("grant_role", Method::PUT, &path, &[], None)
+            .await
+            .map(drop)
     }
 
     /// Revokes a role of the group.

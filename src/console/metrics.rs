@@ -27,7 +27,9 @@ impl ConsoleMetrics {
                 "ccs_console_request_duration_seconds",
                 "Duration of one console API HTTP attempt.",
             )
-            .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0]),
+            .buckets(vec![
+                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+            ]),
             &["api", "operation"],
         )?;
         let retries = IntCounterVec::new(

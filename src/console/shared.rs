@@ -81,11 +81,19 @@ impl ConsoleShared {
                 Err(err) if !retry || err.is_terminal() => return Err(err),
                 Err(err) => err,
             };
-            let Some(delay) = backoff.next() else { return Err(err) };
+            let Some(delay) = backoff.next() else {
+                return Err(err);
+            };
             let delay = err
                 .retry_after
                 .map_or(delay, |ra| ra.min(policy.max_retry_after).max(delay));
-            tracing::info!(api, operation, category = err.category.as_str(), ?delay, "retrying console call");
+            tracing::info!(
+                api,
+                operation,
+                category = err.category.as_str(),
+                ?delay,
+                "retrying console call"
+            );
             self.metrics.retry(api, operation);
             tokio::time::sleep(delay).await;
         }

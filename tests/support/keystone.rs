@@ -16,6 +16,8 @@ pub const ADMIN_PASSWORD: &str = "admin-test-pw";
 pub struct Keystone {
     /// `http://127.0.0.1:PORT/v3`.
     pub url: String,
+    /// keystone.sh, which stops Keystone when this test process exits (it watches our pid).
+    _script: Option<std::process::Child>,
 }
 
 static SHARED: OnceCell<Keystone> = OnceCell::const_new();
@@ -42,18 +44,27 @@ impl Keystone {
         ccs_operator::install_crypto_provider();
         // A Keystone already running (started by hand with keystone.sh), to iterate faster.
         if let Ok(url) = std::env::var("CCS_TEST_KEYSTONE_URL") {
-            return Self { url };
+            return Self { url, _script: None };
         }
         let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/support/keystone.sh");
         assert!(
-            Command::new("sh").args(["-c", "command -v keystone-manage && command -v openstack"]).stdout(Stdio::null()).status().is_ok_and(|s| s.success()),
+            Command::new("sh")
+                .args(["-c", "command -v keystone-manage && command -v openstack"])
+                .stdout(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success()),
             "Keystone is not installed: run .ci/install-keystone (apt: python3-keystone python3-openstackclient)"
         );
         // The script deletes its directory when it stops, so it is not a TempDir of ours.
-        let dir = std::env::temp_dir().join(format!("ccs-keystone-{}-{}", std::process::id(), fastrand::u32(..)));
+        let dir = std::env::temp_dir().join(format!(
+            "ccs-keystone-{}-{}",
+            std::process::id(),
+            fastrand::u32(..)
+        ));
         let port = free_port();
-        let log = std::fs::File::create(std::env::temp_dir().join(format!("ccs-keystone-{port}.log"))).expect("log");
-        Command::new("bash")
+        let log = std::fs::File::create(std::env::temp_dir().join(format!("ccs-keystone-{port}.log")))
+            .expect("log");
+        let child = Command::new("bash")
             .arg(&script)
             .arg(&dir)
             .arg(port.to_string())
@@ -68,12 +79,15 @@ impl Keystone {
             assert!(
                 start.elapsed() < Duration::from_secs(180),
                 "Keystone did not start within 180 s; see {}",
-                std::env::temp_dir().join(format!("ccs-keystone-{port}.log")).display()
+                std::env::temp_dir()
+                    .join(format!("ccs-keystone-{port}.log"))
+                    .display()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Self {
             url: format!("http://127.0.0.1:{port}/v3"),
+            _script: Some(child),
         }
     }
 
@@ -101,7 +115,13 @@ impl Keystone {
             .ok()?;
         resp.status()
             .is_success()
-            .then(|| resp.headers().get("X-Subject-Token")?.to_str().ok().map(String::from))
+            .then(|| {
+                resp.headers()
+                    .get("X-Subject-Token")?
+                    .to_str()
+                    .ok()
+                    .map(String::from)
+            })
             .flatten()
     }
 
@@ -145,18 +165,29 @@ impl Keystone {
     /// a non-admin (`iam-reader`, role `reader`) and the given projects. Returns the domain id.
     pub async fn domain(&self, name: &str, projects: &[&str]) -> String {
         let (status, v) = self
-            .admin(reqwest::Method::POST, "/domains", Some(json!({"domain": {"name": name}})))
+            .admin(
+                reqwest::Method::POST,
+                "/domains",
+                Some(json!({"domain": {"name": name}})),
+            )
             .await;
         assert_eq!(status, 201, "domain {name}: {v}");
         let domain = v["domain"]["id"].as_str().expect("domain id").to_string();
         for (user, role) in [("iam-admin", "admin"), ("iam-reader", "reader")] {
-            let role_id = self.id_of("/roles", "roles", role).await.expect("bootstrapped role");
+            let role_id = self
+                .id_of("/roles", "roles", role)
+                .await
+                .expect("bootstrapped role");
             let body = json!({"user": {"name": user, "domain_id": domain, "password": "Secret-pw-1"}});
             let (status, v) = self.admin(reqwest::Method::POST, "/users", Some(body)).await;
             assert_eq!(status, 201, "user {user}: {v}");
             let user_id = v["user"]["id"].as_str().expect("user id");
             let (status, _) = self
-                .admin(reqwest::Method::PUT, &format!("/domains/{domain}/users/{user_id}/roles/{role_id}"), None)
+                .admin(
+                    reqwest::Method::PUT,
+                    &format!("/domains/{domain}/users/{user_id}/roles/{role_id}"),
+                    None,
+                )
                 .await;
             assert_eq!(status, 204);
         }
@@ -203,7 +234,11 @@ impl Keystone {
     /// The group named `name` in `domain`, as Keystone returns it.
     pub async fn group(&self, domain: &str, name: &str) -> Option<Value> {
         let (_, v) = self
-            .admin(reqwest::Method::GET, &format!("/groups?domain_id={domain}&name={name}"), None)
+            .admin(
+                reqwest::Method::GET,
+                &format!("/groups?domain_id={domain}&name={name}"),
+                None,
+            )
             .await;
         v["groups"].as_array()?.first().cloned()
     }
@@ -215,7 +250,11 @@ impl Keystone {
             .await;
         let mut names: Vec<String> = v["users"]
             .as_array()
-            .map(|a| a.iter().filter_map(|u| u["name"].as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|u| u["name"].as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default();
         names.sort();
         names
@@ -228,7 +267,11 @@ impl Keystone {
             .await;
         let mut names: Vec<String> = v["users"]
             .as_array()
-            .map(|a| a.iter().filter_map(|u| u["name"].as_str().map(String::from)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|u| u["name"].as_str().map(String::from))
+                    .collect()
+            })
             .unwrap_or_default();
         names.sort();
         names
@@ -237,7 +280,11 @@ impl Keystone {
     /// The group's role assignments as sorted `role@project-or-domain-id` strings.
     pub async fn assignments(&self, group_id: &str) -> Vec<String> {
         let (_, v) = self
-            .admin(reqwest::Method::GET, &format!("/role_assignments?group.id={group_id}&include_names"), None)
+            .admin(
+                reqwest::Method::GET,
+                &format!("/role_assignments?group.id={group_id}&include_names"),
+                None,
+            )
             .await;
         let mut out: Vec<String> = v["role_assignments"]
             .as_array()

@@ -45,7 +45,11 @@ fn generate_password() -> Result<String, ReconcileError> {
 
 /// The initial password of `member`: the one already in the object's Secret, or a new one
 /// written there first.
-async fn initial_password(ctx: &Context, obj: &ConsoleAccess, member: &str) -> Result<Secret, ReconcileError> {
+async fn initial_password(
+    ctx: &Context,
+    obj: &ConsoleAccess,
+    member: &str,
+) -> Result<Secret, ReconcileError> {
     let namespace = obj.namespace().unwrap_or_default();
     let api: Api<KubeSecret> = Api::namespaced(ctx.client.clone(), &namespace);
     let name = password_secret_name(obj);
@@ -72,8 +76,12 @@ async fn initial_password(ctx: &Context, obj: &ConsoleAccess, member: &str) -> R
         "type": "Opaque",
         "stringData": data,
     });
-    api.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&body))
-        .await?;
+    api.patch(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&body),
+    )
+    .await?;
     Ok(Secret::new(password))
 }
 
@@ -90,8 +98,11 @@ pub async fn apply(
 ) -> Result<Vec<String>, ReconcileError> {
     let domain = seen.domain_id.as_str();
     let mut group_id = seen.group.as_ref().map(|g| g.id.clone());
-    let mut user_ids: BTreeMap<String, String> =
-        seen.users.iter().map(|u| (u.name.clone(), u.id.clone())).collect();
+    let mut user_ids: BTreeMap<String, String> = seen
+        .users
+        .iter()
+        .map(|u| (u.name.clone(), u.id.clone()))
+        .collect();
     let mut done = Vec::new();
     let no_group = || ReconcileError::new(Category::Internal, "the group id is unknown");
     for action in actions {

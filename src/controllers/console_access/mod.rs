@@ -73,14 +73,26 @@ async fn observe(iam: &Keystone, group: &str) -> Result<Observed, ReconcileError
         .map_err(|e| iam_error(e, "authenticating to the identity endpoint"))?;
     let d = domain_id.as_str();
     let (group, users, roles, projects) = tokio::try_join!(
-        async { iam.find_group(d, group).await.map_err(|e| iam_error(e, "reading groups")) },
+        async {
+            iam.find_group(d, group)
+                .await
+                .map_err(|e| iam_error(e, "reading groups"))
+        },
         async { iam.list_users(d).await.map_err(|e| iam_error(e, "listing users")) },
         async { iam.list_roles().await.map_err(|e| iam_error(e, "listing roles")) },
-        async { iam.list_projects(d).await.map_err(|e| iam_error(e, "listing projects")) },
+        async {
+            iam.list_projects(d)
+                .await
+                .map_err(|e| iam_error(e, "listing projects"))
+        },
     )?;
     let (members, assignments) = match &group {
         Some(g) => tokio::try_join!(
-            async { iam.group_users(&g.id).await.map_err(|e| iam_error(e, "listing group members")) },
+            async {
+                iam.group_users(&g.id)
+                    .await
+                    .map_err(|e| iam_error(e, "listing group members"))
+            },
             async {
                 iam.group_assignments(&g.id)
                     .await
@@ -221,9 +233,9 @@ async fn run(obj: Arc<ConsoleAccess>, ctx: Arc<Context>) -> Result<Action, Recon
     let (synced, reason, message) = synced_condition(obj.spec.management_policy, &plan.drift);
     conditions::on(c, generation, now).set("Synced", Some(synced), reason, &message);
     let effective = match &effective_after {
-        Some(at) if chrono::DateTime::parse_from_rfc3339(at).is_ok_and(|t| t > now) => format!(
-            "; Flexible Engine applies IAM changes within 15 to 30 minutes: effective after {at}"
-        ),
+        Some(at) if chrono::DateTime::parse_from_rfc3339(at).is_ok_and(|t| t > now) => {
+            format!("; Flexible Engine applies IAM changes within 15 to 30 minutes: effective after {at}")
+        }
         _ => String::new(),
     };
     let ready = annotations::with_poll_interval_note(
@@ -263,7 +275,11 @@ fn synced_condition(policy: ConsoleManagementPolicy, drift: &[String]) -> (bool,
 }
 
 /// Deletion: the policy's cleanup, only on a group this object owns.
-async fn cleanup(obj: &ConsoleAccess, ctx: &Context, api: &Api<ConsoleAccess>) -> Result<Action, ReconcileError> {
+async fn cleanup(
+    obj: &ConsoleAccess,
+    ctx: &Context,
+    api: &Api<ConsoleAccess>,
+) -> Result<Action, ReconcileError> {
     if !finalizer::has(obj) {
         return Ok(Action::await_change());
     }
@@ -285,12 +301,30 @@ async fn cleanup(obj: &ConsoleAccess, ctx: &Context, api: &Api<ConsoleAccess>) -
             let note = format!(
                 "deletionPolicy {:?}: {}",
                 obj.spec.deletion_policy,
-                if done.is_empty() { "nothing changed on the console".to_string() } else { done.join("; ") }
+                if done.is_empty() {
+                    "nothing changed on the console".to_string()
+                } else {
+                    done.join("; ")
+                }
             );
-            event(&ctx.recorder, obj, EventType::Normal, "CleanupPolicy", "Delete", note);
+            event(
+                &ctx.recorder,
+                obj,
+                EventType::Normal,
+                "CleanupPolicy",
+                "Delete",
+                note,
+            );
         } else {
             let note = format!("group {} is not owned by this object: left as is", fe.group);
-            event(&ctx.recorder, obj, EventType::Normal, "CleanupSkipped", "Delete", note);
+            event(
+                &ctx.recorder,
+                obj,
+                EventType::Normal,
+                "CleanupSkipped",
+                "Delete",
+                note,
+            );
         }
     }
     finalizer::release(api, obj).await?;

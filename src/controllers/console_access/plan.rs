@@ -73,7 +73,10 @@ pub enum Action {
 impl Action {
     /// Whether the action changes who may do what (the platform applies it with a delay).
     pub fn changes_permissions(&self) -> bool {
-        !matches!(self, Action::ClaimGroup | Action::CreateUser { .. } | Action::DeleteUser { .. })
+        !matches!(
+            self,
+            Action::ClaimGroup | Action::CreateUser { .. } | Action::DeleteUser { .. }
+        )
     }
 }
 
@@ -165,7 +168,11 @@ pub fn label(a: &Assignment, seen: &Observed) -> String {
         .map_or(a.role_id.as_str(), |r| r.name.as_str());
     match &a.scope {
         Scope::Project(p) => {
-            let project = seen.projects.iter().find(|x| &x.id == p).map_or(p.as_str(), |x| x.name.as_str());
+            let project = seen
+                .projects
+                .iter()
+                .find(|x| &x.id == p)
+                .map_or(p.as_str(), |x| x.name.as_str());
             format!("role {role} on project {project}")
         }
         Scope::Domain(_) => format!("role {role} on the domain"),
@@ -191,7 +198,11 @@ pub fn plan(
         }
     };
     match &seen.group {
-        None => write(&mut p, Action::CreateGroup, format!("group {} does not exist", spec.group)),
+        None => write(
+            &mut p,
+            Action::CreateGroup,
+            format!("group {} does not exist", spec.group),
+        ),
         Some(g) if g.description.as_deref() != Some(marker) && !observe_only => {
             p.actions.push(Action::ClaimGroup)
         }
@@ -208,7 +219,11 @@ pub fn plan(
         }
         if !seen.members.iter().any(|u| u.name == m.name) {
             let add = Action::AddMember { name: m.name.clone() };
-            write(&mut p, add, format!("{} is not a member of group {}", m.name, spec.group));
+            write(
+                &mut p,
+                add,
+                format!("{} is not a member of group {}", m.name, spec.group),
+            );
         }
     }
     for u in &seen.members {
@@ -249,7 +264,8 @@ pub fn plan(
         if full {
             p.actions.push(Action::Revoke(a.clone(), l));
         } else {
-            p.drift.push(format!("group {} has the undeclared {l}", spec.group));
+            p.drift
+                .push(format!("group {} has the undeclared {l}", spec.group));
         }
     }
     p

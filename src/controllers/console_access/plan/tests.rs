@@ -63,7 +63,10 @@ fn seen() -> Observed {
 
 #[test]
 fn full_adds_creates_removes_grants_and_revokes_exactly() {
-    let s = spec(&["jane", "new"], &[("te_admin", Some("eu-west-0_acme")), ("readonly", None)]);
+    let s = spec(
+        &["jane", "new"],
+        &[("te_admin", Some("eu-west-0_acme")), ("readonly", None)],
+    );
     let o = seen();
     let d = desired(&s, &o).expect("resolved");
     let p = plan(&s, ConsoleManagementPolicy::Full, MARK, &d, &o);
@@ -71,20 +74,38 @@ fn full_adds_creates_removes_grants_and_revokes_exactly() {
         p.actions,
         vec![
             Action::AddMember { name: "jane".into() },
-            Action::CreateUser { name: "new".into(), email: None },
+            Action::CreateUser {
+                name: "new".into(),
+                email: None
+            },
             Action::AddMember { name: "new".into() },
-            Action::RemoveMember { user_id: "u-old".into(), name: "old".into() },
-            Action::DeleteUser { user_id: "u-old".into(), name: "old".into() },
+            Action::RemoveMember {
+                user_id: "u-old".into(),
+                name: "old".into()
+            },
+            Action::DeleteUser {
+                user_id: "u-old".into(),
+                name: "old".into()
+            },
             Action::Grant(
-                Assignment { role_id: "r-admin".into(), scope: Scope::Project("p1".into()) },
+                Assignment {
+                    role_id: "r-admin".into(),
+                    scope: Scope::Project("p1".into())
+                },
                 "role te_admin on project eu-west-0_acme".into()
             ),
             Action::Grant(
-                Assignment { role_id: "r-ro".into(), scope: Scope::Domain("d1".into()) },
+                Assignment {
+                    role_id: "r-ro".into(),
+                    scope: Scope::Domain("d1".into())
+                },
                 "role readonly on the domain".into()
             ),
             Action::Revoke(
-                Assignment { role_id: "r-ro".into(), scope: Scope::Project("p1".into()) },
+                Assignment {
+                    role_id: "r-ro".into(),
+                    scope: Scope::Project("p1".into())
+                },
                 "role readonly on project eu-west-0_acme".into()
             ),
         ]
@@ -119,18 +140,34 @@ fn a_missing_group_is_created_and_an_unmarked_one_claimed() {
     o.members.clear();
     o.assignments.clear();
     o.group = None;
-    assert_eq!(plan(&s, ConsoleManagementPolicy::Full, MARK, &[], &o).actions, vec![Action::CreateGroup]);
-    o.group = Some(Group { id: "g".into(), name: "platform".into(), description: None });
-    assert_eq!(plan(&s, ConsoleManagementPolicy::Full, MARK, &[], &o).actions, vec![Action::ClaimGroup]);
+    assert_eq!(
+        plan(&s, ConsoleManagementPolicy::Full, MARK, &[], &o).actions,
+        vec![Action::CreateGroup]
+    );
+    o.group = Some(Group {
+        id: "g".into(),
+        name: "platform".into(),
+        description: None,
+    });
+    assert_eq!(
+        plan(&s, ConsoleManagementPolicy::Full, MARK, &[], &o).actions,
+        vec![Action::ClaimGroup]
+    );
 }
 
 #[test]
 fn unknown_roles_and_projects_name_the_field() {
     let o = seen();
     let err = desired(&spec(&[], &[("nope", None)]), &o).unwrap_err();
-    assert!(err.contains("roleAssignments[0].role") && err.contains("te_admin"), "{err}");
+    assert!(
+        err.contains("roleAssignments[0].role") && err.contains("te_admin"),
+        "{err}"
+    );
     let err = desired(&spec(&[], &[("readonly", Some("other"))]), &o).unwrap_err();
-    assert!(err.contains("roleAssignments[0].project") && err.contains("eu-west-0_acme"), "{err}");
+    assert!(
+        err.contains("roleAssignments[0].project") && err.contains("eu-west-0_acme"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -139,16 +176,31 @@ fn deletion_policies() {
     assert!(plan_deletion(ConsoleDeletionPolicy::Orphan, MARK, &o).is_empty());
     let remove = plan_deletion(ConsoleDeletionPolicy::RemoveAccess, MARK, &o);
     assert!(matches!(remove[0], Action::Revoke(..)));
-    assert_eq!(remove[1], Action::RemoveMember { user_id: "u-old".into(), name: "old".into() });
+    assert_eq!(
+        remove[1],
+        Action::RemoveMember {
+            user_id: "u-old".into(),
+            name: "old".into()
+        }
+    );
     let delete = plan_deletion(ConsoleDeletionPolicy::Delete, MARK, &o);
     assert_eq!(
         delete,
-        vec![Action::DeleteUser { user_id: "u-old".into(), name: "old".into() }, Action::DeleteGroup]
+        vec![
+            Action::DeleteUser {
+                user_id: "u-old".into(),
+                name: "old".into()
+            },
+            Action::DeleteGroup
+        ]
     );
     let mut adopted = o.clone();
     adopted.group.as_mut().expect("group").description = Some("theirs".into());
     let delete = plan_deletion(ConsoleDeletionPolicy::Delete, MARK, &adopted);
-    assert!(!delete.contains(&Action::DeleteGroup), "an adopted group stays: {delete:?}");
+    assert!(
+        !delete.contains(&Action::DeleteGroup),
+        "an adopted group stays: {delete:?}"
+    );
 }
 
 #[test]
@@ -160,7 +212,10 @@ fn markers_round_trip_and_status_names_ids() {
     let o = seen();
     let d = desired(&s, &o).expect("resolved");
     let (members, assignments) = observed_status(&s, MARK, &d, &o);
-    let states: Vec<_> = members.iter().map(|m| (m.name.as_str(), m.state, m.created)).collect();
+    let states: Vec<_> = members
+        .iter()
+        .map(|m| (m.name.as_str(), m.state, m.created))
+        .collect();
     assert_eq!(
         states,
         vec![
