@@ -24,7 +24,8 @@ WATCHED = {
     **{("customerspace.io", k, ()): {"get", "list", "watch", "patch", "update"} for k in KINDS},
     **{("customerspace.io", f"{k}/status", ()): {"get", "patch", "update"} for k in KINDS},
     **{("customerspace.io", f"{k}/finalizers", ()): {"patch", "update"} for k in KINDS},
-    ("", "secrets", ()): {"get", "list", "watch"},
+    # Read credentials; create and apply the ConsoleAccess password Secret (never update/delete).
+    ("", "secrets", ()): {"get", "list", "watch", "create", "patch"},
     ("events.k8s.io", "events", ()): {"create", "patch"},
 }
 # kube-lease-manager creates the Lease, then reads it and renews or takes it over with patches
