@@ -5,7 +5,7 @@
 use crate::support;
 
 use ccs_operator::api::ConsoleAccess;
-use ccs_operator::api::common::ANNOTATION_RECONCILE_REQUESTED_AT;
+use ccs_operator::api::common::{ANNOTATION_POLL_INTERVAL, ANNOTATION_RECONCILE_REQUESTED_AT};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::{DeleteParams, Patch, PatchParams};
 use serde_json::{Value, json};
@@ -237,7 +237,14 @@ async fn create_change_members_and_roles_and_revert_a_removed_role() {
         "a removed member the object created is deleted: {users:?}"
     );
 
-    // Drift: a role removed with the openstack CLI comes back under Full.
+    // Drift: a role removed with the openstack CLI comes back under Full. A long poll interval
+    // first, so that only the requested reconcile below can revert it (and the test sees it gone).
+    let patch = json!({"metadata": {"annotations": {ANNOTATION_POLL_INTERVAL: "1h"}}});
+    api::<ConsoleAccess>(&w.env)
+        .patch("team", &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .expect("annotated");
+    reconciled(&w, "team", "slow-poll").await;
     w.ks.openstack(&[
         "role",
         "remove",
