@@ -563,3 +563,59 @@ async fn killed_five_times_while_adding_twenty_members_each_user_exists_once() {
         data.keys().collect::<Vec<_>>()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_schema_refuses_bad_specs_at_apply() {
+    let env = Env::start().await;
+    let fe = json!({"identityEndpoint": "https://iam.example/v3", "credentialsSecretRef": {"name": "iam"},
+                    "group": "g", "members": [{"name": "jane.doe"}]});
+    let fca = json!({"endpoint": "https://vcd.example", "credentialsSecretRef": {"name": "vcd"},
+                     "organization": "acme", "role": "Organization Administrator"});
+    let cases = [
+        (
+            json!({"contract": "acme", "flexibleEngine": fe, "fca": fca}),
+            "exactly one of flexibleEngine",
+        ),
+        (json!({"contract": "acme"}), "exactly one of flexibleEngine"),
+        (
+            json!({"contract": "acme", "flexibleEngine": {
+                "identityEndpoint": "https://iam.example/v3", "credentialsSecretRef": {"name": "iam"}, "group": "g",
+                "roleAssignments": [{"role": "readonly", "project": "p", "domain": true}]}}),
+            "either project",
+        ),
+        (
+            json!({"contract": "acme", "flexibleEngine": {
+                "identityEndpoint": "https://iam.example/v3", "credentialsSecretRef": {"name": "iam"}, "group": "g",
+                "roleAssignments": [{"role": "readonly"}]}}),
+            "either project",
+        ),
+        (
+            json!({"contract": "acme", "flexibleEngine": fe, "passwords": "Plain"}),
+            "passwords",
+        ),
+    ];
+    let api = api::<ConsoleAccess>(&env);
+    for (i, (spec, expected)) in cases.into_iter().enumerate() {
+        let name = format!("bad-{i}");
+        let manifest = json!({"apiVersion": "customerspace.io/v1alpha1", "kind": "ConsoleAccess",
+                              "metadata": {"name": name}, "spec": spec});
+        let err = api
+            .patch(&name, &PatchParams::apply("e2e"), &Patch::Apply(&manifest))
+            .await
+            .expect_err("refused at apply");
+        assert!(err.to_string().contains(expected), "case {i}: {err}");
+    }
+    // The group is immutable.
+    let good = json!({"apiVersion": "customerspace.io/v1alpha1", "kind": "ConsoleAccess",
+                      "metadata": {"name": "good"}, "spec": {"contract": "acme", "flexibleEngine": fe}});
+    api.patch("good", &PatchParams::apply("e2e"), &Patch::Apply(&good))
+        .await
+        .expect("valid");
+    let mut changed = good.clone();
+    changed["spec"]["flexibleEngine"]["group"] = json!("other");
+    let err = api
+        .patch("good", &PatchParams::apply("e2e"), &Patch::Apply(&changed))
+        .await
+        .expect_err("group is immutable");
+    assert!(err.to_string().contains("group is immutable"), "{err}");
+}
