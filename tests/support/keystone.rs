@@ -62,8 +62,9 @@ impl Keystone {
             fastrand::u32(..)
         ));
         let port = free_port();
-        let log = std::fs::File::create(std::env::temp_dir().join(format!("ccs-keystone-{port}.log")))
-            .expect("log");
+        // Removed by the script with its directory.
+        let log_path = dir.with_extension("log");
+        let log = std::fs::File::create(&log_path).expect("log");
         let child = Command::new("bash")
             .arg(&script)
             .arg(&dir)
@@ -79,9 +80,7 @@ impl Keystone {
             assert!(
                 start.elapsed() < Duration::from_secs(180),
                 "Keystone did not start within 180 s; see {}",
-                std::env::temp_dir()
-                    .join(format!("ccs-keystone-{port}.log"))
-                    .display()
+                log_path.display()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }

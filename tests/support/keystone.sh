@@ -3,7 +3,8 @@
 # keys in DIR, the `admin` user of the `Default` domain bootstrapped with ADMIN_PASSWORD.
 # Usage: keystone.sh DIR PORT ADMIN_PASSWORD WATCH_PID
 # Serves until WATCH_PID (the test process) exits, then stops Keystone: a killed test leaves no
-# server behind. Installed by .ci/install-keystone.
+# server behind (and no files: DIR and DIR.log, where the caller may log, are removed).
+# Installed by .ci/install-keystone.
 set -euo pipefail
 dir=$1 port=$2 password=$3 watch=$4
 command -v keystone-manage >/dev/null || {
@@ -48,7 +49,7 @@ done
 keystone-wsgi-public --host 127.0.0.1 --port "$port" -- --config-file "$conf" \
   >>"$dir/log/wsgi.log" 2>&1 &
 server=$!
-trap 'kill $server 2>/dev/null || true; rm -rf "$dir"' EXIT
+trap 'kill $server 2>/dev/null || true; rm -rf "$dir" "$dir.log"' EXIT
 python3 - "$port" <<'PY'
 import sys, time, urllib.request
 base = f"http://127.0.0.1:{sys.argv[1]}/v3"
