@@ -22,6 +22,8 @@ pub struct OperatorConfig {
     pub server: ServerConfig,
     /// Leader election between replicas.
     pub leader_election: LeaderElectionConfig,
+    /// Technical consoles (ConsoleAccess): which identity endpoints may be called.
+    pub console: crate::console::ConsoleConfig,
     /// Logging.
     pub log: LogConfig,
     /// The status page (off unless `web.listen` is set).
@@ -109,6 +111,8 @@ pub struct ControllersConfig {
     pub budget_alert: ControllerConfig,
     /// ServiceOrder controller.
     pub service_order: ControllerConfig,
+    /// ConsoleAccess controller.
+    pub console_access: ControllerConfig,
 }
 
 impl Default for ControllersConfig {
@@ -123,6 +127,7 @@ impl Default for ControllersConfig {
             portal_user: every(600),
             budget_alert: every(300),
             service_order: every(60),
+            console_access: every(300),
         }
     }
 }
@@ -452,6 +457,7 @@ impl OperatorConfig {
             ("portalUser", controllers.portal_user),
             ("budgetAlert", controllers.budget_alert),
             ("serviceOrder", controllers.service_order),
+            ("consoleAccess", controllers.console_access),
         ] {
             anyhow::ensure!(
                 c.concurrency > 0,

@@ -6,6 +6,7 @@ pub use ccs_api as api;
 
 pub mod cli;
 pub mod config;
+pub mod console;
 pub mod controllers;
 pub mod email;
 pub mod metrics;

@@ -30,6 +30,8 @@ pub struct Context {
     pub mailer: Arc<dyn Mailer>,
     /// Portal clients per credentials and the shared read cache.
     pub portal: PortalAccess,
+    /// Console (IAM) clients per credentials.
+    pub console: super::console_access::access::ConsoleClients,
     /// Per-object backoff of failing reconciles.
     pub backoff: Backoff,
     /// Per-object retries while a referenced CloudContract is not reconciled yet: short, since the
@@ -52,6 +54,7 @@ impl Context {
         mailer: Arc<dyn Mailer>,
     ) -> anyhow::Result<Arc<Self>> {
         let portal = PortalAccess::new(&config, &metrics.registry)?;
+        let console = super::console_access::access::ConsoleClients::new(&config, &metrics.registry)?;
         let recorder = Recorder::new(client.clone(), "ccs-operator");
         let stores = Stores::default();
         let smtp = &config.smtp;
@@ -75,6 +78,7 @@ impl Context {
             recorder,
             mailer,
             portal,
+            console,
             backoff: Backoff::new(Duration::from_secs(2), Duration::from_secs(300)),
             pending_backoff: Backoff::new(Duration::from_millis(100), Duration::from_secs(5)),
             stores,

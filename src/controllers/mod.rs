@@ -15,6 +15,7 @@ pub mod budget_alert;
 pub mod claims;
 pub mod cloud_contract;
 pub mod common;
+pub mod console_access;
 pub mod context;
 #[cfg(test)]
 mod hostile_props;

@@ -179,6 +179,15 @@ pub fn refresh(ctx: &Context) {
             .or_default() += 1;
     }
 
+    for c in ctx.stores.consoles.all() {
+        *ready
+            .entry((
+                "ConsoleAccess",
+                ready_label(c.status.as_ref().map(|s| &s.conditions)),
+            ))
+            .or_default() += 1;
+    }
+
     // Every state is a series, 0 when no order is in it.
     for state in [
         OrderState::Pending,

@@ -2,7 +2,7 @@
 //! references between kinds, and the state metrics.
 
 use super::key_index::ScopedIndexes;
-use crate::api::{BudgetAlert, CloudContract, PortalUser, ServiceOrder};
+use crate::api::{BudgetAlert, CloudContract, ConsoleAccess, PortalUser, ServiceOrder};
 use kube::runtime::reflector::{ObjectRef, Store};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -84,6 +84,8 @@ pub struct Stores {
     pub budgets: KindStores<BudgetAlert>,
     /// ServiceOrders.
     pub orders: KindStores<ServiceOrder>,
+    /// ConsoleAccesses.
+    pub consoles: KindStores<ConsoleAccess>,
     /// PortalUsers by lowercased email (conflicts and shared accounts are per email).
     pub user_emails: ScopedIndexes<PortalUser>,
 }

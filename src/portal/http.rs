@@ -351,7 +351,7 @@ impl ReqwestPortal {
 }
 
 /// Why an answer could not be read.
-enum ReadError {
+pub(crate) enum ReadError {
     Http(reqwest::Error),
     TooLarge,
 }
@@ -364,7 +364,7 @@ impl From<reqwest::Error> for ReadError {
 
 /// Reads a body chunk by chunk, failing as soon as it passes `cap` bytes (a hostile endpoint
 /// cannot make the process buffer an unbounded answer).
-async fn read_capped(mut resp: reqwest::Response, cap: u64) -> Result<Vec<u8>, ReadError> {
+pub(crate) async fn read_capped(mut resp: reqwest::Response, cap: u64) -> Result<Vec<u8>, ReadError> {
     if resp.content_length().is_some_and(|len| len > cap) {
         return Err(ReadError::TooLarge);
     }

@@ -7,7 +7,7 @@ use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
 /// Buckets shared by every client of the process, so N contracts cannot multiply the call rate.
-pub(super) struct Limiter {
+pub(crate) struct Limiter {
     global: Option<DefaultDirectRateLimiter>,
     per_operation: HashMap<String, DefaultDirectRateLimiter>,
 }
@@ -34,7 +34,7 @@ fn bucket(limit: &RateLimit) -> Result<DefaultDirectRateLimiter, String> {
 
 impl Limiter {
     /// Builds the buckets; an invalid limit is a configuration error.
-    pub(super) fn new(
+    pub(crate) fn new(
         global: Option<&RateLimit>,
         per_operation: &std::collections::BTreeMap<String, RateLimit>,
     ) -> Result<Self, String> {
@@ -49,7 +49,7 @@ impl Limiter {
 
     /// Waits for a token of the operation's bucket, then of the global one.
     /// Returns how long it waited, or `None` when no wait was needed.
-    pub(super) async fn acquire(&self, operation: &str) -> Option<Duration> {
+    pub(crate) async fn acquire(&self, operation: &str) -> Option<Duration> {
         let start = Instant::now();
         let mut waited = false;
         for bucket in [self.per_operation.get(operation), self.global.as_ref()]

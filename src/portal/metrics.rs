@@ -106,7 +106,7 @@ impl PortalMetrics {
 }
 
 /// The code class label of an HTTP status.
-pub(super) fn code_class(status: u16) -> &'static str {
+pub(crate) fn code_class(status: u16) -> &'static str {
     match status {
         100..=199 => "1xx",
         200..=299 => "2xx",

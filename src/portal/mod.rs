@@ -9,9 +9,9 @@
 mod config;
 pub mod endpoint;
 mod error;
-mod http;
-mod limiter;
-mod metrics;
+pub(crate) mod http;
+pub(crate) mod limiter;
+pub(crate) mod metrics;
 mod ops;
 mod token;
 

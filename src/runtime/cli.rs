@@ -104,6 +104,7 @@ impl RunArgs {
                 &mut c.portal_user,
                 &mut c.budget_alert,
                 &mut c.service_order,
+                &mut c.console_access,
             ] {
                 kind.poll_interval = every;
             }

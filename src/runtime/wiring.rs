@@ -3,7 +3,7 @@
 //! PortalUsers and ServiceOrders.
 
 use crate::api::common::CREDENTIALS_SELECTOR;
-use crate::api::{BudgetAlert, CloudContract, PortalUser, ServiceOrder};
+use crate::api::{BudgetAlert, CloudContract, ConsoleAccess, PortalUser, ServiceOrder};
 use crate::controllers::common::driver::{ConditionedStatus, Reconciled, on_error, reconcile};
 use crate::controllers::context::Context;
 use crate::controllers::key_index::{Changes, KeyIndex, email_key};
@@ -256,6 +256,18 @@ where
         runs.push(run_dependent(
             orders,
             order_store,
+            &ctx,
+            &scope,
+            &stop,
+            |o, name| o.spec.contract == name,
+        ));
+
+        let (consoles, console_store) =
+            controller::<ConsoleAccess>(api(&client, &scope), cfg.console_access.concurrency, |_| {});
+        ctx.stores.consoles.add(console_store.clone());
+        runs.push(run_dependent(
+            consoles,
+            console_store,
             &ctx,
             &scope,
             &stop,

@@ -4,7 +4,7 @@ import pytest
 
 from conftest import NAMESPACE, VALUE_SETS, of_kind, render
 
-KINDS = ["cloudcontracts", "portalusers", "budgetalerts", "serviceorders"]
+KINDS = ["cloudcontracts", "portalusers", "budgetalerts", "serviceorders", "consoleaccesses"]
 ROLE_KINDS = ("Role", "ClusterRole")
 
 
@@ -24,7 +24,8 @@ WATCHED = {
     **{("customerspace.io", k, ()): {"get", "list", "watch", "patch", "update"} for k in KINDS},
     **{("customerspace.io", f"{k}/status", ()): {"get", "patch", "update"} for k in KINDS},
     **{("customerspace.io", f"{k}/finalizers", ()): {"patch", "update"} for k in KINDS},
-    ("", "secrets", ()): {"get", "list", "watch"},
+    # Read credentials; create and apply the ConsoleAccess password Secret (never update/delete).
+    ("", "secrets", ()): {"get", "list", "watch", "create", "patch"},
     ("events.k8s.io", "events", ()): {"create", "patch"},
 }
 # kube-lease-manager creates the Lease, then reads it and renews or takes it over with patches
@@ -154,6 +155,8 @@ OPERATOR_RULES = sorted([
     (("customerspace.io",), kinds_with("/status"), (), ("get", "patch", "update")),
     (("customerspace.io",), kinds_with("/finalizers"), (), ("patch", "update")),
     (("",), ("secrets",), (), ("get", "list", "watch")),
+    # ConsoleAccess GeneratedSecret: the owned Secret of initial passwords.
+    (("",), ("secrets",), (), ("create", "patch")),
     (("events.k8s.io",), ("events",), (), ("create", "patch")),
 ])
 
@@ -251,7 +254,10 @@ def test_secrets_are_read_only_and_only_where_watched(mode):
     for ns in watched:
         for verb in ["get", "list", "watch"]:
             assert can_i(values, verb, "secrets", ns), (verb, ns)
-        for verb in WRITE_VERBS:
+        # Creating and applying the ConsoleAccess password Secret; never update or delete.
+        for verb in ["create", "patch"]:
+            assert can_i(values, verb, "secrets", ns), (verb, ns)
+        for verb in ["update", "delete", "deletecollection"]:
             assert not can_i(values, verb, "secrets", ns), f"{verb} secrets in {ns}"
     if mode == "namespaced":
         for ns in ["kube-system", NAMESPACE, "team-c"]:

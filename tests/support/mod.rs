@@ -5,6 +5,7 @@ pub mod access;
 pub mod capture;
 pub mod e2e;
 pub mod gate;
+pub mod keystone;
 pub mod manifests;
 pub mod recorder;
 pub mod smtp;

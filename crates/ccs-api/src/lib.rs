@@ -5,6 +5,7 @@
 pub mod budget_alert;
 pub mod cloud_contract;
 pub mod common;
+pub mod console_access;
 pub mod crdgen;
 pub mod portal_user;
 pub mod service_order;
@@ -12,6 +13,7 @@ pub mod service_order;
 pub use budget_alert::{BudgetAlert, BudgetAlertSpec, BudgetAlertStatus};
 pub use cloud_contract::{CloudContract, CloudContractSpec, CloudContractStatus};
 pub use common::*;
+pub use console_access::{ConsoleAccess, ConsoleAccessSpec, ConsoleAccessStatus};
 pub use portal_user::{PortalUser, PortalUserSpec, PortalUserStatus};
 pub use service_order::{ServiceOrder, ServiceOrderSpec, ServiceOrderStatus};
 
@@ -29,6 +31,7 @@ pub fn all_crds()
     vec![
         BudgetAlert::crd(),
         CloudContract::crd(),
+        ConsoleAccess::crd(),
         PortalUser::crd(),
         ServiceOrder::crd(),
     ]
