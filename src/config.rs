@@ -24,6 +24,8 @@ pub struct OperatorConfig {
     pub leader_election: LeaderElectionConfig,
     /// Logging.
     pub log: LogConfig,
+    /// BillingExport destinations and downloads.
+    pub billing: crate::billing::BillingConfig,
 }
 
 /// Customer Space API settings.
@@ -107,6 +109,8 @@ pub struct ControllersConfig {
     pub budget_alert: ControllerConfig,
     /// ServiceOrder controller.
     pub service_order: ControllerConfig,
+    /// BillingExport controller.
+    pub billing_export: ControllerConfig,
 }
 
 impl Default for ControllersConfig {
@@ -121,6 +125,7 @@ impl Default for ControllersConfig {
             portal_user: every(600),
             budget_alert: every(300),
             service_order: every(60),
+            billing_export: every(600),
         }
     }
 }
@@ -401,6 +406,7 @@ impl OperatorConfig {
             ("portalUser", controllers.portal_user),
             ("budgetAlert", controllers.budget_alert),
             ("serviceOrder", controllers.service_order),
+            ("billingExport", controllers.billing_export),
         ] {
             anyhow::ensure!(
                 c.concurrency > 0,
@@ -443,6 +449,7 @@ impl OperatorConfig {
             "portal.maxResponseBytes must be at least 1024"
         );
         self.portal.endpoint_policy()?;
+        self.billing.validate()?;
         anyhow::ensure!(
             self.smtp.username.is_none() || self.smtp.tls != SmtpTls::None,
             "smtp.username is set but smtp.tls is none: the password would cross the network in clear text; set smtp.tls to starttls (port 587) or implicit (port 465), or remove smtp.username"
