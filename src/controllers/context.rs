@@ -41,6 +41,8 @@ pub struct Context {
     pub written: WrittenVersions,
     /// Whether this replica holds the leader lease: checked before every portal write and email.
     pub leader: Leadership,
+    /// BillingExport destinations and metrics.
+    pub billing: crate::billing::BillingShared,
 }
 
 impl Context {
@@ -52,6 +54,7 @@ impl Context {
         mailer: Arc<dyn Mailer>,
     ) -> anyhow::Result<Arc<Self>> {
         let portal = PortalAccess::new(&config, &metrics.registry)?;
+        let billing = crate::billing::BillingShared::new(&config.billing, &metrics.registry)?;
         let recorder = Recorder::new(client.clone(), Reporter::from("ccs-operator"));
         let stores = Stores::default();
         let smtp = &config.smtp;
@@ -80,6 +83,7 @@ impl Context {
             stores,
             written: WrittenVersions::default(),
             leader,
+            billing,
         }))
     }
 

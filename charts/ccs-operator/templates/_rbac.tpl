@@ -1,9 +1,9 @@
 {{/* RBAC building blocks: the rule sets are written once and bound per mode in rbac.yaml. */}}
 
-{{/* The four kinds as a YAML flow list, each with an optional subresource suffix. */}}
+{{/* The kinds as a YAML flow list, each with an optional subresource suffix. */}}
 {{- define "ccs-operator.kinds" -}}
 {{- $suffix := . -}}
-[{{ range $i, $kind := list "cloudcontracts" "portalusers" "budgetalerts" "serviceorders" }}{{ if $i }}, {{ end }}{{ $kind }}{{ $suffix }}{{ end }}]
+[{{ range $i, $kind := list "cloudcontracts" "portalusers" "budgetalerts" "serviceorders" "billingexports" }}{{ if $i }}, {{ end }}{{ $kind }}{{ $suffix }}{{ end }}]
 {{- end -}}
 
 {{/* What the operator needs in every namespace it watches. */}}
