@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod billing;
 mod contracts_budgets;
 mod exactly_once;
 mod failures;

@@ -6,5 +6,6 @@ pub mod capture;
 pub mod e2e;
 pub mod gate;
 pub mod manifests;
+pub mod moto;
 pub mod recorder;
 pub mod smtp;
