@@ -14,14 +14,16 @@ use std::time::Duration;
 use support::e2e::{Env, condition, has_condition, wait_for, wait_until};
 use support::manifests::CONTRACT;
 use support::moto::{Moto, sha256};
+use support::s3_gate::S3Gate;
+use std::sync::atomic::Ordering;
 
 const BUCKET: &str = "acme-billing";
 
 /// An operator configuration allowing `moto` as S3 endpoint and `root` for volumes.
-fn config(env: &Env, moto: Option<&Moto>, root: Option<&std::path::Path>) -> String {
+fn config(env: &Env, s3: Option<&str>, root: Option<&std::path::Path>) -> String {
     let mut yaml = String::from("billing:\n  concurrency: 4\n");
-    if let Some(m) = moto {
-        yaml.push_str(&format!("  allowedS3Endpoints: [{{url: \"{}\", allowInsecure: true}}]\n", m.url));
+    if let Some(url) = s3 {
+        yaml.push_str(&format!("  allowedS3Endpoints: [{{url: \"{url}\", allowInsecure: true}}]\n"));
     }
     if let Some(r) = root {
         yaml.push_str(&format!("  volumeRoot: \"{}\"\n", r.display()));
@@ -130,7 +132,7 @@ async fn backfill_writes_exactly_the_expected_objects_and_retention_keeps_foreig
     let periods = last_due(&env, 3);
     let foreign = format!("ccs/{CONTRACT}/{}/notes-from-finance.txt", periods[0]);
     moto.put_foreign(BUCKET, &foreign, b"not the operator's").await;
-    let cfg = config(&env, Some(&moto), None);
+    let cfg = config(&env, Some(&moto.url), None);
     let op = env.operator(&["--config", &cfg]);
     env.ready_contract().await;
     s3_keys_secret(&env).await;
@@ -173,7 +175,7 @@ async fn killed_five_times_during_uploads_nothing_is_duplicated_partial_or_missi
     let env = Env::start().await;
     let moto = Moto::start().await;
     moto.create_bucket(BUCKET).await;
-    let cfg = config(&env, Some(&moto), None);
+    let cfg = config(&env, Some(&moto.url), None);
     // Slow downloads, so that kills land in the middle of the periods.
     env.sim.set_faults(vec![FaultRule {
         method: None,
@@ -215,7 +217,7 @@ async fn portal_503s_are_retried_then_the_export_is_ready() {
     let env = Env::start().await;
     let moto = Moto::start().await;
     moto.create_bucket(BUCKET).await;
-    let cfg = config(&env, Some(&moto), None);
+    let cfg = config(&env, Some(&moto.url), None);
     let _op = env.operator(&["--config", &cfg]);
     env.ready_contract().await;
     s3_keys_secret(&env).await;
@@ -252,7 +254,7 @@ async fn portal_503s_are_retried_then_the_export_is_ready() {
 async fn a_missing_bucket_or_an_endpoint_not_allowed_is_a_clear_condition() {
     let env = Env::start().await;
     let moto = Moto::start().await;
-    let cfg = config(&env, Some(&moto), None);
+    let cfg = config(&env, Some(&moto.url), None);
     let _op = env.operator(&["--config", &cfg]);
     env.ready_contract().await;
     s3_keys_secret(&env).await;
@@ -313,7 +315,7 @@ async fn the_next_period_follows_the_portal_clock_after_delay_after_close() {
     let env = Env::start().await;
     let moto = Moto::start().await;
     moto.create_bucket(BUCKET).await;
-    let cfg = config(&env, Some(&moto), None);
+    let cfg = config(&env, Some(&moto.url), None);
     let _op = env.operator(&["--config", &cfg]);
     let at = |y, m, d, h| chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, y, m, d, h, 0, 0).single().expect("time");
     env.sim.set_clock(at(2026, 12, 31, 22));
@@ -354,4 +356,61 @@ async fn the_next_period_follows_the_portal_clock_after_delay_after_close() {
             format!("ccs/{CONTRACT}/2026-12/billing-report-{CONTRACT}-2026-12.csv"),
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn wrong_s3_credentials_are_a_condition_naming_the_bucket_and_the_fix() {
+    let env = Env::start().await;
+    let moto = Moto::start().await;
+    moto.create_bucket(BUCKET).await;
+    let gate = S3Gate::start(&moto.url, "finance-key").await;
+    let cfg = config(&env, Some(&gate.url), None);
+    let _op = env.operator(&["--config", &cfg]);
+    env.ready_contract().await;
+    s3_keys_secret(&env).await; // holds test-access-key, which the gate refuses
+    env.apply::<BillingExport>(with_endpoint(s3_export("finance", 1, json!({})), &gate.url))
+        .await;
+    let api: Api<BillingExport> = Api::namespaced(env.client.clone(), "default");
+    let e = wait_for(&api, "finance", "Ready=False", |e| has_condition(e, "Ready", "False")).await;
+    let (_, reason, message) = condition(&e, "Ready").expect("Ready");
+    assert_eq!(reason, "Forbidden", "{message}");
+    for needle in [BUCKET, "default/obs-keys", "accessKeyId", "secretAccessKey", "403"] {
+        assert!(message.contains(needle), "{needle} missing from: {message}");
+    }
+    assert!(!message.contains("test-secret-key"), "a secret in status: {message}");
+    assert!(moto.keys(BUCKET, "").await.is_empty());
+
+    // The fix: the right key. The Secret change is picked up at the next poll.
+    let data: BTreeMap<String, String> = [
+        ("accessKeyId".to_string(), "finance-key".to_string()),
+        ("secretAccessKey".to_string(), "any".to_string()),
+    ]
+    .into();
+    env.secret("obs-keys", data).await;
+    wait_for(&api, "finance", "Ready after the fix", |e| {
+        exported(e).len() == 1 && has_condition(e, "Ready", "True")
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn s3_503s_are_retried_then_the_export_is_ready() {
+    let env = Env::start().await;
+    let moto = Moto::start().await;
+    moto.create_bucket(BUCKET).await;
+    let gate = S3Gate::start(&moto.url, "test-access-key").await;
+    let cfg = config(&env, Some(&gate.url), None);
+    let _op = env.operator(&["--config", &cfg]);
+    env.ready_contract().await;
+    s3_keys_secret(&env).await;
+    gate.unavailable.store(5, Ordering::SeqCst);
+    env.apply::<BillingExport>(with_endpoint(s3_export("finance", 2, json!({})), &gate.url))
+        .await;
+    let api: Api<BillingExport> = Api::namespaced(env.client.clone(), "default");
+    wait_for(&api, "finance", "Ready after retries", |e| {
+        exported(e).len() == 2 && has_condition(e, "Ready", "True")
+    })
+    .await;
+    assert_eq!(gate.refused.load(Ordering::SeqCst), 5, "every 503 was met");
+    assert_bucket_holds(&env, &moto, &last_due(&env, 2), &[]).await;
 }
