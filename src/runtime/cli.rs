@@ -98,6 +98,7 @@ impl RunArgs {
                 &mut c.portal_user,
                 &mut c.budget_alert,
                 &mut c.service_order,
+                &mut c.billing_export,
             ] {
                 kind.poll_interval = every;
             }
