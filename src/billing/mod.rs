@@ -3,6 +3,7 @@
 //! `BillingExport`, and the `billing download` command.
 
 pub mod config;
+pub mod download;
 
 pub mod metrics;
 pub mod month;

@@ -414,3 +414,84 @@ async fn s3_503s_are_retried_then_the_export_is_ready() {
     assert_eq!(gate.refused.load(Ordering::SeqCst), 5, "every 503 was met");
     assert_bucket_holds(&env, &moto, &last_due(&env, 2), &[]).await;
 }
+
+/// Runs `ccs-operator billing download` against the simulator.
+fn download(sim: &ccs_simulator::Simulator, creds: &std::path::Path, out: &std::path::Path, from: Month, to: Month) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_ccs-operator"))
+        .args(["billing", "download", "--contract", CONTRACT])
+        .args(["--from", &from.to_string(), "--to", &to.to_string()])
+        .args(["--endpoint", &sim.base_url(), "--allow-insecure"])
+        .arg("--credentials-file")
+        .arg(creds)
+        .arg("--out")
+        .arg(out)
+        .env_remove("HTTP_PROXY")
+        .env_remove("http_proxy")
+        .output()
+        .expect("binary runs")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn billing_download_fetches_resumes_by_checksum_and_names_every_failed_file() {
+    let env = Env::start().await;
+    let dir = tempfile::tempdir().expect("tmp");
+    let c = env.credential(CONTRACT, "operator");
+    let creds = dir.path().join("creds.yaml");
+    std::fs::write(
+        &creds,
+        format!("clientId: {}\nclientSecret: {}\napiKey: {}\n", c.client_id, c.client_secret, c.api_key),
+    )
+    .expect("creds");
+    let out = dir.path().join("out");
+    let months = last_due(&env, 3);
+    let (from, to) = (months[0], months[2]);
+
+    let run = download(&env.sim, &creds, &out, from, to);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stdout}{}", String::from_utf8_lossy(&run.stderr));
+    let mut expected = Vec::new();
+    for month in &months {
+        for (name, content) in expected_files(&env, *month, true).await {
+            let path = format!("{month}/{name}");
+            let on_disk = std::fs::read(out.join(&path)).expect("downloaded");
+            assert_eq!(sha256(&on_disk), sha256(&content), "{path}");
+            assert!(stdout.contains(&format!("downloaded {path}")), "{stdout}");
+            expected.push(format!("{}  {path}", sha256(&content)));
+        }
+    }
+    expected.sort_by(|a, b| a[66..].cmp(&b[66..]));
+    let sums = std::fs::read_to_string(out.join("SHA256SUMS")).expect("SHA256SUMS");
+    assert_eq!(sums.lines().collect::<Vec<_>>(), expected);
+
+    // Resume: a damaged and a missing file are fetched again, the rest is verified and kept.
+    let report = format!("{}/billing-report-{CONTRACT}-{}.csv", months[1], months[1]);
+    let invoice = format!("{}/invoice-INV-{CONTRACT}-{}.pdf", months[2], months[2].to_string().replace('-', ""));
+    std::fs::write(out.join(&report), "tampered").expect("tamper");
+    std::fs::remove_file(out.join(&invoice)).expect("remove");
+    let run = download(&env.sim, &creds, &out, from, to);
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(run.status.success(), "{stdout}");
+    assert!(stdout.contains(&format!("downloaded {report}")) && stdout.contains(&format!("downloaded {invoice}")), "{stdout}");
+    assert_eq!(stdout.matches("present ").count(), 4, "{stdout}");
+    assert!(stdout.contains("2 downloaded, 4 already present, 0 failed"), "{stdout}");
+    assert_eq!(std::fs::read_to_string(out.join("SHA256SUMS")).expect("sums"), sums);
+
+    // Failures: every invoice of a new month fails; each is named and the exit is non-zero.
+    env.sim.set_faults(vec![FaultRule {
+        method: None,
+        route: "/customer-space/b2b/v1/contracts/{contractId}/bills/{billId}/pdf".into(),
+        fault: FaultKind::Error { status: 404 },
+        rate: 1.0,
+        count: None,
+    }]);
+    let earlier = (from.plus(-2), from.plus(-1));
+    let run = download(&env.sim, &creds, &out, earlier.0, earlier.1);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(!run.status.success());
+    for month in [earlier.0, earlier.1] {
+        let path = format!("{month}/invoice-INV-{CONTRACT}-{}.pdf", month.to_string().replace('-', ""));
+        assert!(stderr.contains(&path), "{path} not named: {stderr}");
+        assert!(!out.join(&path).exists(), "no file for a failed download");
+    }
+    assert!(stderr.contains("2 file(s) failed"), "{stderr}");
+}
