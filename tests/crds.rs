@@ -40,6 +40,7 @@ fn committed_crds_are_what_the_binary_generates() {
     assert_eq!(
         names,
         [
+            "billingexports.customerspace.io.yaml",
             "budgetalerts.customerspace.io.yaml",
             "cloudcontracts.customerspace.io.yaml",
             "portalusers.customerspace.io.yaml",
@@ -63,7 +64,7 @@ fn crds_subcommand_prints_every_crd_as_one_stream() {
         .collect();
     assert_eq!(stdout, expected);
     let docs: Vec<Value> = serde_saphyr::from_multiple(&stdout).expect("valid multi-document YAML");
-    assert_eq!(docs.len(), 4);
+    assert_eq!(docs.len(), 5);
 }
 
 fn crd(kind: &str) -> Value {
@@ -104,6 +105,11 @@ fn every_kind_has_its_names_columns_and_status_subresource() {
             "ServiceOrder",
             "sorder",
             vec!["Contract", "Item", "State", "Request", "Ready", "Age"],
+        ),
+        (
+            "BillingExport",
+            "bexport",
+            vec!["Contract", "Destination", "Last Period", "Files", "Ready", "Age"],
         ),
     ];
     for (kind, short, columns) in expected {
@@ -163,7 +169,7 @@ fn walk(node: &Value, at: &str, problems: &mut Vec<String>) {
 #[test]
 fn schemas_are_structural_and_every_field_is_documented() {
     let mut problems = Vec::new();
-    for kind in ["CloudContract", "PortalUser", "BudgetAlert", "ServiceOrder"] {
+    for kind in ["CloudContract", "PortalUser", "BudgetAlert", "ServiceOrder", "BillingExport"] {
         let schema = &crd(kind)["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
         for part in ["spec", "status"] {
             let node = &schema["properties"][part];
