@@ -45,6 +45,11 @@ enum BenchTarget {
     Users(bench::users::UsersBenchArgs),
     /// The operator at scale: contracts and budgets to Ready, portal calls per poll interval, memory.
     Operator(bench::operator::BenchArgs),
+    /// `ccs-operator billing download` against a plain sequential download: time and peak memory.
+    Billing(bench::billing::BenchArgs),
+    /// The plain sequential download `bench billing` compares with (run as its child process).
+    #[command(hide = true)]
+    BillingPlain(bench::billing::PlainArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -59,6 +64,8 @@ fn main() -> std::process::ExitCode {
             // Checked before any server starts: the operator benchmarks run the shipped binary.
             BenchTarget::Users(args) => bench::operator_binary().and_then(|_| bench::users::run(args)),
             BenchTarget::Operator(args) => bench::operator_binary().and_then(|_| bench::operator::main(args)),
+            BenchTarget::Billing(args) => bench::operator_binary().and_then(|_| bench::billing::run(args)),
+            BenchTarget::BillingPlain(args) => bench::billing::plain(args),
         },
     };
     match result {
