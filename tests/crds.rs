@@ -169,7 +169,13 @@ fn walk(node: &Value, at: &str, problems: &mut Vec<String>) {
 #[test]
 fn schemas_are_structural_and_every_field_is_documented() {
     let mut problems = Vec::new();
-    for kind in ["CloudContract", "PortalUser", "BudgetAlert", "ServiceOrder", "BillingExport"] {
+    for kind in [
+        "CloudContract",
+        "PortalUser",
+        "BudgetAlert",
+        "ServiceOrder",
+        "BillingExport",
+    ] {
         let schema = &crd(kind)["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
         for part in ["spec", "status"] {
             let node = &schema["properties"][part];

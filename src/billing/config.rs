@@ -49,7 +49,12 @@ impl BillingConfig {
                 .iter()
                 .map(|a| (a.url.clone(), a.allow_insecure)),
         )
-        .map_err(|e| anyhow::anyhow!("billing.allowedS3Endpoints: {}", e.replace("portal.allowedEndpoints", "billing.allowedS3Endpoints")))
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "billing.allowedS3Endpoints: {}",
+                e.replace("portal.allowedEndpoints", "billing.allowedS3Endpoints")
+            )
+        })
     }
 
     /// Checks values that parse but cannot work.

@@ -114,7 +114,12 @@ fn read_sums(path: &Path) -> BTreeMap<String, String> {
 
 /// Runs the command.
 pub fn main(args: DownloadArgs) -> anyhow::Result<()> {
-    anyhow::ensure!(args.from <= args.to, "--from {} is after --to {}", args.from, args.to);
+    anyhow::ensure!(
+        args.from <= args.to,
+        "--from {} is after --to {}",
+        args.from,
+        args.to
+    );
     anyhow::ensure!(
         args.from.months_until(args.to) < 120,
         "--from {} to --to {} spans more than 120 months",
@@ -141,9 +146,8 @@ async fn run(args: DownloadArgs, credentials: Credentials) -> anyhow::Result<()>
     )?;
     let portal = ReqwestPortal::new(shared, args.endpoint.clone(), credentials);
     let contract = args.contract.as_str();
-    let name = |kind, source: &str| {
-        crate::controllers::billing_export::plan::file_name(kind, contract, source)
-    };
+    let name =
+        |kind, source: &str| crate::controllers::billing_export::plan::file_name(kind, contract, source);
 
     // What to fetch: the bills of the months, and one report per month.
     let mut wanted = Vec::new();
@@ -153,7 +157,9 @@ async fn run(args: DownloadArgs, credentials: Credentials) -> anyhow::Result<()>
             .await
             .map_err(|e| anyhow::anyhow!("listing the bills of {contract}: {e}"))?;
         for bill in bills {
-            let Some(month) = Month::parse(&bill.period) else { continue };
+            let Some(month) = Month::parse(&bill.period) else {
+                continue;
+            };
             if month >= args.from && month <= args.to {
                 let file_name = name(crate::api::billing_export::ExportContent::Invoices, &bill.id);
                 wanted.push(Wanted {
@@ -200,7 +206,11 @@ async fn run(args: DownloadArgs, credentials: Credentials) -> anyhow::Result<()>
     for (path, result) in results {
         match result {
             Ok((d, was_fetched)) => {
-                if was_fetched { fetched += 1 } else { skipped += 1 }
+                if was_fetched {
+                    fetched += 1
+                } else {
+                    skipped += 1
+                }
                 sums.insert(path, d.sha256);
             }
             Err(e) => {
@@ -244,7 +254,9 @@ async fn fetch(
     let dir = target.parent().unwrap_or(out);
     tokio::fs::create_dir_all(dir).await?;
     let partial = tempfile::Builder::new().prefix(".partial-").tempfile_in(dir)?;
-    let got = portal.download(contract, &wanted.file, partial.path(), cap).await?;
+    let got = portal
+        .download(contract, &wanted.file, partial.path(), cap)
+        .await?;
     partial.persist(&target).map_err(|e| e.error)?;
     Ok((got, true))
 }

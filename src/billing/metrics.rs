@@ -22,11 +22,17 @@ impl BillingMetrics {
     pub fn register(registry: &Registry) -> prometheus::Result<Self> {
         let object = ["namespace", "name"];
         let files = IntCounterVec::new(
-            Opts::new("ccs_billing_export_files_total", "Billing files written by BillingExports."),
+            Opts::new(
+                "ccs_billing_export_files_total",
+                "Billing files written by BillingExports.",
+            ),
             &["namespace", "name", "kind"],
         )?;
         let bytes = IntCounterVec::new(
-            Opts::new("ccs_billing_export_bytes_total", "Bytes of billing files written by BillingExports."),
+            Opts::new(
+                "ccs_billing_export_bytes_total",
+                "Bytes of billing files written by BillingExports.",
+            ),
             &object,
         )?;
         let failures = IntCounterVec::new(

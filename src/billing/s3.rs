@@ -100,7 +100,11 @@ impl S3Store {
             408 | 429 | 500..=599 => StoreErrorKind::Unavailable,
             _ => StoreErrorKind::Invalid,
         };
-        let detail = if code.is_empty() { status.to_string() } else { format!("{status} {code}") };
+        let detail = if code.is_empty() {
+            status.to_string()
+        } else {
+            format!("{status} {code}")
+        };
         StoreError::new(kind, format!("{what} in bucket {}: {detail}", self.bucket.name()))
     }
 
@@ -147,7 +151,10 @@ impl Store for S3Store {
 
     async fn head(&self, key: &str) -> Result<Option<ObjectInfo>, StoreError> {
         self.retried(|| async {
-            let url = self.bucket.head_object(Some(&self.credentials), key).sign(SIGNED_FOR);
+            let url = self
+                .bucket
+                .head_object(Some(&self.credentials), key)
+                .sign(SIGNED_FOR);
             let resp = self
                 .http
                 .head(url)
@@ -250,7 +257,10 @@ impl Store for S3Store {
 
     async fn delete(&self, key: &str) -> Result<(), StoreError> {
         self.retried(|| async {
-            let url = self.bucket.delete_object(Some(&self.credentials), key).sign(SIGNED_FOR);
+            let url = self
+                .bucket
+                .delete_object(Some(&self.credentials), key)
+                .sign(SIGNED_FOR);
             let resp = self
                 .http
                 .delete(url)

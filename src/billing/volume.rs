@@ -29,7 +29,10 @@ pub fn directory(root: &Path, namespace: &str, claim: &str, path: &str) -> Resul
         dir.push(safe_segment(part).ok_or_else(|| format!("{part:?} is not a valid name"))?);
     }
     for part in path.split('/').filter(|s| !s.is_empty()) {
-        dir.push(safe_segment(part).ok_or_else(|| format!("spec.destination.volume.path: {part:?} is not allowed"))?);
+        dir.push(
+            safe_segment(part)
+                .ok_or_else(|| format!("spec.destination.volume.path: {part:?} is not allowed"))?,
+        );
     }
     Ok(dir)
 }
@@ -38,7 +41,8 @@ pub fn directory(root: &Path, namespace: &str, claim: &str, path: &str) -> Resul
 fn safe_segment(s: &str) -> Option<&str> {
     let ok = !s.is_empty()
         && !s.starts_with('.')
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || "_.-{}".contains(c));
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.-{}".contains(c));
     ok.then_some(s)
 }
 
@@ -62,7 +66,10 @@ impl VolumeStore {
         let mut path = self.dir.clone();
         for part in key.split('/').filter(|s| !s.is_empty()) {
             let part = safe_segment(part).ok_or_else(|| {
-                StoreError::new(StoreErrorKind::Invalid, format!("key {key:?}: {part:?} is not allowed"))
+                StoreError::new(
+                    StoreErrorKind::Invalid,
+                    format!("key {key:?}: {part:?} is not allowed"),
+                )
             })?;
             path.push(part);
         }
@@ -202,10 +209,19 @@ mod tests {
         let src = dir.path().join("src");
         tokio::fs::write(&src, b"hello").await.expect("write");
         let (bytes, sha) = file_sha256(&src).await.expect("sha");
-        store.put("p/2026-01/a.csv", &src, bytes, &sha, "uid-1").await.expect("put");
+        store
+            .put("p/2026-01/a.csv", &src, bytes, &sha, "uid-1")
+            .await
+            .expect("put");
         let info = store.head("p/2026-01/a.csv").await.expect("head").expect("found");
-        assert_eq!((info.bytes, info.sha256.as_deref(), info.owner.as_deref()), (5, Some(sha.as_str()), Some("uid-1")));
-        assert_eq!(store.list("p/2026-01/").await.expect("list"), vec!["p/2026-01/a.csv"]);
+        assert_eq!(
+            (info.bytes, info.sha256.as_deref(), info.owner.as_deref()),
+            (5, Some(sha.as_str()), Some("uid-1"))
+        );
+        assert_eq!(
+            store.list("p/2026-01/").await.expect("list"),
+            vec!["p/2026-01/a.csv"]
+        );
         assert!(store.head("../escape").await.is_err());
         assert!(store.put("p/../../x", &src, bytes, &sha, "u").await.is_err());
         store.delete("p/2026-01/a.csv").await.expect("delete");

@@ -431,7 +431,12 @@ impl Drop for OnTheWire<'_> {
 }
 
 /// Builds the error of a non-2xx answer from its JSON body, when there is one.
-pub(super) fn http_error(operation: &'static str, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> PortalError {
+pub(super) fn http_error(
+    operation: &'static str,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> PortalError {
     let parsed: Option<ApiErrorBody> = serde_json::from_slice(body).ok();
     let message = match &parsed {
         _ if status.is_redirection() => {

@@ -143,7 +143,11 @@ pub trait CustomerSpace: Send + Sync {
             BillingFile::Report { period } => self.billing_report(contract, period).await?.into_bytes(),
         };
         if body.len() as u64 > cap {
-            return Err(PortalError::new(ErrorCategory::TooLarge, "download", "the file is too large"));
+            return Err(PortalError::new(
+                ErrorCategory::TooLarge,
+                "download",
+                "the file is too large",
+            ));
         }
         tokio::fs::write(out, &body)
             .await

@@ -10,12 +10,12 @@ use ccs_simulator::{FaultKind, FaultRule};
 use kube::Api;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 use support::e2e::{Env, condition, has_condition, wait_for, wait_until};
 use support::manifests::CONTRACT;
 use support::moto::{Moto, sha256};
 use support::s3_gate::S3Gate;
-use std::sync::atomic::Ordering;
 
 const BUCKET: &str = "acme-billing";
 
@@ -23,7 +23,9 @@ const BUCKET: &str = "acme-billing";
 fn config(env: &Env, s3: Option<&str>, root: Option<&std::path::Path>) -> String {
     let mut yaml = String::from("billing:\n  concurrency: 4\n");
     if let Some(url) = s3 {
-        yaml.push_str(&format!("  allowedS3Endpoints: [{{url: \"{url}\", allowInsecure: true}}]\n"));
+        yaml.push_str(&format!(
+            "  allowedS3Endpoints: [{{url: \"{url}\", allowInsecure: true}}]\n"
+        ));
     }
     if let Some(r) = root {
         yaml.push_str(&format!("  volumeRoot: \"{}\"\n", r.display()));
@@ -94,12 +96,18 @@ async fn expected_files(env: &Env, period: Month, invoices: bool) -> Vec<(String
         .billing_report(CONTRACT, &period.to_string())
         .await
         .expect("report");
-    files.push((format!("billing-report-{CONTRACT}-{period}.csv"), csv.into_bytes()));
+    files.push((
+        format!("billing-report-{CONTRACT}-{period}.csv"),
+        csv.into_bytes(),
+    ));
     files
 }
 
 fn exported(e: &BillingExport) -> Vec<String> {
-    e.status.as_ref().map(|s| s.exported_periods.clone()).unwrap_or_default()
+    e.status
+        .as_ref()
+        .map(|s| s.exported_periods.clone())
+        .unwrap_or_default()
 }
 
 /// The last `n` months due at the simulator's time with a 48h delay, oldest first.
@@ -151,12 +159,22 @@ async fn backfill_writes_exactly_the_expected_objects_and_retention_keeps_foreig
     let status = e.status.clone().expect("status");
     assert_eq!(status.file_count, status.files.len() as i64);
     for file in &status.files {
-        assert_eq!(sha256(&moto.get(BUCKET, &file.key).await), file.sha256, "{}", file.key);
+        assert_eq!(
+            sha256(&moto.get(BUCKET, &file.key).await),
+            file.sha256,
+            "{}",
+            file.key
+        );
         assert!(file.etag.is_some(), "{file:?}");
     }
-    assert_eq!(status.destination.as_deref(), Some("s3://acme-billing/ccs/{contractId}/{period}/"));
+    assert_eq!(
+        status.destination.as_deref(),
+        Some("s3://acme-billing/ccs/{contractId}/{period}/")
+    );
     let files_metric = op
-        .metric("ccs_billing_export_files_total{kind=\"BillingReport\",name=\"finance\",namespace=\"default\"}")
+        .metric(
+            "ccs_billing_export_files_total{kind=\"BillingReport\",name=\"finance\",namespace=\"default\"}",
+        )
         .await;
     assert_eq!(files_metric, Some(3.0), "{}", op.scrape().await);
 
@@ -166,7 +184,10 @@ async fn backfill_writes_exactly_the_expected_objects_and_retention_keeps_foreig
         &moto.url,
     ))
     .await;
-    wait_for(&api, "finance", "oldest period expired", |e| exported(e).len() == 2).await;
+    wait_for(&api, "finance", "oldest period expired", |e| {
+        exported(e).len() == 2
+    })
+    .await;
     assert_bucket_holds(&env, &moto, &periods[1..], &[&foreign]).await;
 }
 
@@ -180,7 +201,10 @@ async fn killed_five_times_during_uploads_nothing_is_duplicated_partial_or_missi
     env.sim.set_faults(vec![FaultRule {
         method: None,
         route: "/customer-space/b2b/v1/contracts/{contractId}/bills/{billId}/pdf".into(),
-        fault: FaultKind::Latency { ms: 250, jitter_ms: 100 },
+        fault: FaultKind::Latency {
+            ms: 250,
+            jitter_ms: 100,
+        },
         rate: 1.0,
         count: None,
     }]);
@@ -241,11 +265,7 @@ async fn portal_503s_are_retried_then_the_export_is_ready() {
         exported(e).len() == 2 && has_condition(e, "Ready", "True")
     })
     .await;
-    let failed = env
-        .calls_since(since)
-        .iter()
-        .filter(|c| c.status == 503)
-        .count();
+    let failed = env.calls_since(since).iter().filter(|c| c.status == 503).count();
     assert_eq!(failed, 6, "every injected 503 was met and retried");
     assert_bucket_holds(&env, &moto, &last_due(&env, 2), &[]).await;
 }
@@ -261,15 +281,27 @@ async fn a_missing_bucket_or_an_endpoint_not_allowed_is_a_clear_condition() {
     env.apply::<BillingExport>(with_endpoint(s3_export("finance", 1, json!({})), &moto.url))
         .await;
     let api: Api<BillingExport> = Api::namespaced(env.client.clone(), "default");
-    let e = wait_for(&api, "finance", "Ready=False", |e| has_condition(e, "Ready", "False")).await;
+    let e = wait_for(&api, "finance", "Ready=False", |e| {
+        has_condition(e, "Ready", "False")
+    })
+    .await;
     let (_, reason, message) = condition(&e, "Ready").expect("Ready");
     assert_eq!(reason, "NotFound", "{message}");
-    assert!(message.contains(BUCKET) && message.contains("create it"), "{message}");
+    assert!(
+        message.contains(BUCKET) && message.contains("create it"),
+        "{message}"
+    );
     assert!(has_condition(&e, "Stalled", "True"));
 
-    env.apply::<BillingExport>(with_endpoint(s3_export("elsewhere", 1, json!({})), "https://s3.attacker.example"))
-        .await;
-    let e = wait_for(&api, "elsewhere", "Ready=False", |e| has_condition(e, "Ready", "False")).await;
+    env.apply::<BillingExport>(with_endpoint(
+        s3_export("elsewhere", 1, json!({})),
+        "https://s3.attacker.example",
+    ))
+    .await;
+    let e = wait_for(&api, "elsewhere", "Ready=False", |e| {
+        has_condition(e, "Ready", "False")
+    })
+    .await;
     let (_, reason, message) = condition(&e, "Ready").expect("Ready");
     assert_eq!(reason, "EndpointNotAllowed", "{message}");
     assert!(message.contains("billing.allowedS3Endpoints"), "{message}");
@@ -292,7 +324,9 @@ async fn a_volume_destination_receives_the_files_under_its_root() {
     let api: Api<BillingExport> = Api::namespaced(env.client.clone(), "default");
     wait_for(&api, "finance", "2 periods exported", |e| exported(e).len() == 2).await;
     for period in last_due(&env, 2) {
-        let dir = root.path().join(format!("default/billing/exports/ccs/{CONTRACT}/{period}"));
+        let dir = root
+            .path()
+            .join(format!("default/billing/exports/ccs/{CONTRACT}/{period}"));
         let mut names: Vec<String> = std::fs::read_dir(&dir)
             .expect("period directory")
             .filter_map(|e| e.ok()?.file_name().into_string().ok())
@@ -317,7 +351,11 @@ async fn the_next_period_follows_the_portal_clock_after_delay_after_close() {
     moto.create_bucket(BUCKET).await;
     let cfg = config(&env, Some(&moto.url), None);
     let _op = env.operator(&["--config", &cfg]);
-    let at = |y, m, d, h| chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, y, m, d, h, 0, 0).single().expect("time");
+    let at = |y, m, d, h| {
+        chrono::TimeZone::with_ymd_and_hms(&chrono::Utc, y, m, d, h, 0, 0)
+            .single()
+            .expect("time")
+    };
     env.sim.set_clock(at(2026, 12, 31, 22));
     env.ready_contract().await;
     s3_keys_secret(&env).await;
@@ -331,7 +369,10 @@ async fn the_next_period_follows_the_portal_clock_after_delay_after_close() {
     ))
     .await;
     let api: Api<BillingExport> = Api::namespaced(env.client.clone(), "default");
-    let e = wait_for(&api, "finance", "November exported", |e| exported(e) == ["2026-11"]).await;
+    let e = wait_for(&api, "finance", "November exported", |e| {
+        exported(e) == ["2026-11"]
+    })
+    .await;
     assert_eq!(
         e.status.as_ref().and_then(|s| s.next_run_at.clone()).as_deref(),
         Some("2027-01-01T02:00:00Z")
@@ -342,13 +383,20 @@ async fn the_next_period_follows_the_portal_clock_after_delay_after_close() {
     let synced = e.status.as_ref().and_then(|s| s.last_sync_time.clone());
     let e = wait_for(&api, "finance", "a later sync", |e| {
         e.status.as_ref().and_then(|s| s.last_sync_time.clone()) != synced
-            && e.status.as_ref().is_some_and(|s| s.conditions.iter().any(|c| c.message.contains("2026-12 is due at 2027-01-01T02:00:00Z")))
+            && e.status.as_ref().is_some_and(|s| {
+                s.conditions
+                    .iter()
+                    .any(|c| c.message.contains("2026-12 is due at 2027-01-01T02:00:00Z"))
+            })
     })
     .await;
     assert_eq!(exported(&e), ["2026-11"]);
 
     env.sim.set_clock(at(2027, 1, 1, 3));
-    wait_for(&api, "finance", "December exported", |e| exported(e) == ["2026-11", "2026-12"]).await;
+    wait_for(&api, "finance", "December exported", |e| {
+        exported(e) == ["2026-11", "2026-12"]
+    })
+    .await;
     assert_eq!(
         moto.keys(BUCKET, "").await,
         [
@@ -371,13 +419,25 @@ async fn wrong_s3_credentials_are_a_condition_naming_the_bucket_and_the_fix() {
     env.apply::<BillingExport>(with_endpoint(s3_export("finance", 1, json!({})), &gate.url))
         .await;
     let api: Api<BillingExport> = Api::namespaced(env.client.clone(), "default");
-    let e = wait_for(&api, "finance", "Ready=False", |e| has_condition(e, "Ready", "False")).await;
+    let e = wait_for(&api, "finance", "Ready=False", |e| {
+        has_condition(e, "Ready", "False")
+    })
+    .await;
     let (_, reason, message) = condition(&e, "Ready").expect("Ready");
     assert_eq!(reason, "Forbidden", "{message}");
-    for needle in [BUCKET, "default/obs-keys", "accessKeyId", "secretAccessKey", "403"] {
+    for needle in [
+        BUCKET,
+        "default/obs-keys",
+        "accessKeyId",
+        "secretAccessKey",
+        "403",
+    ] {
         assert!(message.contains(needle), "{needle} missing from: {message}");
     }
-    assert!(!message.contains("test-secret-key"), "a secret in status: {message}");
+    assert!(
+        !message.contains("test-secret-key"),
+        "a secret in status: {message}"
+    );
     assert!(moto.keys(BUCKET, "").await.is_empty());
 
     // The fix: the right key. The Secret change is picked up at the next poll.
@@ -416,7 +476,13 @@ async fn s3_503s_are_retried_then_the_export_is_ready() {
 }
 
 /// Runs `ccs-operator billing download` against the simulator.
-fn download(sim: &ccs_simulator::Simulator, creds: &std::path::Path, out: &std::path::Path, from: Month, to: Month) -> std::process::Output {
+fn download(
+    sim: &ccs_simulator::Simulator,
+    creds: &std::path::Path,
+    out: &std::path::Path,
+    from: Month,
+    to: Month,
+) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_ccs-operator"))
         .args(["billing", "download", "--contract", CONTRACT])
         .args(["--from", &from.to_string(), "--to", &to.to_string()])
@@ -439,7 +505,10 @@ async fn billing_download_fetches_resumes_by_checksum_and_names_every_failed_fil
     let creds = dir.path().join("creds.yaml");
     std::fs::write(
         &creds,
-        format!("clientId: {}\nclientSecret: {}\napiKey: {}\n", c.client_id, c.client_secret, c.api_key),
+        format!(
+            "clientId: {}\nclientSecret: {}\napiKey: {}\n",
+            c.client_id, c.client_secret, c.api_key
+        ),
     )
     .expect("creds");
     let out = dir.path().join("out");
@@ -448,7 +517,11 @@ async fn billing_download_fetches_resumes_by_checksum_and_names_every_failed_fil
 
     let run = download(&env.sim, &creds, &out, from, to);
     let stdout = String::from_utf8_lossy(&run.stdout);
-    assert!(run.status.success(), "{stdout}{}", String::from_utf8_lossy(&run.stderr));
+    assert!(
+        run.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
     let mut expected = Vec::new();
     for month in &months {
         for (name, content) in expected_files(&env, *month, true).await {
@@ -465,16 +538,29 @@ async fn billing_download_fetches_resumes_by_checksum_and_names_every_failed_fil
 
     // Resume: a damaged and a missing file are fetched again, the rest is verified and kept.
     let report = format!("{}/billing-report-{CONTRACT}-{}.csv", months[1], months[1]);
-    let invoice = format!("{}/invoice-INV-{CONTRACT}-{}.pdf", months[2], months[2].to_string().replace('-', ""));
+    let invoice = format!(
+        "{}/invoice-INV-{CONTRACT}-{}.pdf",
+        months[2],
+        months[2].to_string().replace('-', "")
+    );
     std::fs::write(out.join(&report), "tampered").expect("tamper");
     std::fs::remove_file(out.join(&invoice)).expect("remove");
     let run = download(&env.sim, &creds, &out, from, to);
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(run.status.success(), "{stdout}");
-    assert!(stdout.contains(&format!("downloaded {report}")) && stdout.contains(&format!("downloaded {invoice}")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("downloaded {report}")) && stdout.contains(&format!("downloaded {invoice}")),
+        "{stdout}"
+    );
     assert_eq!(stdout.matches("present ").count(), 4, "{stdout}");
-    assert!(stdout.contains("2 downloaded, 4 already present, 0 failed"), "{stdout}");
-    assert_eq!(std::fs::read_to_string(out.join("SHA256SUMS")).expect("sums"), sums);
+    assert!(
+        stdout.contains("2 downloaded, 4 already present, 0 failed"),
+        "{stdout}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(out.join("SHA256SUMS")).expect("sums"),
+        sums
+    );
 
     // Failures: every invoice of a new month fails; each is named and the exit is non-zero.
     env.sim.set_faults(vec![FaultRule {
@@ -489,7 +575,10 @@ async fn billing_download_fetches_resumes_by_checksum_and_names_every_failed_fil
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(!run.status.success());
     for month in [earlier.0, earlier.1] {
-        let path = format!("{month}/invoice-INV-{CONTRACT}-{}.pdf", month.to_string().replace('-', ""));
+        let path = format!(
+            "{month}/invoice-INV-{CONTRACT}-{}.pdf",
+            month.to_string().replace('-', "")
+        );
         assert!(stderr.contains(&path), "{path} not named: {stderr}");
         assert!(!out.join(&path).exists(), "no file for a failed download");
     }

@@ -7,6 +7,6 @@ pub mod e2e;
 pub mod gate;
 pub mod manifests;
 pub mod moto;
-pub mod s3_gate;
 pub mod recorder;
+pub mod s3_gate;
 pub mod smtp;

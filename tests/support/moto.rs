@@ -43,15 +43,23 @@ impl Moto {
         let http = reqwest::Client::builder().no_proxy().build().expect("client");
         let start = Instant::now();
         while http.get(format!("{url}/moto-api/")).send().await.is_err() {
-            assert!(start.elapsed() < Duration::from_secs(60), "moto_server did not start on {url}");
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "moto_server did not start on {url}"
+            );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         Self { child, url, http }
     }
 
     fn bucket(&self, name: &str) -> Bucket {
-        Bucket::new(self.url.parse().expect("url"), UrlStyle::Path, name.to_string(), REGION)
-            .expect("bucket")
+        Bucket::new(
+            self.url.parse().expect("url"),
+            UrlStyle::Path,
+            name.to_string(),
+            REGION,
+        )
+        .expect("bucket")
     }
 
     fn credentials() -> Credentials {
@@ -63,7 +71,13 @@ impl Moto {
         let bucket = self.bucket(name);
         let creds = Self::credentials();
         let url = bucket.create_bucket(&creds).sign(SIGNED_FOR);
-        let resp = self.http.put(url).header("content-length", "0").send().await.expect("create bucket");
+        let resp = self
+            .http
+            .put(url)
+            .header("content-length", "0")
+            .send()
+            .await
+            .expect("create bucket");
         assert!(resp.status().is_success(), "create bucket: {}", resp.status());
     }
 

@@ -42,8 +42,13 @@ impl S3Gate {
         let http = reqwest::Client::builder().no_proxy().build().expect("client");
         let (left, given) = (unavailable.clone(), refused.clone());
         let app = axum::Router::new().fallback(move |req: Request| {
-            let (upstream, key, http, left, given) =
-                (upstream.clone(), key.clone(), http.clone(), left.clone(), given.clone());
+            let (upstream, key, http, left, given) = (
+                upstream.clone(),
+                key.clone(),
+                http.clone(),
+                left.clone(),
+                given.clone(),
+            );
             async move {
                 let query = req.uri().query().unwrap_or_default().to_string();
                 let credential = form_urlencoded::parse(query.as_bytes())
@@ -51,13 +56,27 @@ impl S3Gate {
                     .map(|(_, v)| v.into_owned())
                     .unwrap_or_default();
                 if !credential.starts_with(&format!("{key}/")) {
-                    return xml_error(StatusCode::FORBIDDEN, "InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.");
+                    return xml_error(
+                        StatusCode::FORBIDDEN,
+                        "InvalidAccessKeyId",
+                        "The AWS Access Key Id you provided does not exist in our records.",
+                    );
                 }
-                if left.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1)).is_ok() {
+                if left
+                    .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+                    .is_ok()
+                {
                     given.fetch_add(1, Ordering::SeqCst);
-                    return xml_error(StatusCode::SERVICE_UNAVAILABLE, "SlowDown", "Please reduce your request rate.");
+                    return xml_error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "SlowDown",
+                        "Please reduce your request rate.",
+                    );
                 }
-                let target = format!("{upstream}{}", req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/"));
+                let target = format!(
+                    "{upstream}{}",
+                    req.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/")
+                );
                 let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes()).expect("method");
                 let mut forward = http.request(method, target);
                 for (name, value) in req.headers() {
@@ -65,13 +84,16 @@ impl S3Gate {
                         forward = forward.header(name.as_str(), value.as_bytes());
                     }
                 }
-                let body = axum::body::to_bytes(req.into_body(), 64 * 1024 * 1024).await.expect("body");
+                let body = axum::body::to_bytes(req.into_body(), 64 * 1024 * 1024)
+                    .await
+                    .expect("body");
                 let resp = forward.body(body).send().await.expect("moto answers");
                 let mut out = Response::builder().status(resp.status().as_u16());
                 for (name, value) in resp.headers() {
                     out = out.header(name.as_str(), value.as_bytes());
                 }
-                out.body(Body::from(resp.bytes().await.expect("moto body"))).expect("response")
+                out.body(Body::from(resp.bytes().await.expect("moto body")))
+                    .expect("response")
             }
         });
         let task = tokio::spawn(async move {

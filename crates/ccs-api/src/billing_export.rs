@@ -203,7 +203,10 @@ pub struct VolumeDestination {
     pub claim_name: String,
     /// Directory inside the claim, such as `/exports` (no `..`).
     #[serde(default = "default_path")]
-    #[schemars(length(min = 1, max = 512), pattern(r"^/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/?$|^/$"))]
+    #[schemars(
+        length(min = 1, max = 512),
+        pattern(r"^/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*/?$|^/$")
+    )]
     #[x_kube(validation = Rule::new("!self.split('/').exists(s, s == '..' || s == '.')").message("path must not contain . or .. segments"))]
     pub path: String,
     /// Path prefix of each period under `path`, with the same placeholders as the S3 prefix.

@@ -73,7 +73,9 @@ pub async fn open(ctx: &Context, obj: &BillingExport) -> Result<Opened, Reconcil
                 if value.is_empty() {
                     return Err(ReconcileError::new(
                         Category::SecretInvalid,
-                        format!("Secret {namespace}/{name} has no value for key {key:?}; add it (the operator reads {KEY_ACCESS_KEY_ID} and {KEY_SECRET_ACCESS_KEY})"),
+                        format!(
+                            "Secret {namespace}/{name} has no value for key {key:?}; add it (the operator reads {KEY_ACCESS_KEY_ID} and {KEY_SECRET_ACCESS_KEY})"
+                        ),
                     ));
                 }
                 Ok(value)
@@ -93,7 +95,9 @@ pub async fn open(ctx: &Context, obj: &BillingExport) -> Result<Opened, Reconcil
                 prefix: s3.prefix.clone(),
             })
         }
-        Destination { volume: Some(volume), .. } => {
+        Destination {
+            volume: Some(volume), ..
+        } => {
             let root = ctx.config.billing.volume_root.as_ref().ok_or_else(|| {
                 ReconcileError::new(
                     Category::InvalidSpec,
@@ -128,12 +132,13 @@ fn none_if_empty(s: String) -> String {
 
 /// Maps a destination error to the controller layer, naming the destination and the fix.
 pub fn store_error(obj: &BillingExport, err: StoreError) -> ReconcileError {
-    let secret = obj
-        .spec
-        .destination
-        .s3
-        .as_ref()
-        .map(|s| format!("{}/{}", obj.namespace().unwrap_or_default(), s.credentials_secret_ref.name));
+    let secret = obj.spec.destination.s3.as_ref().map(|s| {
+        format!(
+            "{}/{}",
+            obj.namespace().unwrap_or_default(),
+            s.credentials_secret_ref.name
+        )
+    });
     match (err.kind, secret) {
         (StoreErrorKind::Denied, Some(secret)) => ReconcileError::new(
             Category::Forbidden,

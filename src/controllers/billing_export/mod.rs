@@ -44,15 +44,22 @@ impl Reconciled for BillingExport {
     }
 
     fn run(obj: Arc<Self>, ctx: Arc<Context>) -> impl Future<Output = Result<Action, ReconcileError>> + Send {
-        async move {
-            let result = run(obj.clone(), ctx.clone()).await;
-            if result.as_ref().is_err_and(|e| !e.category.is_quiet()) {
-                let (ns, name) = (obj.namespace().unwrap_or_default(), obj.name_any());
-                ctx.billing.metrics.failures.with_label_values(&[&ns, &name]).inc();
-            }
-            result
-        }
+        counted(obj, ctx)
     }
+}
+
+/// [`run`], counting failed runs in `ccs_billing_export_failures_total` (quiet waits excluded).
+async fn counted(obj: Arc<BillingExport>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    let result = run(obj.clone(), ctx.clone()).await;
+    if result.as_ref().is_err_and(|e| !e.category.is_quiet()) {
+        let (ns, name) = (obj.namespace().unwrap_or_default(), obj.name_any());
+        ctx.billing
+            .metrics
+            .failures
+            .with_label_values(&[&ns, &name])
+            .inc();
+    }
+    result
 }
 
 /// One billing file of a period, before download.
@@ -92,11 +99,9 @@ impl Job<'_> {
         for kind in &self.obj.spec.contents {
             match kind {
                 ExportContent::Invoices => {
-                    let bills = self
-                        .client
-                        .list_bills(self.contract_id, 500)
-                        .await
-                        .map_err(|e| portal_error(e, &format!("listing the bills of {}", self.contract_id)))?;
+                    let bills = self.client.list_bills(self.contract_id, 500).await.map_err(|e| {
+                        portal_error(e, &format!("listing the bills of {}", self.contract_id))
+                    })?;
                     let of_period: Vec<_> = bills.into_iter().filter(|b| b.period == key).collect();
                     if of_period.is_empty() {
                         return Ok(None);
@@ -124,20 +129,45 @@ impl Job<'_> {
         let spool = tempfile::Builder::new()
             .prefix("ccs-billing-")
             .tempfile_in(config.spool())
-            .map_err(|e| ReconcileError::new(Category::Internal, format!("creating a spool file in {}: {e}", config.spool().display())))?;
+            .map_err(|e| {
+                ReconcileError::new(
+                    Category::Internal,
+                    format!("creating a spool file in {}: {e}", config.spool().display()),
+                )
+            })?;
         let got = self
             .client
-            .download(self.contract_id, &source.file, spool.path(), config.max_file_bytes)
+            .download(
+                self.contract_id,
+                &source.file,
+                spool.path(),
+                config.max_file_bytes,
+            )
             .await
-            .map_err(|e| portal_error(e, &format!("downloading {} of {}", source.source_id, self.contract_id)))?;
+            .map_err(|e| {
+                portal_error(
+                    e,
+                    &format!("downloading {} of {}", source.source_id, self.contract_id),
+                )
+            })?;
         let name = plan::file_name(source.kind, self.contract_id, &source.source_id);
         let mut key = format!("{}{name}", self.prefix_of(period));
         let mut written = false;
         let mut etag = None;
         // At most two keys: the deterministic one, then its versioned form.
         for _ in 0..2 {
-            let existing = self.store.head(&key).await.map_err(|e| store_error(self.obj, e))?;
-            match plan::decide(&key, existing.as_ref(), &got.sha256, self.obj.spec.overwrite, &self.owner) {
+            let existing = self
+                .store
+                .head(&key)
+                .await
+                .map_err(|e| store_error(self.obj, e))?;
+            match plan::decide(
+                &key,
+                existing.as_ref(),
+                &got.sha256,
+                self.obj.spec.overwrite,
+                &self.owner,
+            ) {
                 plan::Decision::Present => {
                     etag = existing.and_then(|e| e.etag);
                     break;
@@ -145,7 +175,10 @@ impl Job<'_> {
                 plan::Decision::Version(versioned) => key = versioned,
                 plan::Decision::Write(target) => {
                     if !self.ctx.leading("billing export") {
-                        return Err(ReconcileError::new(Category::Unavailable, "lost the leader lease".to_string()));
+                        return Err(ReconcileError::new(
+                            Category::Unavailable,
+                            "lost the leader lease".to_string(),
+                        ));
                     }
                     etag = self
                         .store
@@ -176,10 +209,22 @@ impl Job<'_> {
     /// Deletes the files this export wrote for `period` (never another object).
     async fn expire(&self, period: Month) -> Result<usize, ReconcileError> {
         let mut deleted = 0;
-        for key in self.store.list(&self.prefix_of(period)).await.map_err(|e| store_error(self.obj, e))? {
-            let info = self.store.head(&key).await.map_err(|e| store_error(self.obj, e))?;
+        for key in self
+            .store
+            .list(&self.prefix_of(period))
+            .await
+            .map_err(|e| store_error(self.obj, e))?
+        {
+            let info = self
+                .store
+                .head(&key)
+                .await
+                .map_err(|e| store_error(self.obj, e))?;
             if info.and_then(|i| i.owner).as_deref() == Some(self.owner.as_str()) {
-                self.store.delete(&key).await.map_err(|e| store_error(self.obj, e))?;
+                self.store
+                    .delete(&key)
+                    .await
+                    .map_err(|e| store_error(self.obj, e))?;
                 deleted += 1;
             }
         }
@@ -225,7 +270,11 @@ async fn run(obj: Arc<BillingExport>, ctx: Arc<Context>) -> Result<Action, Recon
     status.last_handled_reconcile_at = super::common::annotations::reconcile_requested_at(obj.as_ref());
 
     // Plan.
-    let exported: Vec<Month> = status.exported_periods.iter().filter_map(|p| Month::parse(p)).collect();
+    let exported: Vec<Month> = status
+        .exported_periods
+        .iter()
+        .filter_map(|p| Month::parse(p))
+        .collect();
     let schedule = plan::schedule(
         status.first_period.as_deref().and_then(Month::parse),
         obj.spec.backfill,
@@ -349,12 +398,26 @@ async fn run(obj: Arc<BillingExport>, ctx: Arc<Context>) -> Result<Action, Recon
             schedule.next,
             timestamp(schedule.next_run_at)
         ),
-        (None, None) => format!("nothing exported yet; {} is due at {}", schedule.next, timestamp(schedule.next_run_at)),
+        (None, None) => format!(
+            "nothing exported yet; {} is due at {}",
+            schedule.next,
+            timestamp(schedule.next_run_at)
+        ),
     };
     conditions::on(c, generation, now).set("Ready", Some(true), "Exported", &message);
     match &waiting {
-        Some(w) => health::set(c, generation, now, &health::Progress::Working("InvoicePending", w)),
-        None if more => health::set(c, generation, now, &health::Progress::Working("Backfilling", "more periods to export")),
+        Some(w) => health::set(
+            c,
+            generation,
+            now,
+            &health::Progress::Working("InvoicePending", w),
+        ),
+        None if more => health::set(
+            c,
+            generation,
+            now,
+            &health::Progress::Working("Backfilling", "more periods to export"),
+        ),
         None => health::set(c, generation, now, &health::Progress::Done),
     }
     apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;

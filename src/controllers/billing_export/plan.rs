@@ -65,7 +65,10 @@ pub fn schedule(
         due,
         expired,
         next,
-        next_run_at: next.end().checked_add_signed(delay).unwrap_or(DateTime::<Utc>::MAX_UTC),
+        next_run_at: next
+            .end()
+            .checked_add_signed(delay)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC),
     }
 }
 
@@ -88,7 +91,13 @@ pub fn safe_name(id: &str) -> String {
     let mut s: String = id
         .chars()
         .take(128)
-        .map(|c| if c.is_ascii_alphanumeric() || "_.-".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "_.-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     if s.starts_with('.') || s.is_empty() {
         s.insert(0, '_');
@@ -101,7 +110,11 @@ pub fn file_name(kind: ExportContent, contract_id: &str, source_id: &str) -> Str
     match kind {
         ExportContent::Invoices => format!("invoice-{}.pdf", safe_name(source_id)),
         ExportContent::BillingReport => {
-            format!("billing-report-{}-{}.csv", safe_name(contract_id), safe_name(source_id))
+            format!(
+                "billing-report-{}-{}.csv",
+                safe_name(contract_id),
+                safe_name(source_id)
+            )
         }
     }
 }
@@ -114,7 +127,11 @@ pub fn versioned_key(key: &str, sha256: &str) -> String {
         Some((stem, ext)) => format!("{stem}.v-{short}.{ext}"),
         None => format!("{name}.v-{short}"),
     };
-    if dir.is_empty() { name } else { format!("{dir}/{name}") }
+    if dir.is_empty() {
+        name
+    } else {
+        format!("{dir}/{name}")
+    }
 }
 
 /// What to do with a file whose content hashes to `sha256`, given what is at its key.
@@ -160,8 +177,9 @@ pub fn record_files(files: &mut Vec<ExportedFile>, new: impl IntoIterator<Item =
 
 /// Parses `spec.schedule.delayAfterClose` (such as `48h`, `2d`, `1h30m`), at most 31 days.
 pub fn parse_delay(text: &str) -> Result<Duration, String> {
-    let d = humantime::parse_duration(text)
-        .map_err(|e| format!("spec.schedule.delayAfterClose: {text:?} is not a duration ({e}); use a value such as 48h"))?;
+    let d = humantime::parse_duration(text).map_err(|e| {
+        format!("spec.schedule.delayAfterClose: {text:?} is not a duration ({e}); use a value such as 48h")
+    })?;
     if d > Duration::from_secs(31 * 24 * 3600) {
         return Err(format!(
             "spec.schedule.delayAfterClose: {text} is longer than 31 days; use at most 31d"

@@ -163,7 +163,11 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// Downloads `contracts` one after the other with both ways; returns (streamed, plain).
-async fn compare(args: &BenchArgs, pdf: (usize, usize), contracts: usize) -> anyhow::Result<(Measure, Measure)> {
+async fn compare(
+    args: &BenchArgs,
+    pdf: (usize, usize),
+    contracts: usize,
+) -> anyhow::Result<(Measure, Measure)> {
     let sim = Simulator::start(SimConfig {
         contracts: contracts.max(5),
         pdf_min_bytes: pdf.0,
@@ -171,7 +175,12 @@ async fn compare(args: &BenchArgs, pdf: (usize, usize), contracts: usize) -> any
         ..SimConfig::default()
     })
     .await?;
-    let route = |rest: &str| format!("{}/contracts/{{contractId}}{rest}", ccs_operator::portal::model::API_PREFIX);
+    let route = |rest: &str| {
+        format!(
+            "{}/contracts/{{contractId}}{rest}",
+            ccs_operator::portal::model::API_PREFIX
+        )
+    };
     sim.set_faults(
         [route("/bills/{billId}/pdf"), route("/billing-report")]
             .into_iter()
@@ -203,13 +212,21 @@ async fn compare(args: &BenchArgs, pdf: (usize, usize), contracts: usize) -> any
         let creds = scratch.join(format!("creds-{n}.yaml"));
         std::fs::write(
             &creds,
-            format!("clientId: {}\nclientSecret: {}\napiKey: {}\n", c.client_id, c.client_secret, c.api_key),
+            format!(
+                "clientId: {}\nclientSecret: {}\napiKey: {}\n",
+                c.client_id, c.client_secret, c.api_key
+            ),
         )?;
         let out_streamed = scratch.join(format!("streamed-{n}"));
         let mut cmd = Command::new(&operator);
         cmd.args(["billing", "download", "--contract", &contract, "--allow-insecure"])
             .args(["--from", &from.to_string(), "--to", &to.to_string()])
-            .args(["--endpoint", &sim.base_url(), "--concurrency", &args.concurrency.to_string()])
+            .args([
+                "--endpoint",
+                &sim.base_url(),
+                "--concurrency",
+                &args.concurrency.to_string(),
+            ])
             .args(["--max-file-bytes", &(256u64 * 1024 * 1024).to_string()])
             .arg("--credentials-file")
             .arg(&creds)
@@ -257,7 +274,11 @@ fn tempfile_dir() -> anyhow::Result<PathBuf> {
 /// Runs the benchmark and prints the table.
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-    let (streamed, plain) = runtime.block_on(compare(&args, (args.pdf_min_bytes, args.pdf_max_bytes), args.contracts))?;
+    let (streamed, plain) = runtime.block_on(compare(
+        &args,
+        (args.pdf_min_bytes, args.pdf_max_bytes),
+        args.contracts,
+    ))?;
     let large = (args.pdf_min_bytes * 10, args.pdf_max_bytes * 10);
     let (streamed_large, plain_large) = runtime.block_on(compare(&args, large, 1))?;
     let mib = |kib: u64| kib as f64 / 1024.0;
@@ -271,7 +292,10 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         args.pdf_max_bytes / 1000,
         args.latency_ms
     );
-    println!("| | billing download (--concurrency {}) | plain sequential | ratio |", args.concurrency);
+    println!(
+        "| | billing download (--concurrency {}) | plain sequential | ratio |",
+        args.concurrency
+    );
     println!("|---|---|---|---|");
     println!(
         "| time | {:.2} s | {:.2} s | {:.1}x faster |",

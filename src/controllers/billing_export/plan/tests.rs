@@ -42,23 +42,42 @@ fn without_backfill_the_first_period_is_the_current_month() {
 #[test]
 fn retention_expires_old_periods_and_never_exports_them() {
     let done = [month("2026-07"), month("2026-08"), month("2026-09")];
-    let s = schedule(Some(month("2026-07")), 3, H48, Some(2), &done, at(2026, 11, 20, 0));
+    let s = schedule(
+        Some(month("2026-07")),
+        3,
+        H48,
+        Some(2),
+        &done,
+        at(2026, 11, 20, 0),
+    );
     assert_eq!(s.expired, vec![month("2026-07"), month("2026-08")]);
     assert_eq!(s.due, vec![month("2026-10")]);
 }
 
 #[test]
 fn keys_are_deterministic_and_portal_ids_cannot_escape_the_prefix() {
-    let p = prefix("ccs/{contractId}/{period}", "OCB/1", month("2026-10"), "team", "x");
+    let p = prefix(
+        "ccs/{contractId}/{period}",
+        "OCB/1",
+        month("2026-10"),
+        "team",
+        "x",
+    );
     assert_eq!(p, "ccs/OCB_1/2026-10/");
-    assert_eq!(file_name(ExportContent::Invoices, "C", "../../etc"), "invoice-_.._.._etc.pdf");
+    assert_eq!(
+        file_name(ExportContent::Invoices, "C", "../../etc"),
+        "invoice-_.._.._etc.pdf"
+    );
     assert_eq!(file_name(ExportContent::Invoices, "C", ".."), "invoice-_...pdf");
     assert_eq!(safe_name(".."), "_..");
     assert_eq!(
         file_name(ExportContent::BillingReport, "OCB1", "2026-10"),
         "billing-report-OCB1-2026-10.csv"
     );
-    assert_eq!(versioned_key("a/b/invoice-1.pdf", "0123456789abcdef"), "a/b/invoice-1.v-0123456789ab.pdf");
+    assert_eq!(
+        versioned_key("a/b/invoice-1.pdf", "0123456789abcdef"),
+        "a/b/invoice-1.v-0123456789ab.pdf"
+    );
 }
 
 fn info(sha: &str, owner: Option<&str>) -> ObjectInfo {
@@ -74,10 +93,22 @@ fn info(sha: &str, owner: Option<&str>) -> ObjectInfo {
 fn a_file_is_written_once_and_never_over_a_foreign_or_kept_one() {
     use OverwritePolicy::*;
     assert_eq!(decide("k", None, "aa", Never, "me"), Decision::Write("k".into()));
-    assert_eq!(decide("k", Some(&info("aa", None)), "aa", Never, "me"), Decision::Present);
-    assert_eq!(decide("k.pdf", Some(&info("bb", Some("me"))), "aa", Never, "me"), Decision::Version("k.v-aa.pdf".into()));
-    assert_eq!(decide("k", Some(&info("bb", Some("me"))), "aa", Overwrite, "me"), Decision::Write("k".into()));
-    assert_eq!(decide("k", Some(&info("bb", Some("other"))), "aa", Overwrite, "me"), Decision::Version("k.v-aa".into()));
+    assert_eq!(
+        decide("k", Some(&info("aa", None)), "aa", Never, "me"),
+        Decision::Present
+    );
+    assert_eq!(
+        decide("k.pdf", Some(&info("bb", Some("me"))), "aa", Never, "me"),
+        Decision::Version("k.v-aa.pdf".into())
+    );
+    assert_eq!(
+        decide("k", Some(&info("bb", Some("me"))), "aa", Overwrite, "me"),
+        Decision::Write("k".into())
+    );
+    assert_eq!(
+        decide("k", Some(&info("bb", Some("other"))), "aa", Overwrite, "me"),
+        Decision::Version("k.v-aa".into())
+    );
 }
 
 #[test]
