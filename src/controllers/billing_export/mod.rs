@@ -350,6 +350,7 @@ async fn run(obj: Arc<BillingExport>, ctx: Arc<Context>) -> Result<Action, Recon
         }
         status.exported_periods.push(period.to_string());
         status.exported_periods.sort();
+        plan::bound_periods(&mut status.exported_periods, &mut status.first_period);
         apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
         event(
             &ctx.recorder,

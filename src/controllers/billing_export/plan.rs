@@ -175,6 +175,19 @@ pub fn record_files(files: &mut Vec<ExportedFile>, new: impl IntoIterator<Item =
     files.drain(..excess);
 }
 
+/// Most periods listed in `status.exportedPeriods`.
+pub const MAX_EXPORTED_PERIODS: usize = 120;
+
+/// Keeps the newest [`MAX_EXPORTED_PERIODS`] of the (sorted) exported periods, moving the first
+/// period up with them: periods are exported in order, so the ones dropped are never due again.
+pub fn bound_periods(exported: &mut Vec<String>, first: &mut Option<String>) {
+    let excess = exported.len().saturating_sub(MAX_EXPORTED_PERIODS);
+    if excess > 0 {
+        exported.drain(..excess);
+        *first = exported.first().cloned();
+    }
+}
+
 /// Parses `spec.schedule.delayAfterClose` (such as `48h`, `2d`, `1h30m`), at most 31 days.
 pub fn parse_delay(text: &str) -> Result<Duration, String> {
     let d = humantime::parse_duration(text).map_err(|e| {

@@ -137,3 +137,23 @@ fn delays_are_bounded() {
     assert!(parse_delay("40d").is_err());
     assert!(parse_delay("soon").expect_err("bad").contains("delayAfterClose"));
 }
+
+#[test]
+fn the_exported_periods_are_bounded_and_the_dropped_ones_never_due_again() {
+    let start = month("2010-01");
+    let mut exported: Vec<String> = (0..130).map(|n| start.plus(n).to_string()).collect();
+    let mut first = Some("2010-01".to_string());
+    bound_periods(&mut exported, &mut first);
+    assert_eq!(exported.len(), MAX_EXPORTED_PERIODS);
+    assert_eq!(first.as_deref(), Some("2010-11"));
+    let done: Vec<Month> = exported.iter().map(|p| month(p)).collect();
+    let s = schedule(
+        first.as_deref().map(month),
+        3,
+        H48,
+        None,
+        &done,
+        start.plus(130).end(),
+    );
+    assert_eq!(s.due, vec![start.plus(130)]);
+}
