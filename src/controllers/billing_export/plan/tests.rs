@@ -153,7 +153,7 @@ fn the_exported_periods_are_bounded_and_the_dropped_ones_never_due_again() {
         H48,
         None,
         &done,
-        start.plus(130).end(),
+        start.plus(130).end() + chrono::Duration::days(3),
     );
     assert_eq!(s.due, vec![start.plus(130)]);
 }
