@@ -102,10 +102,11 @@ impl Job<'_> {
                     let bills = self.client.list_bills(self.contract_id, 500).await.map_err(|e| {
                         portal_error(e, &format!("listing the bills of {}", self.contract_id))
                     })?;
-                    let of_period: Vec<_> = bills.into_iter().filter(|b| b.period == key).collect();
-                    if of_period.is_empty() {
+                    let billed: Vec<Month> = bills.iter().filter_map(|b| Month::parse(&b.period)).collect();
+                    if plan::invoice_pending(&billed, period) {
                         return Ok(None);
                     }
+                    let of_period: Vec<_> = bills.into_iter().filter(|b| b.period == key).collect();
                     sources.extend(of_period.into_iter().map(|b| Source {
                         kind: ExportContent::Invoices,
                         source_id: b.id.clone(),

@@ -175,6 +175,12 @@ pub fn record_files(files: &mut Vec<ExportedFile>, new: impl IntoIterator<Item =
     files.drain(..excess);
 }
 
+/// Whether the invoice of `period` is still to come: none of the `billed` months is `period` or
+/// later. A month older than the portal's history (or without an invoice) is not waited for.
+pub fn invoice_pending(billed: &[Month], period: Month) -> bool {
+    billed.iter().all(|m| *m < period)
+}
+
 /// Most periods listed in `status.exportedPeriods`.
 pub const MAX_EXPORTED_PERIODS: usize = 120;
 

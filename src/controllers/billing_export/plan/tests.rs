@@ -157,3 +157,15 @@ fn the_exported_periods_are_bounded_and_the_dropped_ones_never_due_again() {
     );
     assert_eq!(s.due, vec![start.plus(130)]);
 }
+
+#[test]
+fn an_invoice_is_waited_for_only_until_a_later_month_is_billed() {
+    let billed = [month("2026-09"), month("2026-10")];
+    assert!(!invoice_pending(&billed, month("2026-10")));
+    assert!(invoice_pending(&billed, month("2026-11")));
+    assert!(
+        !invoice_pending(&billed, month("2025-01")),
+        "before the portal's history"
+    );
+    assert!(invoice_pending(&[], month("2026-11")));
+}
