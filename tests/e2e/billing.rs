@@ -413,7 +413,7 @@ async fn wrong_s3_credentials_are_a_condition_naming_the_bucket_and_the_fix() {
     moto.create_bucket(BUCKET).await;
     let gate = S3Gate::start(&moto.url, "finance-key").await;
     let cfg = config(&env, Some(&gate.url), None);
-    let _op = env.operator(&["--config", &cfg]);
+    let op = env.operator(&["--config", &cfg]);
     env.ready_contract().await;
     s3_keys_secret(&env).await; // holds test-access-key, which the gate refuses
     env.apply::<BillingExport>(with_endpoint(s3_export("finance", 1, json!({})), &gate.url))
@@ -451,6 +451,22 @@ async fn wrong_s3_credentials_are_a_condition_naming_the_bucket_and_the_fix() {
         exported(e).len() == 1 && has_condition(e, "Ready", "True")
     })
     .await;
+
+    // The scrape carries every billing series the alert rules use, with no personal data.
+    let scrape = op.scrape().await;
+    assert!(
+        op.metric("ccs_billing_export_failures_total{name=\"finance\",namespace=\"default\"}")
+            .await
+            .is_some_and(|n| n >= 1.0),
+        "{scrape}"
+    );
+    let file = env.dir.path().join("billing-scrape.txt");
+    std::fs::write(&file, &scrape).expect("scrape written");
+    let missing = crate::runtime::missing_metric_names(&file);
+    assert!(
+        missing.iter().all(|m| !m.starts_with("ccs_billing_export")),
+        "{missing:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
