@@ -6,7 +6,7 @@
 
 use super::Month;
 use crate::portal::{
-    BillingFile, ClientConfig, Credentials, CustomerSpace, Downloaded, PortalShared, ReqwestPortal,
+    BillingFile, ClientConfig, Credentials, CustomerSpace, Downloaded, PortalShared, RateLimit, ReqwestPortal,
 };
 use anyhow::Context as _;
 use futures::StreamExt;
@@ -48,6 +48,10 @@ pub struct DownloadArgs {
     /// Files downloaded at the same time.
     #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
+    /// Portal calls per second at most (a token bucket with a burst of twice this), like the
+    /// operator's `portal.rateLimit`.
+    #[arg(long, default_value_t = 20.0)]
+    pub requests_per_second: f64,
     /// Largest file accepted, in bytes.
     #[arg(long, default_value_t = 64 * 1024 * 1024)]
     pub max_file_bytes: u64,
@@ -140,6 +144,10 @@ async fn run(args: DownloadArgs, credentials: Credentials) -> anyhow::Result<()>
         ClientConfig {
             allow_http: args.allow_insecure,
             max_concurrent_calls: Some(usize::from(args.concurrency)),
+            rate_limit: Some(RateLimit {
+                per_second: args.requests_per_second,
+                burst: (args.requests_per_second * 2.0).clamp(1.0, 10_000.0) as u32,
+            }),
             ..ClientConfig::default()
         },
         &prometheus::Registry::new(),

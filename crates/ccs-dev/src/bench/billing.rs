@@ -24,8 +24,9 @@ pub struct BenchArgs {
     /// `--concurrency` of `billing download`.
     #[arg(long, default_value_t = 8)]
     pub concurrency: u16,
-    /// Latency the simulator adds to each file download, in ms (a WAN round trip and server time).
-    #[arg(long, default_value_t = 50)]
+    /// Latency the simulator adds to each file download, in ms: a WAN round trip, the portal
+    /// rendering the file and the transfer of an average 1.1 MB PDF at about 50 Mbit/s.
+    #[arg(long, default_value_t = 200)]
     pub latency_ms: u64,
     /// Smallest invoice PDF, in bytes.
     #[arg(long, default_value_t = 200_000)]
