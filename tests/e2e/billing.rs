@@ -227,8 +227,10 @@ async fn killed_five_times_during_uploads_nothing_is_duplicated_partial_or_missi
         progress.push(moto.keys(BUCKET, "").await.len());
         op = env.operator(&["--config", &cfg]);
     }
-    let e = wait_for(&api, "finance", "6 periods exported", |e| exported(e).len() == 6).await;
-    assert!(has_condition(&e, "Ready", "True"), "{:?}", condition(&e, "Ready"));
+    wait_for(&api, "finance", "6 periods exported, Ready", |e| {
+        exported(e).len() == 6 && has_condition(e, "Ready", "True")
+    })
+    .await;
     assert_bucket_holds(&env, &moto, &last_due(&env, 6), &[]).await;
     assert!(
         moto.keys(BUCKET, "").await.iter().all(|k| !k.contains(".v-")),

@@ -7,6 +7,7 @@
 //! SHA-256, look the key up, write it unless the same content is there ([`plan::decide`]) ->
 //! record the period in status, one Event -> retention -> status.
 
+mod deliver;
 pub mod destination;
 pub mod plan;
 
@@ -18,11 +19,10 @@ use super::common::{Category, ReconcileError, timestamp};
 use super::context::Context;
 use super::portal_access::portal_error;
 use super::reference::referenced_contract;
-use crate::api::billing_export::{BillingExport, BillingExportStatus, ExportContent, ExportedFile, LastRun};
-use crate::billing::{Month, Store};
+use crate::api::billing_export::{BillingExport, BillingExportStatus, LastRun};
+use crate::billing::Month;
 use crate::config::ControllersConfig;
-use crate::portal::{BillingFile, CustomerSpace};
-use destination::store_error;
+use deliver::Job;
 use futures::StreamExt;
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
@@ -60,177 +60,6 @@ async fn counted(obj: Arc<BillingExport>, ctx: Arc<Context>) -> Result<Action, R
             .inc();
     }
     result
-}
-
-/// One billing file of a period, before download.
-#[derive(Clone, Debug)]
-struct Source {
-    kind: ExportContent,
-    file: BillingFile,
-    source_id: String,
-}
-
-/// What one reconcile works with.
-struct Job<'a> {
-    ctx: &'a Context,
-    obj: &'a BillingExport,
-    client: &'a dyn CustomerSpace,
-    store: &'a dyn Store,
-    contract_id: &'a str,
-    prefix: &'a str,
-    owner: String,
-}
-
-impl Job<'_> {
-    fn prefix_of(&self, period: Month) -> String {
-        plan::prefix(
-            self.prefix,
-            self.contract_id,
-            period,
-            &self.obj.namespace().unwrap_or_default(),
-            &self.obj.name_any(),
-        )
-    }
-
-    /// The files of a period; `None` while an invoice of it is not issued yet.
-    async fn sources(&self, period: Month) -> Result<Option<Vec<Source>>, ReconcileError> {
-        let mut sources = Vec::new();
-        let key = period.to_string();
-        for kind in &self.obj.spec.contents {
-            match kind {
-                ExportContent::Invoices => {
-                    let bills = self.client.list_bills(self.contract_id, 500).await.map_err(|e| {
-                        portal_error(e, &format!("listing the bills of {}", self.contract_id))
-                    })?;
-                    let billed: Vec<Month> = bills.iter().filter_map(|b| Month::parse(&b.period)).collect();
-                    if plan::invoice_pending(&billed, period) {
-                        return Ok(None);
-                    }
-                    let of_period: Vec<_> = bills.into_iter().filter(|b| b.period == key).collect();
-                    sources.extend(of_period.into_iter().map(|b| Source {
-                        kind: ExportContent::Invoices,
-                        source_id: b.id.clone(),
-                        file: BillingFile::Invoice { bill_id: b.id },
-                    }));
-                }
-                ExportContent::BillingReport => sources.push(Source {
-                    kind: ExportContent::BillingReport,
-                    source_id: key.clone(),
-                    file: BillingFile::Report { period: key.clone() },
-                }),
-            }
-        }
-        Ok(Some(sources))
-    }
-
-    /// Delivers one file: download to a spool file, then write unless the same content is at its
-    /// key. Returns the record and whether it was written now.
-    async fn deliver(&self, period: Month, source: Source) -> Result<(ExportedFile, bool), ReconcileError> {
-        let config = &self.ctx.config.billing;
-        let spool = tempfile::Builder::new()
-            .prefix("ccs-billing-")
-            .tempfile_in(config.spool())
-            .map_err(|e| {
-                ReconcileError::new(
-                    Category::Internal,
-                    format!("creating a spool file in {}: {e}", config.spool().display()),
-                )
-            })?;
-        let got = self
-            .client
-            .download(
-                self.contract_id,
-                &source.file,
-                spool.path(),
-                config.max_file_bytes,
-            )
-            .await
-            .map_err(|e| {
-                portal_error(
-                    e,
-                    &format!("downloading {} of {}", source.source_id, self.contract_id),
-                )
-            })?;
-        let name = plan::file_name(source.kind, self.contract_id, &source.source_id);
-        let mut key = format!("{}{name}", self.prefix_of(period));
-        let mut written = false;
-        let mut etag = None;
-        // At most two keys: the deterministic one, then its versioned form.
-        for _ in 0..2 {
-            let existing = self
-                .store
-                .head(&key)
-                .await
-                .map_err(|e| store_error(self.obj, e))?;
-            match plan::decide(
-                &key,
-                existing.as_ref(),
-                &got.sha256,
-                self.obj.spec.overwrite,
-                &self.owner,
-            ) {
-                plan::Decision::Present => {
-                    etag = existing.and_then(|e| e.etag);
-                    break;
-                }
-                plan::Decision::Version(versioned) => key = versioned,
-                plan::Decision::Write(target) => {
-                    if !self.ctx.leading("billing export") {
-                        return Err(ReconcileError::new(
-                            Category::Unavailable,
-                            "lost the leader lease".to_string(),
-                        ));
-                    }
-                    etag = self
-                        .store
-                        .put(&target, spool.path(), got.bytes, &got.sha256, &self.owner)
-                        .await
-                        .map_err(|e| store_error(self.obj, e))?;
-                    key = target;
-                    written = true;
-                    break;
-                }
-            }
-        }
-        Ok((
-            ExportedFile {
-                key,
-                period: period.to_string(),
-                kind: source.kind,
-                bytes: i64::try_from(got.bytes).unwrap_or(i64::MAX),
-                sha256: got.sha256,
-                etag: etag.map(|e| e.trim_matches('"').to_string()),
-                source_id: source.source_id,
-                time: timestamp(self.ctx.now()),
-            },
-            written,
-        ))
-    }
-
-    /// Deletes the files this export wrote for `period` (never another object).
-    async fn expire(&self, period: Month) -> Result<usize, ReconcileError> {
-        let mut deleted = 0;
-        for key in self
-            .store
-            .list(&self.prefix_of(period))
-            .await
-            .map_err(|e| store_error(self.obj, e))?
-        {
-            let info = self
-                .store
-                .head(&key)
-                .await
-                .map_err(|e| store_error(self.obj, e))?;
-            if info.and_then(|i| i.owner).as_deref() == Some(self.owner.as_str()) {
-                self.store
-                    .delete(&key)
-                    .await
-                    .map_err(|e| store_error(self.obj, e))?;
-                deleted += 1;
-            }
-        }
-        Ok(deleted)
-    }
 }
 
 async fn run(obj: Arc<BillingExport>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
