@@ -178,6 +178,35 @@ async fn backfill_writes_exactly_the_expected_objects_and_retention_keeps_foreig
         .await;
     assert_eq!(files_metric, Some(3.0), "{}", op.scrape().await);
 
+    // What a user sees with the real kubectl.
+    let out = std::process::Command::new("kubectl")
+        .args(["--kubeconfig", &env.kubeconfig().display().to_string()])
+        .args([
+            "--cache-dir",
+            &env.dir.path().join("kubectl-cache").display().to_string(),
+        ])
+        .args(["get", "bexport"])
+        .env_remove("HTTPS_PROXY")
+        .output()
+        .expect("kubectl runs");
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let last = periods[2].to_string();
+    for needle in [
+        "CONTRACT",
+        "DESTINATION",
+        "LAST PERIOD",
+        "FILES",
+        "READY",
+        "acme",
+        "s3://acme-billing/",
+        &last,
+        " 6 ",
+        "True",
+    ] {
+        assert!(table.contains(needle), "{needle} not in:\n{table}");
+    }
+
     // Retention of 2 periods: the oldest period's files go, the foreign object stays.
     env.apply::<BillingExport>(with_endpoint(
         s3_export("finance", 2, json!({"retention": {"keepPeriods": 2}})),
