@@ -36,6 +36,17 @@ pub enum Command {
     },
     /// Show what the operator would do in the portal if these manifests were applied (read-only).
     Plan(Box<crate::plan::PlanArgs>),
+    /// Billing files without the operator: download a contract's invoices and reports.
+    #[command(subcommand)]
+    Billing(BillingCommand),
+}
+
+/// `billing` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum BillingCommand {
+    /// Download the invoice PDFs and CSV billing reports of months into a directory, with a
+    /// SHA256SUMS manifest; files already present with their checksum are skipped.
+    Download(Box<crate::billing::download::DownloadArgs>),
 }
 
 /// Runs a parsed command line.
@@ -64,5 +75,6 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Plan(args) => crate::plan::main(*args),
+        Command::Billing(BillingCommand::Download(args)) => crate::billing::download::main(*args),
     }
 }

@@ -28,6 +28,8 @@ pub struct OperatorConfig {
     pub log: LogConfig,
     /// The status page (off unless `web.listen` is set).
     pub web: WebConfig,
+    /// BillingExport destinations and downloads.
+    pub billing: crate::billing::BillingConfig,
 }
 
 /// Customer Space API settings.
@@ -113,6 +115,8 @@ pub struct ControllersConfig {
     pub service_order: ControllerConfig,
     /// ConsoleAccess controller.
     pub console_access: ControllerConfig,
+    /// BillingExport controller.
+    pub billing_export: ControllerConfig,
 }
 
 impl Default for ControllersConfig {
@@ -128,6 +132,7 @@ impl Default for ControllersConfig {
             budget_alert: every(300),
             service_order: every(60),
             console_access: every(300),
+            billing_export: every(600),
         }
     }
 }
@@ -458,6 +463,7 @@ impl OperatorConfig {
             ("budgetAlert", controllers.budget_alert),
             ("serviceOrder", controllers.service_order),
             ("consoleAccess", controllers.console_access),
+            ("billingExport", controllers.billing_export),
         ] {
             anyhow::ensure!(
                 c.concurrency > 0,
@@ -500,6 +506,7 @@ impl OperatorConfig {
             "portal.maxResponseBytes must be at least 1024"
         );
         self.portal.endpoint_policy()?;
+        self.billing.validate()?;
         anyhow::ensure!(
             self.smtp.username.is_none() || self.smtp.tls != SmtpTls::None,
             "smtp.username is set but smtp.tls is none: the password would cross the network in clear text; set smtp.tls to starttls (port 587) or implicit (port 465), or remove smtp.username"

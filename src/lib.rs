@@ -4,6 +4,7 @@
 
 pub use ccs_api as api;
 
+pub mod billing;
 pub mod cli;
 pub mod config;
 pub mod console;

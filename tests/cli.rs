@@ -124,6 +124,8 @@ fn man_pages_are_roff_for_the_command_and_each_subcommand() {
     assert_eq!(
         pages,
         [
+            "ccs-operator-billing-download.1",
+            "ccs-operator-billing.1",
             "ccs-operator-completions.1",
             "ccs-operator-crds.1",
             "ccs-operator-man.1",

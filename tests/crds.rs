@@ -40,6 +40,7 @@ fn committed_crds_are_what_the_binary_generates() {
     assert_eq!(
         names,
         [
+            "billingexports.customerspace.io.yaml",
             "budgetalerts.customerspace.io.yaml",
             "cloudcontracts.customerspace.io.yaml",
             "consoleaccesses.customerspace.io.yaml",
@@ -106,6 +107,11 @@ fn every_kind_has_its_names_columns_and_status_subresource() {
             "sorder",
             vec!["Contract", "Item", "State", "Request", "Ready", "Age"],
         ),
+        (
+            "BillingExport",
+            "bexport",
+            vec!["Contract", "Destination", "Last Period", "Files", "Ready", "Age"],
+        ),
     ];
     for (kind, short, columns) in expected {
         let crd = crd(kind);
@@ -164,7 +170,13 @@ fn walk(node: &Value, at: &str, problems: &mut Vec<String>) {
 #[test]
 fn schemas_are_structural_and_every_field_is_documented() {
     let mut problems = Vec::new();
-    for kind in ["CloudContract", "PortalUser", "BudgetAlert", "ServiceOrder"] {
+    for kind in [
+        "CloudContract",
+        "PortalUser",
+        "BudgetAlert",
+        "ServiceOrder",
+        "BillingExport",
+    ] {
         let schema = &crd(kind)["spec"]["versions"][0]["schema"]["openAPIV3Schema"];
         for part in ["spec", "status"] {
             let node = &schema["properties"][part];

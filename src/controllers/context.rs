@@ -43,6 +43,8 @@ pub struct Context {
     pub written: WrittenVersions,
     /// Whether this replica holds the leader lease: checked before every portal write and email.
     pub leader: Leadership,
+    /// BillingExport destinations and metrics.
+    pub billing: crate::billing::BillingShared,
 }
 
 impl Context {
@@ -55,6 +57,7 @@ impl Context {
     ) -> anyhow::Result<Arc<Self>> {
         let portal = PortalAccess::new(&config, &metrics.registry)?;
         let console = super::console_access::access::ConsoleClients::new(&config, &metrics.registry)?;
+        let billing = crate::billing::BillingShared::new(&config.billing, &metrics.registry)?;
         let recorder = Recorder::new(client.clone(), "ccs-operator");
         let stores = Stores::default();
         let smtp = &config.smtp;
@@ -84,6 +87,7 @@ impl Context {
             stores,
             written: WrittenVersions::default(),
             leader,
+            billing,
         }))
     }
 

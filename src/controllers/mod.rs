@@ -11,6 +11,7 @@
 //!   (`context`, the caches `stores`/`key_index`/`shared_read`/`portal_access`, contract-id
 //!   `claims`, the CloudContract `reference` of dependents, `state_metrics`).
 
+pub mod billing_export;
 pub mod budget_alert;
 pub mod claims;
 pub mod cloud_contract;

@@ -367,7 +367,7 @@ fn snapshot_key(client: &dyn CustomerSpace, endpoint_key: &str, contract_id: &st
 }
 
 /// Whether a Secret carries the credentials label.
-fn is_marked(meta: &ObjectMeta) -> bool {
+pub fn is_marked(meta: &ObjectMeta) -> bool {
     meta.labels
         .as_ref()
         .and_then(|l| l.get(LABEL_CREDENTIALS))

@@ -20,8 +20,8 @@ pub struct PortalShared {
     limiter: Limiter,
     /// Permits for calls on the wire (`ClientConfig::max_concurrent_calls`).
     in_flight: Option<tokio::sync::Semaphore>,
-    metrics: PortalMetrics,
-    config: ClientConfig,
+    pub(super) metrics: PortalMetrics,
+    pub(super) config: ClientConfig,
 }
 
 impl PortalShared {
@@ -203,12 +203,22 @@ impl ReqwestPortal {
 
     /// One attempt, authenticated; a 401 refreshes the token once and tries again.
     async fn attempt(&self, call: &Call<'_>) -> PortalResult<Reply> {
+        self.authenticated(|token| async move { self.exchange(call, Some(&token)).await })
+            .await
+    }
+
+    /// Runs `exchange` with the cached token; a 401 refreshes the token once and runs it again.
+    pub(super) async fn authenticated<T, F, Fut>(&self, mut exchange: F) -> PortalResult<T>
+    where
+        F: FnMut(Secret) -> Fut,
+        Fut: Future<Output = PortalResult<T>>,
+    {
         let token = self.token(None).await?;
-        match self.exchange(call, Some(&token)).await {
+        match exchange(token.clone()).await {
             Err(err) if err.category == ErrorCategory::Unauthorized => {
                 tracing::debug!("token rejected; refreshing once");
                 let token = self.token(Some(&token)).await?;
-                self.exchange(call, Some(&token)).await
+                exchange(token).await
             }
             other => other,
         }
@@ -258,9 +268,13 @@ impl ReqwestPortal {
         Ok(url)
     }
 
-    /// Sends one HTTP request (after the rate limiter) and records its metrics.
-    /// Without a bearer token it is the token request (HTTP Basic + form body).
-    async fn exchange(&self, call: &Call<'_>, bearer: Option<&Secret>) -> PortalResult<Reply> {
+    /// The request of a call, once the rate limiter lets it go: URL, API key, language, and the
+    /// bearer token (or, without one, the token request's HTTP Basic + form body).
+    pub(super) async fn request(
+        &self,
+        call: &Call<'_>,
+        bearer: Option<&Secret>,
+    ) -> PortalResult<reqwest::RequestBuilder> {
         let shared = &self.shared;
         if let Some(waited) = shared.limiter.acquire(call.operation).await {
             shared.metrics.rate_limited(call.operation, waited);
@@ -292,6 +306,14 @@ impl ReqwestPortal {
             })?;
             req = req.header("Content-Type", "application/json").body(bytes);
         }
+        Ok(req)
+    }
+
+    /// Sends one HTTP request (after the rate limiter) and records its metrics.
+    /// Without a bearer token it is the token request (HTTP Basic + form body).
+    async fn exchange(&self, call: &Call<'_>, bearer: Option<&Secret>) -> PortalResult<Reply> {
+        let shared = &self.shared;
+        let req = self.request(call, bearer).await?;
         // Held until the answer is read.
         let _on_the_wire = OnTheWire::enter(shared).await;
         let start = Instant::now();
@@ -380,14 +402,14 @@ pub(crate) async fn read_capped(mut resp: reqwest::Response, cap: u64) -> Result
 
 /// A call on the wire: its concurrency permit and its count in the in-flight gauge, both given
 /// back when the call ends, however it ends (a cancelled reconcile drops it mid-call).
-struct OnTheWire<'a> {
+pub(super) struct OnTheWire<'a> {
     _permit: Option<tokio::sync::SemaphorePermit<'a>>,
     gauge: prometheus::IntGauge,
 }
 
 impl<'a> OnTheWire<'a> {
     /// Waits for a permit (when `maxConcurrentCalls` is set) and counts the call in.
-    async fn enter(shared: &'a PortalShared) -> Self {
+    pub(super) async fn enter(shared: &'a PortalShared) -> Self {
         // The semaphore is never closed, so acquiring cannot fail.
         let permit = match &shared.in_flight {
             Some(permits) => permits.acquire().await.ok(),
@@ -409,7 +431,12 @@ impl Drop for OnTheWire<'_> {
 }
 
 /// Builds the error of a non-2xx answer from its JSON body, when there is one.
-fn http_error(operation: &'static str, status: StatusCode, headers: &HeaderMap, body: &[u8]) -> PortalError {
+pub(super) fn http_error(
+    operation: &'static str,
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> PortalError {
     let parsed: Option<ApiErrorBody> = serde_json::from_slice(body).ok();
     let message = match &parsed {
         _ if status.is_redirection() => {

@@ -7,6 +7,7 @@
 //! single-flight in `controllers::shared_read`, the one read cache.
 
 mod config;
+mod download;
 pub mod endpoint;
 mod error;
 pub(crate) mod http;
@@ -19,6 +20,7 @@ mod token;
 pub use ccs_portal_model as model;
 
 pub use config::{ClientConfig, Credentials, RateLimit, RetryPolicy, Secret};
+pub use download::{BillingFile, Downloaded, hex};
 pub use endpoint::EndpointPolicy;
 pub use error::{ErrorCategory, PortalError, PortalResult};
 pub use http::{PortalShared, ReqwestPortal};
@@ -128,6 +130,34 @@ pub trait CustomerSpace: Send + Sync {
     async fn bill_pdf(&self, contract: &str, bill_id: &str) -> PortalResult<Vec<u8>>;
     /// The CSV billing report of a month (`YYYY-MM`).
     async fn billing_report(&self, contract: &str, period: &str) -> PortalResult<String>;
+    /// Streams a billing file into `out` (created or truncated), at most `cap` bytes, with its
+    /// SHA-256. This default reads it whole (test doubles); the HTTP client streams it.
+    async fn download(
+        &self,
+        contract: &str,
+        file: &BillingFile,
+        out: &std::path::Path,
+        cap: u64,
+    ) -> PortalResult<Downloaded> {
+        let body = match file {
+            BillingFile::Invoice { bill_id } => self.bill_pdf(contract, bill_id).await?,
+            BillingFile::Report { period } => self.billing_report(contract, period).await?.into_bytes(),
+        };
+        if body.len() as u64 > cap {
+            return Err(PortalError::new(
+                ErrorCategory::TooLarge,
+                "download",
+                "the file is too large",
+            ));
+        }
+        tokio::fs::write(out, &body)
+            .await
+            .map_err(|e| PortalError::new(ErrorCategory::Transport, "download", e.to_string()))?;
+        Ok(Downloaded {
+            bytes: body.len() as u64,
+            sha256: hex(ring::digest::digest(&ring::digest::SHA256, &body).as_ref()),
+        })
+    }
     /// The catalog of the contract (all pages).
     async fn list_catalog(&self, contract: &str) -> PortalResult<Vec<CatalogItem>>;
     /// Submits a request exactly once: after a failed attempt the request is looked up by

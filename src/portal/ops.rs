@@ -243,6 +243,16 @@ impl CustomerSpace for ReqwestPortal {
             .map_err(|_| PortalError::new(ErrorCategory::Decode, call.operation, "report is not UTF-8"))
     }
 
+    async fn download(
+        &self,
+        contract: &str,
+        file: &super::BillingFile,
+        out: &std::path::Path,
+        cap: u64,
+    ) -> PortalResult<super::Downloaded> {
+        self.download_to(contract, file, out, cap).await
+    }
+
     async fn list_catalog(&self, contract: &str) -> PortalResult<Vec<CatalogItem>> {
         self.get_all(
             "list_catalog",

@@ -105,6 +105,7 @@ impl RunArgs {
                 &mut c.budget_alert,
                 &mut c.service_order,
                 &mut c.console_access,
+                &mut c.billing_export,
             ] {
                 kind.poll_interval = every;
             }

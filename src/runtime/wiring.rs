@@ -1,9 +1,9 @@
 //! One kube-runtime Controller per kind and watched scope, with the relations that requeue
 //! dependents: a Secret requeues the CloudContracts using it, a CloudContract its BudgetAlerts,
-//! PortalUsers and ServiceOrders.
+//! PortalUsers, ServiceOrders and BillingExports.
 
 use crate::api::common::CREDENTIALS_SELECTOR;
-use crate::api::{BudgetAlert, CloudContract, ConsoleAccess, PortalUser, ServiceOrder};
+use crate::api::{BillingExport, BudgetAlert, CloudContract, ConsoleAccess, PortalUser, ServiceOrder};
 use crate::controllers::common::driver::{ConditionedStatus, Reconciled, on_error, reconcile};
 use crate::controllers::context::Context;
 use crate::controllers::key_index::{Changes, KeyIndex, email_key};
@@ -272,6 +272,16 @@ where
             &scope,
             &stop,
             |o, name| o.spec.contract == name,
+        ));
+        let (exports, export_store) =
+            controller::<BillingExport>(api(&client, &scope), cfg.billing_export.concurrency, |_| {});
+        runs.push(run_dependent(
+            exports,
+            export_store,
+            &ctx,
+            &scope,
+            &stop,
+            |e, name| e.spec.contract == name,
         ));
     }
     // Ends as soon as one controller ends on its own (the caller treats that as fatal); on a

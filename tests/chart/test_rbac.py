@@ -4,7 +4,7 @@ import pytest
 
 from conftest import NAMESPACE, VALUE_SETS, of_kind, render
 
-KINDS = ["cloudcontracts", "portalusers", "budgetalerts", "serviceorders", "consoleaccesses"]
+KINDS = ["cloudcontracts", "portalusers", "budgetalerts", "serviceorders", "consoleaccesses", "billingexports"]
 ROLE_KINDS = ("Role", "ClusterRole")
 
 

@@ -210,7 +210,8 @@ def test_network_policy_is_on_by_default_limiting_egress_and_metrics():
     (ingress,) = policy["ingress"]
     assert ingress["from"] == [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}]
     assert policy["policyTypes"] == ["Ingress", "Egress"]
-    dns, api, portal, smtp = policy["egress"]
+    dns, api, portal, smtp, s3 = policy["egress"]
+    assert ports(s3) == {(443, "TCP")}
     assert ports(dns) == {(53, "TCP"), (53, "UDP")}
     assert ports(api) == {(443, "TCP"), (6443, "TCP")}
     assert ports(portal) == {(443, "TCP")}
@@ -253,3 +254,13 @@ def test_notes_name_the_rbac_mode():
     assert "all namespaces (ClusterRole)" in render_raw({})["ccs-operator/templates/NOTES.txt"]
     notes = render_raw(VALUE_SETS["namespaced"])["ccs-operator/templates/NOTES.txt"]
     assert "namespaces team-a, team-b (one Role each)" in notes
+
+
+def test_billing_volume_is_mounted_at_the_volume_root_when_both_are_set():
+    docs = render({"billingVolume": {"claimName": "billing-exports"},
+                   "config": {"billing": {"volumeRoot": "/var/lib/ccs/billing"}}})
+    pod, c = container(docs)
+    assert any(m["mountPath"] == "/var/lib/ccs/billing" and not m.get("readOnly") for m in c["volumeMounts"])
+    assert {"name": "billing", "persistentVolumeClaim": {"claimName": "billing-exports"}} in pod["volumes"]
+    pod, c = container(render({"billingVolume": {"claimName": "billing-exports"}}))
+    assert all(v["name"] != "billing" for v in pod["volumes"])

@@ -5,6 +5,7 @@
 mod support;
 
 mod console;
+mod billing;
 mod contracts_budgets;
 mod exactly_once;
 mod failures;

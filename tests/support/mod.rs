@@ -7,5 +7,7 @@ pub mod e2e;
 pub mod gate;
 pub mod keystone;
 pub mod manifests;
+pub mod moto;
 pub mod recorder;
+pub mod s3_gate;
 pub mod smtp;

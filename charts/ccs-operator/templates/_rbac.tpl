@@ -3,7 +3,7 @@
 {{/* The kinds as a YAML flow list, each with an optional subresource suffix. */}}
 {{- define "ccs-operator.kinds" -}}
 {{- $suffix := . -}}
-[{{ range $i, $kind := list "cloudcontracts" "portalusers" "budgetalerts" "serviceorders" "consoleaccesses" }}{{ if $i }}, {{ end }}{{ $kind }}{{ $suffix }}{{ end }}]
+[{{ range $i, $kind := list "cloudcontracts" "portalusers" "budgetalerts" "serviceorders" "consoleaccesses" "billingexports" }}{{ if $i }}, {{ end }}{{ $kind }}{{ $suffix }}{{ end }}]
 {{- end -}}
 
 {{/* What the operator needs in every namespace it watches. */}}

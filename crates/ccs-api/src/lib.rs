@@ -2,6 +2,7 @@
 // kube-derive's printcolumn(...) lists repeat `type_ = "string"`, which clippy takes for duplicated attributes.
 #![allow(clippy::duplicated_attributes)]
 
+pub mod billing_export;
 pub mod budget_alert;
 pub mod cloud_contract;
 pub mod common;
@@ -10,6 +11,7 @@ pub mod crdgen;
 pub mod portal_user;
 pub mod service_order;
 
+pub use billing_export::{BillingExport, BillingExportSpec, BillingExportStatus};
 pub use budget_alert::{BudgetAlert, BudgetAlertSpec, BudgetAlertStatus};
 pub use cloud_contract::{CloudContract, CloudContractSpec, CloudContractStatus};
 pub use common::*;
@@ -29,6 +31,7 @@ pub fn all_crds()
 -> Vec<k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition> {
     use kube::CustomResourceExt;
     vec![
+        BillingExport::crd(),
         BudgetAlert::crd(),
         CloudContract::crd(),
         ConsoleAccess::crd(),

@@ -47,6 +47,11 @@ enum BenchTarget {
     Operator(bench::operator::BenchArgs),
     /// The status page: render time, page weight, API-server and portal calls per view.
     Web(bench::web::WebBenchArgs),
+    /// `ccs-operator billing download` against a plain sequential download: time and peak memory.
+    Billing(bench::billing::BenchArgs),
+    /// The plain sequential download `bench billing` compares with (run as its child process).
+    #[command(hide = true)]
+    BillingPlain(bench::billing::PlainArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -62,6 +67,8 @@ fn main() -> std::process::ExitCode {
             BenchTarget::Users(args) => bench::operator_binary().and_then(|_| bench::users::run(args)),
             BenchTarget::Operator(args) => bench::operator_binary().and_then(|_| bench::operator::main(args)),
             BenchTarget::Web(args) => bench::operator_binary().and_then(|_| bench::web::main(args)),
+            BenchTarget::Billing(args) => bench::operator_binary().and_then(|_| bench::billing::run(args)),
+            BenchTarget::BillingPlain(args) => bench::billing::plain(args),
         },
     };
     match result {

@@ -155,35 +155,61 @@ pub fn billing_report(
     csv
 }
 
-/// A minimal valid one-page PDF naming the bill.
-pub fn bill_pdf(bill: &Bill, contract: &ContractRecord) -> Vec<u8> {
+/// The size of a bill's PDF: fixed by the seed, between `min` and `max` bytes.
+pub fn pdf_size(seed: u64, bill: &Bill, min: usize, max: usize) -> usize {
+    min + ((max - min) as f64 * unit(hash(seed, &[&bill.id, "pdf-size"]))) as usize
+}
+
+/// A valid one-page PDF naming the bill, padded to `size` bytes with an unreferenced binary
+/// stream (as a scanned detail page would be), deterministic for a seed.
+pub fn bill_pdf(bill: &Bill, contract: &ContractRecord, seed: u64, size: usize) -> Vec<u8> {
     let text = format!(
         "Invoice {} - {} - {} {} {}",
         bill.id, contract.name, bill.period, bill.amount, bill.currency
     )
     .replace(['(', ')', '\\'], " ");
     let stream = format!("BT /F1 12 Tf 50 750 Td ({text}) Tj ET");
-    let objects = [
+    let mut objects = vec![
         "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
         "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
         "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>".to_string(),
         format!("<< /Length {} >>\nstream\n{stream}\nendstream", stream.len()),
         "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
     ];
-    let mut pdf = String::from("%PDF-1.4\n");
+    // The padding stream's length: what is left of `size` after the rest of the file.
+    let overhead = 600 + text.len() * 2;
+    let padding = size.saturating_sub(overhead);
+    if padding > 0 {
+        objects.push(format!("<< /Length {padding} >>\nstream\n"));
+    }
+    let mut pdf = b"%PDF-1.4\n".to_vec();
     let mut offsets = vec![];
+    let mut state = hash(seed, &[&bill.id, "pdf"]) | 1;
     for (i, obj) in objects.iter().enumerate() {
         offsets.push(pdf.len());
-        pdf.push_str(&format!("{} 0 obj\n{obj}\nendobj\n", i + 1));
+        pdf.extend_from_slice(format!("{} 0 obj\n{obj}", i + 1).as_bytes());
+        if padding > 0 && i == objects.len() - 1 {
+            // xorshift64: incompressible bytes, like an embedded image.
+            pdf.reserve(padding);
+            for _ in 0..padding {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                pdf.push(state as u8);
+            }
+            pdf.extend_from_slice(b"\nendstream");
+        }
+        pdf.extend_from_slice(b"\nendobj\n");
     }
     let xref = pdf.len();
-    pdf.push_str(&format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1));
+    let mut tail = format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1);
     for off in offsets {
-        pdf.push_str(&format!("{off:010} 00000 n \n"));
+        tail.push_str(&format!("{off:010} 00000 n \n"));
     }
-    pdf.push_str(&format!(
+    tail.push_str(&format!(
         "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
         objects.len() + 1
     ));
-    pdf.into_bytes()
+    pdf.extend_from_slice(tail.as_bytes());
+    pdf
 }

@@ -32,6 +32,10 @@ pub struct SimConfig {
     /// `false` makes every POST create a request, so tests prove that a client's own
     /// look-up-before-retry gives exactly once without the portal's help.
     pub idempotent_submission: bool,
+    /// Smallest invoice PDF, in bytes (each bill's size is fixed by the seed, between the two).
+    pub pdf_min_bytes: usize,
+    /// Largest invoice PDF, in bytes. Real invoices with their detail pages weigh 200 KB to 2 MB.
+    pub pdf_max_bytes: usize,
 }
 
 impl Default for SimConfig {
@@ -48,6 +52,8 @@ impl Default for SimConfig {
             incident_every_hours: 24,
             call_log_capacity: 100_000,
             idempotent_submission: true,
+            pdf_min_bytes: 200_000,
+            pdf_max_bytes: 2_000_000,
         }
     }
 }
@@ -65,6 +71,10 @@ impl SimConfig {
         anyhow::ensure!(
             self.contracts >= 5 && self.contracts <= 500,
             "contracts must be 5..=500"
+        );
+        anyhow::ensure!(
+            self.pdf_min_bytes <= self.pdf_max_bytes && self.pdf_max_bytes <= 64 * 1024 * 1024,
+            "pdfMinBytes must not exceed pdfMaxBytes, at most 64 MiB"
         );
         anyhow::ensure!(
             self.clock_speed.is_finite() && self.clock_speed >= 0.0,

@@ -232,7 +232,9 @@ async fn bill_pdf(
         let found = found.ok_or_else(|| {
             ApiError::not_found(caller.tr(format!("unknown bill {bill}"), format!("facture {bill} inconnue")))
         })?;
-        Ok(billing::bill_pdf(&found, c))
+        let config = &w.config;
+        let size = billing::pdf_size(config.seed, &found, config.pdf_min_bytes, config.pdf_max_bytes);
+        Ok(billing::bill_pdf(&found, c, config.seed, size))
     })?;
     Ok(([(header::CONTENT_TYPE, "application/pdf")], pdf).into_response())
 }

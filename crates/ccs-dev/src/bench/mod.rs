@@ -3,6 +3,7 @@
 //! The operator benchmarks start the real `ccs-operator` binary as a child process, so what they
 //! measure is what ships.
 
+pub mod billing;
 pub mod devcluster;
 pub mod operator;
 pub mod portal;

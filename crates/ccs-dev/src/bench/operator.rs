@@ -116,7 +116,7 @@ impl Drop for Operator {
 }
 
 /// `VmRSS` and `VmHWM` of a process, in KiB (0 where `/proc` is unavailable).
-fn memory_kib(pid: u32) -> (u64, u64) {
+pub(super) fn memory_kib(pid: u32) -> (u64, u64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
     let field = |name: &str| {
         status
