@@ -4,8 +4,8 @@
 #[path = "../support/mod.rs"]
 mod support;
 
-mod console;
 mod billing;
+mod console;
 mod contracts_budgets;
 mod exactly_once;
 mod failures;
