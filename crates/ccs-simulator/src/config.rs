@@ -63,8 +63,8 @@ impl SimConfig {
     /// Rejects settings the simulator cannot honour.
     pub fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(
-            self.contracts >= 5 && self.contracts <= 500,
-            "contracts must be 5..=500"
+            self.contracts >= 5 && self.contracts <= 5_000,
+            "contracts must be 5..=5000"
         );
         anyhow::ensure!(
             self.clock_speed.is_finite() && self.clock_speed >= 0.0,
