@@ -181,12 +181,15 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
     let client = cluster.client_with_agent(BENCH_AGENT)?;
     install_crds(&client).await?;
     // The portal on threads of its own, as a remote portal would be (and its CPU told apart).
-    let portal_runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name(PORTAL_THREADS)
-        .enable_all()
-        .build()?;
+    let portal_runtime = PortalRuntime(Some(
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name(PORTAL_THREADS)
+            .enable_all()
+            .build()?,
+    ));
     let sim = portal_runtime
+        .handle()
         .spawn(Simulator::start(SimConfig {
             contracts: args.contracts.max(5),
             start_time: chrono::Utc::now(),
@@ -265,10 +268,27 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<Report> {
     };
     cluster.shutdown().await;
     drop(sim);
-    // A runtime cannot be dropped from async code: let its threads end on their own.
-    portal_runtime.shutdown_background();
+    drop(portal_runtime);
     let _ = std::fs::remove_dir_all(&dir);
     Ok(report)
+}
+
+/// The portal simulator's runtime, shut down in the background when dropped: a runtime cannot be
+/// dropped from async code, also when the bench fails half way.
+struct PortalRuntime(Option<tokio::runtime::Runtime>);
+
+impl PortalRuntime {
+    fn handle(&self) -> &tokio::runtime::Handle {
+        self.0.as_ref().expect("present until dropped").handle()
+    }
+}
+
+impl Drop for PortalRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 /// A scratch directory under the system temp dir (tempfile is a dev-dependency only).

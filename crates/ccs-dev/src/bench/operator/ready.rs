@@ -45,32 +45,40 @@ pub async fn wait_all(
             o.status.as_ref().is_some_and(|s| is_true(&s.conditions, "Ready"))
         }),
     );
-    match tokio::time::timeout(deadline, all).await {
-        Ok(times) => {
-            let (contracts, users, budgets, orders) = times?;
-            Ok(ReadyTimes {
-                contracts,
-                users,
-                budgets,
-                orders,
-            })
+    let summary = || {
+        let n = |i: usize| progress[i].load(Ordering::Relaxed);
+        format!(
+            "CloudContracts {}/{}, PortalUsers {}/{}, BudgetAlerts {}/{}, ServiceOrders {}/{}",
+            n(0),
+            expected.contracts,
+            n(1),
+            expected.users,
+            n(2),
+            expected.budgets,
+            n(3),
+            expected.orders
+        )
+    };
+    // Progress on stderr every 30 s, for long runs.
+    let progress_lines = async {
+        loop {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            eprintln!("{:.0} s: Ready {}", started.elapsed().as_secs_f64(), summary());
         }
-        Err(_) => {
-            let n = |i: usize| progress[i].load(Ordering::Relaxed);
-            anyhow::bail!(
-                "not every object Ready after {deadline:?}: CloudContracts {}/{}, PortalUsers {}/{}, \
-                 BudgetAlerts {}/{}, ServiceOrders {}/{}",
-                n(0),
-                expected.contracts,
-                n(1),
-                expected.users,
-                n(2),
-                expected.budgets,
-                n(3),
-                expected.orders
-            )
-        }
-    }
+    };
+    let (contracts, users, budgets, orders) = tokio::select! {
+        done = tokio::time::timeout(deadline, all) => match done {
+            Ok(times) => times?,
+            Err(_) => anyhow::bail!("not every object Ready after {deadline:?}: {}", summary()),
+        },
+        () = progress_lines => unreachable!("the progress loop never ends"),
+    };
+    Ok(ReadyTimes {
+        contracts,
+        users,
+        budgets,
+        orders,
+    })
 }
 
 /// Time until `expected` objects of kind `K` are Ready at once (an object that turns not Ready
