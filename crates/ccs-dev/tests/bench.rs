@@ -90,10 +90,82 @@ fn the_operator_benchmark_reads_each_contract_at_most_twice_per_interval() {
         })
         .unwrap_or_else(|| panic!("no reads row: {table}"));
     assert!(reads <= 2.0, "{table}");
-    assert!(
-        table.contains("contracts / budget alerts            | 5 / 20"),
-        "{table}"
+    assert_eq!(
+        row(&table, "BudgetAlerts").split(" Ready").next(),
+        Some("20 created, 20")
     );
+}
+
+/// The value of the report row `name`.
+fn row<'t>(table: &'t str, name: &str) -> &'t str {
+    table
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.trim_start().strip_prefix("| "))
+        .unwrap_or_else(|| panic!("no {name} row: {table}"))
+}
+
+/// The leading number of a report value.
+fn number(value: &str) -> f64 {
+    value
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no number in {value:?}"))
+}
+
+/// Every kind at once: users, budgets and orders per contract all reach Ready, and the report
+/// counts the operator's API-server requests and its memory.
+#[test]
+fn the_operator_benchmark_brings_users_budgets_and_orders_to_ready() {
+    let operator = std::path::Path::new(env!("CARGO_BIN_EXE_ccs-dev")).with_file_name("ccs-operator");
+    assert!(
+        operator.is_file(),
+        "{} is missing: run `cargo build -p ccs-operator` first",
+        operator.display()
+    );
+    let args = [
+        "bench",
+        "operator",
+        "--contracts",
+        "2",
+        "--users-per-contract",
+        "3",
+        "--budgets-per-contract",
+        "1",
+        "--orders-per-contract",
+        "2",
+        "--poll-interval",
+        "2s",
+        "--intervals",
+        "1",
+        "--deadline",
+        "90s",
+    ];
+    let out = ccs_dev(&args, Duration::from_secs(150));
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{table}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (kind, n) in [
+        ("CloudContracts", 2),
+        ("PortalUsers", 6),
+        ("BudgetAlerts", 2),
+        ("ServiceOrders", 4),
+    ] {
+        let value = row(&table, kind);
+        assert!(
+            value.starts_with(&format!("{n} created, {n} Ready after ")),
+            "{kind}: {table}"
+        );
+    }
+    assert!(row(&table, "objects created").starts_with("14 in "), "{table}");
+    // At least one watch per kind, and the status writes of 14 objects.
+    let converging = number(row(&table, "API requests while converging"));
+    assert!(converging >= 14.0, "{table}");
+    let rss = number(row(&table, "operator RSS all Ready / end / peak"));
+    assert!(rss > 1.0, "{table}");
 }
 
 /// The status page's benchmark, small: every view is served from the caches (no API-server or

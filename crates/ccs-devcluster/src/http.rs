@@ -7,6 +7,7 @@ use super::gc::Propagation;
 use super::openapi;
 use super::ops::{DeleteOptions, Outcome, Target, WriteOptions};
 use super::patch::PatchType;
+use super::requests::RequestCounter;
 use super::route::{self, ResourcePath, Route};
 use super::selector::Selectors;
 use super::store::Store;
@@ -34,6 +35,8 @@ pub struct AppState {
     pub token: Option<String>,
     /// `host:port` the server listens on (legacy discovery reports it).
     pub address: String,
+    /// Requests received, per `User-Agent`.
+    pub requests: Arc<RequestCounter>,
 }
 
 /// The axum router.
@@ -60,10 +63,7 @@ fn error_response(e: &ApiError) -> Response {
 }
 
 async fn handle(State(state): State<Arc<AppState>>, req: Request) -> Response {
-    state
-        .store
-        .requests
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    state.requests.record(req.headers());
     let method = req.method().clone();
     let path = req.uri().path().to_string();
     let result = serve(&state, req).await;

@@ -35,6 +35,7 @@ pub mod patch;
 pub mod persist;
 pub mod protobuf;
 pub mod rbac;
+pub mod requests;
 pub mod resource;
 pub mod route;
 pub mod selector;
@@ -46,6 +47,7 @@ pub mod view;
 pub mod watch;
 
 use anyhow::Context;
+use axum::http as http_types;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -83,6 +85,7 @@ impl Default for DevClusterConfig {
 pub struct DevCluster {
     addr: SocketAddr,
     store: Arc<Store>,
+    requests: Arc<requests::RequestCounter>,
     token: Option<String>,
     tls: Option<tls::TlsMaterial>,
     data_dir: Option<PathBuf>,
@@ -110,10 +113,12 @@ impl DevCluster {
             .await
             .with_context(|| format!("binding {}", config.listen))?;
         let addr = listener.local_addr()?;
+        let requests = Arc::new(requests::RequestCounter::default());
         let state = Arc::new(http::AppState {
             store: store.clone(),
             token: config.token.clone(),
             address: addr.to_string(),
+            requests: requests.clone(),
         });
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let app = http::router(state);
@@ -139,6 +144,7 @@ impl DevCluster {
         Ok(Self {
             addr,
             store,
+            requests,
             token: config.token,
             tls,
             data_dir: config.data_dir,
@@ -170,12 +176,32 @@ impl DevCluster {
         &self.store
     }
 
+    /// Requests served so far, in all and per `User-Agent` (a benchmark tells its own client's
+    /// from the operator's by giving it an agent of its own: see [`DevCluster::client_with_agent`]).
+    pub fn requests(&self) -> &requests::RequestCounter {
+        &self.requests
+    }
+
     /// A kube client for this cluster, default namespace `default`.
     pub fn client(&self) -> anyhow::Result<kube::Client> {
+        Ok(kube::Client::try_from(self.client_config()?)?)
+    }
+
+    /// A kube client whose requests carry `User-Agent: agent`, so [`DevCluster::requests`]
+    /// counts them apart.
+    pub fn client_with_agent(&self, agent: &str) -> anyhow::Result<kube::Client> {
+        let mut config = self.client_config()?;
+        config
+            .headers
+            .push((http_types::header::USER_AGENT, agent.parse()?));
+        Ok(kube::Client::try_from(config)?)
+    }
+
+    fn client_config(&self) -> anyhow::Result<kube::Config> {
         let mut config = kube::Config::new(self.base_url().parse()?);
         config.auth_info.token = self.token.clone().map(Into::into);
         config.root_cert = self.tls.as_ref().map(|t| vec![t.ca_der.clone()]);
-        Ok(kube::Client::try_from(config)?)
+        Ok(config)
     }
 
     /// The kubeconfig text pointing at this cluster.

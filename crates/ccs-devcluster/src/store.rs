@@ -188,8 +188,6 @@ pub struct Store {
     pub expire_tx: broadcast::Sender<()>,
     /// Watch streams started so far (tests observe re-watches with it).
     pub watches: std::sync::atomic::AtomicU64,
-    /// HTTP requests received so far (benchmarks count a client's calls with it).
-    pub requests: std::sync::atomic::AtomicU64,
     /// Set to true at shutdown: open watches end cleanly.
     pub closing: tokio::sync::watch::Sender<bool>,
     /// Test hook: status writes to fail, by kind (see [`Store::fail_status_writes`]).
@@ -234,7 +232,6 @@ impl Store {
             expire_tx,
             closing,
             watches: Default::default(),
-            requests: Default::default(),
             status_faults: Default::default(),
         }
     }

@@ -69,8 +69,8 @@ impl SimConfig {
     /// Rejects settings the simulator cannot honour.
     pub fn validate(&self) -> anyhow::Result<()> {
         anyhow::ensure!(
-            self.contracts >= 5 && self.contracts <= 500,
-            "contracts must be 5..=500"
+            self.contracts >= 5 && self.contracts <= 5_000,
+            "contracts must be 5..=5000"
         );
         anyhow::ensure!(
             self.pdf_min_bytes <= self.pdf_max_bytes && self.pdf_max_bytes <= 64 * 1024 * 1024,

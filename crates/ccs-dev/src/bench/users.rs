@@ -260,15 +260,15 @@ fn rss_mib(pid: u32) -> f64 {
 }
 
 /// Thread name of the portal simulator's runtime (its CPU is told apart from the API server's).
-const PORTAL_THREADS: &str = "portal-sim";
+pub(crate) const PORTAL_THREADS: &str = "portal-sim";
 
 /// CPU time (user + system) a process has used so far, in seconds; `self` for this process.
-fn cpu_seconds(pid: &str) -> f64 {
+pub(crate) fn cpu_seconds(pid: &str) -> f64 {
     stat_cpu_seconds(&format!("/proc/{pid}/stat"))
 }
 
 /// CPU time of this process's threads named `name`.
-fn thread_cpu_seconds(name: &str) -> f64 {
+pub(crate) fn thread_cpu_seconds(name: &str) -> f64 {
     let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
         return 0.0;
     };

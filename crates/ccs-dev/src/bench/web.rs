@@ -4,13 +4,15 @@
 //! the round trip), the page weight, and the API-server and portal calls made while the pages
 //! are viewed (the dev-cluster's request counter and the simulator's call log).
 
-use super::operator::{all_ready, create_objects, install_crds, spawn_operator, tempfile_dir, wait};
+use super::operator::objects::Counts;
+use super::operator::{
+    BenchArgs, install_crds, objects, operator_config, ready, spawn_operator, tempfile_dir, wait,
+};
 use ccs_devcluster::{DevCluster, DevClusterConfig};
 use ccs_simulator::{SimConfig, Simulator};
 use futures::{StreamExt, TryStreamExt};
 use kube::api::{Api, Patch, PatchParams, PostParams};
 use serde_json::json;
-use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 /// Flags of `bench web`.
@@ -138,18 +140,31 @@ async fn run(args: WebBenchArgs) -> anyhow::Result<()> {
         ..SimConfig::default()
     })
     .await?;
-    create_objects(&client, &sim, args.budgets_per_contract).await?;
+    // A long poll interval: after the first round, nothing is due while the pages are viewed.
+    let stage = BenchArgs {
+        contracts: args.contracts,
+        users_per_contract: 0,
+        budgets_per_contract: args.budgets_per_contract,
+        orders_per_contract: 0,
+        poll_interval: Duration::from_secs(600),
+        intervals: 0,
+        create_concurrency: 64,
+        concurrency: 16,
+        portal_rate: 1000,
+        portal_concurrency: 32,
+        deadline: Duration::from_secs(600),
+    };
+    std::fs::write(dir.join("config.yaml"), operator_config(&stage, &sim.base_url()))?;
+    let counts = objects::create(&client, &sim, &stage).await?;
     users(&client, args.contracts, args.users).await?;
 
-    // A long poll interval: after the first round, nothing is due while the pages are viewed.
-    let poll = Duration::from_secs(600);
     let web = ["--web-listen", "127.0.0.1:0", "--web-auth", "none"];
-    let (operator, addresses) = spawn_operator(&kubeconfig, &sim, poll, &dir, &web)?;
+    let started = Instant::now();
+    let (operator, addresses) = spawn_operator(&kubeconfig, &dir, &web)?;
     let base = format!("http://{}", addresses.get(1).cloned().unwrap_or_default());
-    wait(Duration::from_secs(600), "every object Ready", || {
-        all_ready(&client)
-    })
-    .await?;
+    // The paused users are not waited for: they keep the status they were created with.
+    let expected = Counts { users: 0, ..counts };
+    ready::wait_all(&client, expected, started, stage.deadline).await?;
     let http = reqwest::Client::new();
     // Every contract's catalog and requests are cached once the last contract page shows them.
     let last = format!("{base}/contracts/default/contract-{}", args.contracts - 1);
@@ -159,12 +174,12 @@ async fn run(args: WebBenchArgs) -> anyhow::Result<()> {
     })
     .await?;
 
-    let api_before = cluster.store().requests.load(Ordering::SeqCst);
+    let api_before = cluster.requests().total();
     let portal_before = sim.calls(0).last().map_or(0, |c| c.seq);
     let overview = measure(&http, &format!("{base}/"), args.views).await?;
     let contract = measure(&http, &format!("{base}/contracts/default/contract-0"), args.views).await?;
     let json = measure(&http, &format!("{base}/api/overview"), args.views).await?;
-    let api_calls = cluster.store().requests.load(Ordering::SeqCst) - api_before;
+    let api_calls = cluster.requests().total() - api_before;
     let portal_calls = sim.calls(portal_before + 1).len();
     drop(operator);
 
