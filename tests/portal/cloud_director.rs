@@ -277,3 +277,110 @@ async fn organizations_are_separate() {
         "Flexible Engine contracts have no organization"
     );
 }
+
+fn vcd_client(
+    sim: &Simulator,
+    org: &str,
+    user: &str,
+    password: &str,
+) -> (ccs_operator::console::CloudDirector, prometheus::Registry) {
+    use ccs_operator::console::{CloudDirector, ConsoleShared, VcdCredentials};
+    let registry = prometheus::Registry::new();
+    let shared = ConsoleShared::new(fast_config(), &registry).unwrap();
+    let credentials = VcdCredentials {
+        org: org.into(),
+        user: user.into(),
+        password: ccs_operator::portal::Secret::new(password),
+    };
+    let base = url::Url::parse(&sim.base_url()).unwrap();
+    (CloudDirector::new(shared, base, credentials), registry)
+}
+
+#[tokio::test]
+async fn the_typed_client_manages_users_page_by_page_with_metrics() {
+    use ccs_operator::console::clouddirector::{EntityRef, VcdUser};
+    use ccs_operator::portal::{ErrorCategory, Secret};
+    let sim = simulator().await;
+    let org = sim.vcd_org(&contract(&sim, "FCA")).unwrap();
+    let (vcd, registry) = vcd_client(&sim, &org.org, &org.admin_user, &org.admin_password);
+    let roles = vcd.list_roles().await.unwrap();
+    let role = roles
+        .iter()
+        .find(|r| r.name == "Console Access Only")
+        .unwrap()
+        .clone();
+    // 130 users: more than one page of 128.
+    for i in 0..130 {
+        let user = VcdUser {
+            username: format!("member{i:03}"),
+            role_entity_ref: EntityRef {
+                name: role.name.clone(),
+                id: String::new(),
+            }, // by name
+            provider_type: "SAML".into(),
+            ..VcdUser::default()
+        };
+        vcd.create_user(&user, None).await.unwrap();
+    }
+    let users = vcd.list_users().await.unwrap();
+    assert_eq!(users.len(), 132, "the two seeded users and 130 new ones");
+    assert_eq!(calls_on(&sim, "GET", "/cloudapi/1.0.0/users"), 2, "two pages");
+
+    // Update the role, then delete.
+    let mut one = users.iter().find(|u| u.username == "member007").unwrap().clone();
+    one.role_entity_ref = roles.iter().find(|r| r.name == "vApp User").unwrap().clone();
+    one.description = "marked".into();
+    let updated = vcd.update_user(&one).await.unwrap();
+    assert_eq!(
+        (
+            updated.role_entity_ref.name.as_str(),
+            updated.description.as_str()
+        ),
+        ("vApp User", "marked")
+    );
+    vcd.delete_user(&one.id).await.unwrap();
+    assert_eq!(
+        vcd.delete_user(&one.id).await.unwrap_err().category,
+        ErrorCategory::NotFound
+    );
+
+    // A LOCAL user with a password can log in.
+    let local = VcdUser {
+        username: "jane.doe".into(),
+        role_entity_ref: role.clone(),
+        ..VcdUser::default()
+    };
+    vcd.create_user(&local, Some(&Secret::new("Initial-Passw0rd")))
+        .await
+        .unwrap();
+    let (jane, _) = vcd_client(&sim, &org.org, "jane.doe", "Initial-Passw0rd");
+    jane.login().await.unwrap();
+
+    let labels = [
+        ("api", "clouddirector"),
+        ("operation", "list_users"),
+        ("code_class", "2xx"),
+    ];
+    assert_eq!(metric(&registry, "ccs_console_requests_total", &labels), 2.0);
+    assert_eq!(
+        metric(
+            &registry,
+            "ccs_console_requests_total",
+            &[("api", "clouddirector"), ("operation", "session")]
+        ),
+        1.0,
+        "one session, reused"
+    );
+
+    // Wrong password: Unauthorized, and the password appears nowhere in the error.
+    let (bad, _) = vcd_client(&sim, &org.org, &org.admin_user, "wrong-password-123");
+    let err = bad.list_users().await.unwrap_err();
+    assert_eq!(err.category, ErrorCategory::Unauthorized);
+    assert!(!format!("{err} {err:?} {bad:?}").contains("wrong-password-123"));
+    // The auditor reads but may not write: Forbidden naming the right.
+    let (auditor, _) = vcd_client(&sim, &org.org, &org.auditor_user, &org.auditor_password);
+    assert!(auditor.list_users().await.is_ok());
+    let err = auditor.create_user(&local, None).await.unwrap_err();
+    assert_eq!(err.category, ErrorCategory::Forbidden);
+    assert!(err.message.contains("Manage Users"), "{}", err.message);
+}

@@ -237,11 +237,13 @@ fn parse_body(body: &[u8]) -> VcdResult<UserBody> {
 fn resolve_role(org: &OrgRecord, r: &RoleRef) -> VcdResult<EntityRef> {
     org.roles
         .iter()
-        .find(|role| match (&r.id, &r.name) {
-            (Some(id), _) => &role.id == id,
-            (None, Some(name)) => &role.name == name,
-            (None, None) => false,
-        })
+        .find(
+            |role| match (r.id.as_ref().filter(|id| !id.is_empty()), &r.name) {
+                (Some(id), _) => &role.id == id,
+                (None, Some(name)) => &role.name == name,
+                (None, None) => false,
+            },
+        )
         .cloned()
         .ok_or_else(|| VcdError::bad_request("roleEntityRef does not name a role of the organization"))
 }
