@@ -55,8 +55,10 @@ async fn world() -> World {
         |s, _| s == "True",
     )
     .await;
-    let mut client_config = ccs_operator::portal::ClientConfig::default();
-    client_config.allow_http = true;
+    let client_config = ccs_operator::portal::ClientConfig {
+        allow_http: true,
+        ..Default::default()
+    };
     let shared = ConsoleShared::new(client_config, &prometheus::Registry::new()).unwrap();
     let vcd = CloudDirector::new(
         shared,
