@@ -24,6 +24,20 @@ struct World {
 /// An FCA CloudContract `fca`, Secrets `vcd` (the organization administrator), `vcd-auditor`
 /// and `vcd-wrong`, and the operator allowing the simulator as a Cloud Director endpoint.
 async fn world() -> World {
+    world_with("").await
+}
+
+/// The operator's configuration allowing the simulator, plus `extra` console settings.
+fn config(env: &Env, extra: &str) -> String {
+    let file = env.config_file(&format!(
+        "console:\n  cloudDirectorEndpoints:\n    - {{url: \"{}\", allowInsecure: true}}\n{extra}",
+        env.sim.base_url()
+    ));
+    file.display().to_string()
+}
+
+/// [`world`] with `extra` lines in the operator's `console` configuration.
+async fn world_with(extra: &str) -> World {
     let env = Env::start().await;
     let id = offer_contract(&env, "fca", Offer::FCA, 0, "operator").await;
     let org = env.sim.vcd_org(&id).expect("an organization per FCA contract");
@@ -43,11 +57,7 @@ async fn world() -> World {
         )
         .await;
     }
-    let config = env.config_file(&format!(
-        "console:\n  cloudDirectorEndpoints:\n    - {{url: \"{}\", allowInsecure: true}}\n",
-        env.sim.base_url()
-    ));
-    let operator = env.operator(&["--config", &config.display().to_string()]);
+    let operator = env.operator(&["--config", &config(&env, extra)]);
     wait_condition(
         &api::<ccs_operator::api::CloudContract>(&env),
         "fca",
@@ -341,4 +351,57 @@ async fn fca_wrong_credentials_missing_right_and_endpoint_not_allowlisted() {
         assert!(user(&w, name).await.is_none(), "nothing created");
     }
     assert!(!w.operator.logs().contains("Wrong-pw-123"));
+}
+
+async fn count_members(w: &World) -> usize {
+    let users = w.vcd.list_users().await.unwrap();
+    users.iter().filter(|u| u.username.starts_with("member.")).count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fca_killed_five_times_while_adding_twenty_members_each_user_exists_once() {
+    // A slow token bucket (10 calls/s, no burst) so the kills land mid-way through the writes.
+    let slow = "  rateLimit: {requestsPerSecond: 10, burst: 1}\n";
+    let mut w = world_with(slow).await;
+    let names: Vec<String> = (0..20).map(|i| format!("member.{i:02}")).collect();
+    let members: Vec<&str> = names.iter().map(String::as_str).collect();
+    w.env
+        .apply::<ConsoleAccess>(access(
+            &w,
+            "crowd",
+            "vApp User",
+            &members,
+            json!({"passwords": "GeneratedSecret"}),
+        ))
+        .await;
+    for round in 0..5 {
+        let at_least = 1 + round * 3;
+        wait_until(DEADLINE, "users being created", || async {
+            (count_members(&w).await >= at_least).then_some(())
+        })
+        .await;
+        w.operator.kill();
+        w.operator = w.env.operator(&["--config", &config(&w.env, slow)]);
+    }
+    let status = members_ready(&w, "crowd", 20).await.status.expect("status");
+    let mut users: Vec<String> = w
+        .vcd
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|u| u.username.starts_with("member."))
+        .map(|u| u.username)
+        .collect();
+    users.sort();
+    assert_eq!(users, names, "each user exists once, no orphan");
+    let secret: k8s_openapi::api::core::v1::Secret = api(&w.env)
+        .get(&status.password_secret.expect("secret"))
+        .await
+        .unwrap();
+    let data = secret.data.expect("data");
+    assert!(
+        names.iter().all(|n| data.contains_key(n)),
+        "every created user's password is kept"
+    );
 }
