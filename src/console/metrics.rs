@@ -1,4 +1,4 @@
-//! Prometheus metrics of the console clients: labels `api` (`keystone`), `operation` and the
+//! Prometheus metrics of the console clients: labels `api` (`keystone`, `clouddirector`), `operation` and the
 //! code class; never a user, group or domain name.
 
 use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry};

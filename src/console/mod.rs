@@ -1,14 +1,17 @@
-//! Clients of the technical consoles behind a contract: the Flexible Engine IAM (Keystone v3).
+//! Clients of the technical consoles behind a contract: the Flexible Engine IAM (Keystone v3) and
+//! the FCA console (VMware Cloud Director CloudAPI).
 //!
 //! They reuse the portal client's machinery ([`crate::portal`]): the same timeouts, retry policy
 //! (safe calls only), token-bucket rate limiter, body cap, no redirects, https unless the
 //! operator allows plain http for an endpoint, and redacted secrets. Their metrics carry an `api`
-//! label (`keystone`).
+//! label (`keystone`, `clouddirector`).
 
+pub mod clouddirector;
 pub mod keystone;
 mod metrics;
 mod shared;
 
+pub use clouddirector::{CloudDirector, VcdCredentials};
 pub use keystone::{Keystone, KeystoneCredentials};
 pub use metrics::ConsoleMetrics;
 pub use shared::ConsoleShared;
@@ -26,6 +29,10 @@ pub struct ConsoleConfig {
     /// `flexibleEngine.identityEndpoint` may name. Empty: ConsoleAccess is refused with
     /// `EndpointNotAllowed` and nothing is sent.
     pub identity_endpoints: Vec<AllowedEndpoint>,
+    /// Cloud Director base URLs (before `/cloudapi`, such as `https://console1.cloudavenue.orange-business.com`)
+    /// a ConsoleAccess's `fca.endpoint` may name. Empty: FCA ConsoleAccess is refused with
+    /// `EndpointNotAllowed` and nothing is sent.
+    pub cloud_director_endpoints: Vec<AllowedEndpoint>,
     /// One token bucket shared by every console call.
     pub rate_limit: RateLimit,
     /// How long Flexible Engine takes at most to apply an IAM change (it says 15 to 30 minutes):
@@ -38,6 +45,7 @@ impl Default for ConsoleConfig {
     fn default() -> Self {
         Self {
             identity_endpoints: Vec::new(),
+            cloud_director_endpoints: Vec::new(),
             rate_limit: RateLimit {
                 requests_per_second: 10.0,
                 burst: 20,
@@ -58,8 +66,18 @@ impl ConsoleConfig {
             .map_err(|e| anyhow::anyhow!("console.identityEndpoints: {e}"))
     }
 
+    /// The Cloud Director endpoint allowlist (https unless marked `allowInsecure`).
+    pub fn cloud_director_policy(&self) -> anyhow::Result<crate::portal::EndpointPolicy> {
+        let entries = self
+            .cloud_director_endpoints
+            .iter()
+            .map(|a| (a.url.clone(), a.allow_insecure));
+        crate::portal::EndpointPolicy::new(entries)
+            .map_err(|e| anyhow::anyhow!("console.cloudDirectorEndpoints: {e}"))
+    }
+
     /// The HTTP settings: the portal's timeouts, retries, CA bundle and body cap, this section's
-    /// rate limit, and plain http only when an allowed identity endpoint says so.
+    /// rate limit, and plain http only when an allowed console endpoint says so.
     pub fn client_config(&self, portal: &crate::config::PortalConfig) -> crate::portal::ClientConfig {
         let base = portal.client_config();
         crate::portal::ClientConfig {
@@ -68,7 +86,8 @@ impl ConsoleConfig {
                 burst: self.rate_limit.burst.max(1),
             }),
             operation_limits: Default::default(),
-            allow_http: self.identity_policy().is_ok_and(|p| p.any_insecure()),
+            allow_http: self.identity_policy().is_ok_and(|p| p.any_insecure())
+                || self.cloud_director_policy().is_ok_and(|p| p.any_insecure()),
             ..base
         }
     }

@@ -6,6 +6,7 @@ mod support;
 
 mod billing;
 mod console;
+mod console_fca;
 mod contracts_budgets;
 mod exactly_once;
 mod failures;

@@ -5,6 +5,7 @@
 mod portal_common;
 
 mod client;
+mod cloud_director;
 mod faults;
 mod hardening;
 mod openapi;

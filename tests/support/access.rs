@@ -21,15 +21,25 @@ where
 /// Flexible Engine contract (its catalog has the `FE-` items) with the seeded credential
 /// `label`; returns the contract id.
 pub async fn contract(env: &Env, name: &str, index: usize, label: &str) -> String {
+    offer_contract(env, name, Offer::FE, index, label).await
+}
+
+/// Like [`contract`], for the `index`-th contract of `offer` (`Offer::FCA`: an FCA contract).
+pub async fn offer_contract(env: &Env, name: &str, offer: Offer, index: usize, label: &str) -> String {
     let id = env.sim.with_world(|w| {
-        let mut fe = w.contracts.values().filter(|c| c.offer == Offer::FE);
-        fe.nth(index).expect("enough FE contracts").id.clone()
+        let mut of = w.contracts.values().filter(|c| c.offer == offer);
+        of.nth(index).expect("enough contracts of the offer").id.clone()
     });
     let secret = format!("{name}-creds");
     env.credentials_secret(&secret, &id, label).await;
+    let kind = if offer == Offer::FE {
+        "FlexibleEngine"
+    } else {
+        "FlexibleComputingAdvanced"
+    };
     env.apply::<CloudContract>(json!({
         "apiVersion": "customerspace.io/v1alpha1", "kind": "CloudContract", "metadata": {"name": name},
-        "spec": {"contractId": id, "offer": "FlexibleEngine", "credentialsSecretRef": {"name": secret}}
+        "spec": {"contractId": id, "offer": kind, "credentialsSecretRef": {"name": secret}}
     }))
     .await;
     id

@@ -146,8 +146,9 @@ pub struct ConsoleMember {
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct FcaAccess {
-    /// Cloud Director base URL (before `/cloudapi`). It must be one of the operator's
-    /// `console.fcaEndpoints`.
+    /// Cloud Director base URL (before `/cloudapi`), such as
+    /// `https://console1.cloudavenue.orange-business.com`. It must be one of the operator's
+    /// `console.cloudDirectorEndpoints`; any other is refused before anything is sent.
     #[schemars(length(min = 1, max = 2048), pattern(r"^https?://"))]
     pub endpoint: String,
     /// An organization administrator: a Secret in this namespace labelled

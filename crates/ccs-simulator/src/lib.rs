@@ -31,6 +31,7 @@ mod rng;
 mod seed;
 mod server;
 mod users;
+mod vcd;
 mod weather;
 mod world;
 
@@ -38,7 +39,8 @@ pub use calllog::CallRecord;
 pub use config::SimConfig;
 pub use faults::{FaultKind, FaultRule};
 pub use hostile::HostileCase;
-pub use server::{OPENAPI, OPENAPI_DOCS};
+pub use server::{OPENAPI, OPENAPI_DOCS, VCD_OPENAPI, VCD_OPENAPI_DOCS};
+pub use vcd::VcdOrgInfo;
 pub use world::World;
 
 use ccs_portal_model::Credentials;
@@ -172,6 +174,11 @@ impl Simulator {
     pub async fn wait(mut self) -> anyhow::Result<()> {
         (&mut self.task).await?;
         Ok(())
+    }
+
+    /// The Cloud Director organization of an FCA contract: its name and seeded accounts.
+    pub fn vcd_org(&self, contract: &str) -> Option<VcdOrgInfo> {
+        self.app.read().vcd.org_info(contract)
     }
 
     /// The bound address.

@@ -62,6 +62,7 @@ impl World {
             manual_incidents: vec![],
             next_id: 1000,
             consumption_frozen_at: None,
+            vcd: Default::default(),
         };
         // An operator account, Manager everywhere, like a platform team's service account.
         let ops = world.seed_account(&mut rng, "Platform", "Operator", "ops.example");
@@ -144,6 +145,10 @@ impl World {
                     id.to_lowercase()
                 ),
             };
+            if offer == Offer::FCA {
+                let tenant = id.to_lowercase();
+                world.vcd.seed_org(config.seed, &mut rng, &id, &tenant);
+            }
             world.credential(&mut rng, "manager", &referent, std::slice::from_ref(&id));
             world.credential(&mut rng, "visitor", &visitor, std::slice::from_ref(&id));
             all_contracts.push(id.clone());

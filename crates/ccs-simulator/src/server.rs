@@ -20,6 +20,12 @@ pub const OPENAPI: &str = include_str!("../../../config/customer-space-api.yaml"
 /// `tests/portal/openapi_tools.rs`, which also regenerates it with `UPDATE_API_DOCS=1`.
 pub const OPENAPI_DOCS: &str = include_str!("../docs/customer-space.html");
 
+/// The Cloud Director CloudAPI subset the simulator serves, at `/cloudapi/openapi.yaml`.
+pub const VCD_OPENAPI: &str = include_str!("../../../config/cloud-director-api.yaml");
+
+/// [`VCD_OPENAPI`] rendered like [`OPENAPI_DOCS`], served at `/cloudapi/docs`.
+pub const VCD_OPENAPI_DOCS: &str = include_str!("../docs/cloud-director.html");
+
 /// Everything a handler may touch. Locks are held briefly and never across an await.
 pub struct App {
     world: RwLock<World>,
@@ -122,6 +128,17 @@ async fn docs() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], OPENAPI_DOCS)
 }
 
+async fn vcd_openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/yaml")], VCD_OPENAPI)
+}
+
+async fn vcd_docs() -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+        VCD_OPENAPI_DOCS,
+    )
+}
+
 async fn not_found() -> ApiError {
     ApiError::not_found("no such route".into())
 }
@@ -139,6 +156,7 @@ async fn method_not_allowed() -> ApiError {
 /// routes when enabled.
 pub fn router(app: Arc<App>, admin: bool) -> Router {
     let business = super::handlers::routes()
+        .merge(super::vcd::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             app.clone(),
             super::faults::inject,
@@ -149,7 +167,9 @@ pub fn router(app: Arc<App>, admin: bool) -> Router {
         ));
     let mut router = business
         .route("/openapi.yaml", axum::routing::get(openapi))
-        .route("/docs", axum::routing::get(docs));
+        .route("/docs", axum::routing::get(docs))
+        .route("/cloudapi/openapi.yaml", axum::routing::get(vcd_openapi))
+        .route("/cloudapi/docs", axum::routing::get(vcd_docs));
     if admin {
         router = router.nest("/admin", super::admin::routes());
     }

@@ -143,6 +143,9 @@ pub struct World {
     /// When set, consumption data stops at this time (stale data, as after a billing outage).
     #[serde(default)]
     pub consumption_frozen_at: Option<DateTime<Utc>>,
+    /// The Cloud Director organizations of the FCA contracts.
+    #[serde(default)]
+    pub vcd: super::vcd::VcdWorld,
 }
 
 impl World {

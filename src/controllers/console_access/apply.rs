@@ -45,7 +45,7 @@ fn generate_password() -> Result<String, ReconcileError> {
 
 /// The initial password of `member`: the one already in the object's Secret, or a new one
 /// written there first.
-async fn initial_password(
+pub(super) async fn initial_password(
     ctx: &Context,
     obj: &ConsoleAccess,
     member: &str,

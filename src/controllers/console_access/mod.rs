@@ -7,6 +7,8 @@
 
 pub mod access;
 pub mod apply;
+pub mod fca;
+pub mod fca_plan;
 pub mod plan;
 
 use super::common::annotations;
@@ -19,8 +21,8 @@ use super::context::Context;
 use super::reference::referenced_contract;
 use crate::api::cloud_contract::Offer;
 use crate::api::console_access::{
-    ConsoleAccess, ConsoleAccessStatus, ConsoleManagementPolicy, FlexibleEngineAccess, MemberState,
-    PasswordPolicy,
+    ConsoleAccess, ConsoleAccessStatus, ConsoleManagementPolicy, FcaAccess, FlexibleEngineAccess,
+    MemberState, PasswordPolicy,
 };
 use crate::console::Keystone;
 use access::iam_error;
@@ -57,12 +59,53 @@ fn marker_of(obj: &ConsoleAccess) -> String {
 }
 
 fn flexible_engine(obj: &ConsoleAccess) -> Result<&FlexibleEngineAccess, ReconcileError> {
-    obj.spec.flexible_engine.as_ref().ok_or_else(|| {
-        ReconcileError::new(
+    obj.spec
+        .flexible_engine
+        .as_ref()
+        .ok_or_else(|| ReconcileError::new(Category::InvalidSpec, "set spec.flexibleEngine or spec.fca"))
+}
+
+/// One pass on an FCA ConsoleAccess: contract check, client, finalizer, then [`fca::reconcile`].
+async fn run_fca(
+    obj: &Arc<ConsoleAccess>,
+    ctx: &Arc<Context>,
+    api: &Api<ConsoleAccess>,
+    fca_spec: &FcaAccess,
+    poll: std::time::Duration,
+) -> Result<Action, ReconcileError> {
+    let namespace = obj.namespace().unwrap_or_default();
+    let contract = referenced_contract(ctx, &namespace, &obj.spec.contract).await?;
+    if contract.spec.offer != Offer::FlexibleComputingAdvanced {
+        return Err(ReconcileError::new(
             Category::InvalidSpec,
-            "spec.fca: FCA (Cloud Director) console access is not supported by this release of the operator; manage FCA users in the Cloud Director console",
-        )
-    })
+            format!(
+                "spec.fca: CloudContract {namespace}/{} is a Flexible Engine contract; use spec.flexibleEngine for its console",
+                obj.spec.contract
+            ),
+        ));
+    }
+    let vcd = ctx
+        .console
+        .cloud_director(&ctx.client, &namespace, fca_spec)
+        .await?;
+    let writes = obj.spec.management_policy != ConsoleManagementPolicy::ObserveOnly;
+    let (previous, ()) = tokio::try_join!(stored_status(&ctx.written, api, obj.as_ref()), async {
+        if writes {
+            finalizer::ensure(api, obj.as_ref()).await
+        } else {
+            Ok(())
+        }
+    })?;
+    let Some(previous) = previous else {
+        return Ok(Action::await_change());
+    };
+    if let Some(requeue) = not_due(obj.as_ref(), &previous, poll, ctx.now()) {
+        return Ok(requeue);
+    }
+    let marker = marker_of(obj);
+    let status = fca::reconcile(ctx, obj, fca_spec, &vcd, &marker, &previous).await?;
+    apply_status(&ctx.written, api, obj.as_ref(), &status).await?;
+    Ok(Action::requeue(jitter(poll)))
 }
 
 /// Everything the IAM shows about the group.
@@ -135,6 +178,9 @@ async fn run(obj: Arc<ConsoleAccess>, ctx: Arc<Context>) -> Result<Action, Recon
     let api: Api<ConsoleAccess> = Api::namespaced(ctx.client.clone(), &namespace);
     if obj.metadata.deletion_timestamp.is_some() {
         return cleanup(&obj, &ctx, &api).await;
+    }
+    if let Some(fca) = &obj.spec.fca {
+        return run_fca(&obj, &ctx, &api, fca, poll).await;
     }
     let fe = flexible_engine(&obj)?;
     let contract = referenced_contract(&ctx, &namespace, &obj.spec.contract).await?;
@@ -255,7 +301,10 @@ async fn run(obj: Arc<ConsoleAccess>, ctx: Arc<Context>) -> Result<Action, Recon
     Ok(Action::requeue(jitter(poll)))
 }
 
-fn synced_condition(policy: ConsoleManagementPolicy, drift: &[String]) -> (bool, &'static str, String) {
+pub(super) fn synced_condition(
+    policy: ConsoleManagementPolicy,
+    drift: &[String],
+) -> (bool, &'static str, String) {
     if drift.is_empty() {
         return (true, "Synced", "the console matches the spec".into());
     }
@@ -282,6 +331,10 @@ async fn cleanup(
 ) -> Result<Action, ReconcileError> {
     if !finalizer::has(obj) {
         return Ok(Action::await_change());
+    }
+    let writes = obj.spec.management_policy != ConsoleManagementPolicy::ObserveOnly;
+    if let (Some(fca_spec), true) = (&obj.spec.fca, writes) {
+        fca::cleanup(ctx, obj, fca_spec, &marker_of(obj)).await?;
     }
     if let (Ok(fe), true) = (
         flexible_engine(obj),
