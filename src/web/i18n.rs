@@ -369,7 +369,10 @@ mod tests {
             period,
         };
         use crate::portal::PricePeriod::*;
-        assert_eq!(en.price_text(Some(&price("48.20", Monthly))), "48.20 EUR per month");
+        assert_eq!(
+            en.price_text(Some(&price("48.20", Monthly))),
+            "48.20 EUR per month"
+        );
         assert_eq!(
             fr.price_text(Some(&price("1150.00", OneOff))),
             "1\u{202f}150,00 EUR paiement unique"

@@ -65,12 +65,12 @@ fn order(name: &str) -> Value {
 fn localized(amount: &str, group: &str, point: &str) -> String {
     let (units, cents) = amount.split_once('.').unwrap_or((amount, ""));
     let digits: Vec<char> = units.chars().collect();
-    let groups: Vec<String> = digits
-        .rchunks(3)
-        .rev()
-        .map(|c| c.iter().collect())
-        .collect();
-    let cents = if cents.is_empty() { String::new() } else { format!("{point}{cents}") };
+    let groups: Vec<String> = digits.rchunks(3).rev().map(|c| c.iter().collect()).collect();
+    let cents = if cents.is_empty() {
+        String::new()
+    } else {
+        format!("{point}{cents}")
+    };
     format!("{}{cents}", groups.join(group))
 }
 
@@ -87,7 +87,11 @@ fn expected_prices(item: &ccs_operator::portal::CatalogItem) -> (String, String)
     };
     (
         format!("Price {} {} {en}", localized(&p.amount, ",", "."), p.currency),
-        format!("Prix {} {} {fr}", localized(&p.amount, "\u{202f}", ","), p.currency),
+        format!(
+            "Prix {} {} {fr}",
+            localized(&p.amount, "\u{202f}", ","),
+            p.currency
+        ),
     )
 }
 
@@ -225,7 +229,12 @@ async fn pages_and_json_show_the_objects_status_the_catalog_and_portal_made_requ
     for item in &catalog {
         let (english, french) = expected_prices(item);
         assert_eq!(item_summary(&page, &item.code), english, "price of {}", item.code);
-        assert_eq!(item_summary(&french_page, &item.code), french, "prix de {}", item.code);
+        assert_eq!(
+            item_summary(&french_page, &item.code),
+            french,
+            "prix de {}",
+            item.code
+        );
     }
     assert!(
         page.contains("jane.web@acme.example"),
