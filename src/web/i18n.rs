@@ -61,6 +61,8 @@ pub struct Texts {
     pub max_quantity: &'static str,
     pub price: &'static str,
     pub price_unknown: &'static str,
+    pub per_month: &'static str,
+    pub one_off: &'static str,
     pub manifest: &'static str,
     pub from_portal: &'static str,
     pub from_order: &'static str,
@@ -129,7 +131,9 @@ const EN: Texts = Texts {
     optional: "optional",
     max_quantity: "Largest quantity",
     price: "Price",
-    price_unknown: "on quote (the portal's catalog lists no price)",
+    price_unknown: "on quote",
+    per_month: "per month",
+    one_off: "one-off",
     manifest: "ServiceOrder manifest",
     from_portal: "made in the portal",
     from_order: "ServiceOrder",
@@ -198,7 +202,9 @@ const FR: Texts = Texts {
     optional: "facultatif",
     max_quantity: "Quantité maximale",
     price: "Prix",
-    price_unknown: "sur devis (le catalogue du portail n'indique pas de prix)",
+    price_unknown: "sur devis",
+    per_month: "par mois",
+    one_off: "paiement unique",
     manifest: "Manifeste ServiceOrder",
     from_portal: "faite dans le portail",
     from_order: "ServiceOrder",
@@ -272,6 +278,52 @@ impl Texts {
     }
 }
 
+impl Texts {
+    /// A decimal amount (`"1150.00"`, as the portal writes it) in this language's number format:
+    /// `1,150.00` in English, `1 150,00` in French (a narrow no-break space groups thousands).
+    /// Anything that is not a plain decimal is shown as it is.
+    pub fn number(&self, amount: &str) -> String {
+        let (sign, digits) = amount.strip_prefix('-').map_or(("", amount), |d| ("-", d));
+        let (units, cents) = digits.split_once('.').unwrap_or((digits, ""));
+        let plain = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if units.is_empty() || !plain(units) || !plain(cents) {
+            return amount.to_string();
+        }
+        let (group, point) = match self.lang {
+            "fr" => ('\u{202f}', ','),
+            _ => (',', '.'),
+        };
+        let mut out = String::from(sign);
+        for (i, digit) in units.chars().enumerate() {
+            if i > 0 && (units.len() - i) % 3 == 0 {
+                out.push(group);
+            }
+            out.push(digit);
+        }
+        if !cents.is_empty() {
+            out.push(point);
+            out.push_str(cents);
+        }
+        out
+    }
+
+    /// A catalog price in words: `48.20 EUR per month`, `1 150,00 EUR paiement unique`, or "on
+    /// quote" without one.
+    pub fn price_text(&self, price: Option<&crate::portal::CatalogPrice>) -> String {
+        let Some(p) = price else {
+            return self.price_unknown.to_string();
+        };
+        let period = match p.period {
+            crate::portal::PricePeriod::Monthly => self.per_month,
+            crate::portal::PricePeriod::OneOff => self.one_off,
+            crate::portal::PricePeriod::Unknown => "",
+        };
+        format!("{} {} {period}", self.number(&p.amount), p.currency)
+            .trim_end()
+            .to_string()
+    }
+}
+
 /// The texts of a locale.
 pub fn texts(locale: Locale) -> &'static Texts {
     match locale {
@@ -300,5 +352,32 @@ mod tests {
         assert_eq!(texts(Locale::Fr).state("InProgress"), "En cours");
         assert_eq!(texts(Locale::Fr).state("Manager"), "Gestionnaire");
         assert_eq!(texts(Locale::Fr).state("Brand-new"), "Brand-new");
+    }
+
+    #[test]
+    fn amounts_read_in_each_languages_number_format() {
+        let (en, fr) = (texts(Locale::En), texts(Locale::Fr));
+        assert_eq!(en.number("1150.00"), "1,150.00");
+        assert_eq!(fr.number("1150.00"), "1\u{202f}150,00");
+        assert_eq!(en.number("1234567.5"), "1,234,567.5");
+        assert_eq!(en.number("-999.99"), "-999.99");
+        assert_eq!(fr.number("48"), "48");
+        assert_eq!(en.number("12e3"), "12e3", "not a plain decimal: as it is");
+        let price = |amount: &str, period| crate::portal::CatalogPrice {
+            amount: amount.into(),
+            currency: "EUR".into(),
+            period,
+        };
+        use crate::portal::PricePeriod::*;
+        assert_eq!(
+            en.price_text(Some(&price("48.20", Monthly))),
+            "48.20 EUR per month"
+        );
+        assert_eq!(
+            fr.price_text(Some(&price("1150.00", OneOff))),
+            "1\u{202f}150,00 EUR paiement unique"
+        );
+        assert_eq!(en.price_text(Some(&price("5.00", Unknown))), "5.00 EUR");
+        assert_eq!(fr.price_text(None), "sur devis");
     }
 }

@@ -1,5 +1,7 @@
 //! The HTML pages (maud: checked at compile time, every interpolation escaped). No JavaScript:
-//! bars are CSS widths, the manifests sit in `<pre>` blocks ready to copy.
+//! bars are CSS widths, the manifests sit in `<pre>` blocks ready to copy. The markup is kept
+//! short (the overview of fifty contracts repeats it two hundred times): styling hangs on
+//! classes, icons come from the stylesheet, and only computed widths are inline.
 
 use super::i18n::Texts;
 use super::model::{BudgetBar, ContractDetail, ContractRow, Overview};
@@ -39,23 +41,11 @@ fn weather_label(t: &Texts, w: Weather) -> &'static str {
     }
 }
 
-fn weather_icon(w: Weather) -> &'static str {
-    match w {
-        Weather::Sunny => "☀",
-        Weather::Cloudy => "☁",
-        Weather::Rainy => "☂",
-        Weather::Stormy => "⚡",
-        Weather::Unknown => "?",
-    }
-}
-
+/// The weather in words; its icon comes from the stylesheet (`.sunny::before`), hidden from
+/// screen readers there.
 fn weather(t: &Texts, w: Weather) -> Markup {
     let class = format!("weather {}", format!("{w:?}").to_lowercase());
-    html! {
-        span class=(class) data-weather=(format!("{w:?}")) {
-            span aria-hidden="true" { (weather_icon(w)) } " " (weather_label(t, w))
-        }
-    }
+    html! { span class=(class) { (weather_label(t, w)) } }
 }
 
 fn ready(t: &Texts, row: &ContractRow) -> Markup {
@@ -65,9 +55,9 @@ fn ready(t: &Texts, row: &ContractRow) -> Markup {
         None => ("unknown", t.pending),
     };
     html! {
-        p.ready {
-            span class=(format!("badge {class}")) data-ready=(row.ready.map_or("unknown", |r| if r { "true" } else { "false" })) { (label) }
-            @if let Some(reason) = &row.ready_reason { " " span.reason { (reason) } }
+        p {
+            span class=(format!("badge {class}")) { (label) }
+            @if let Some(reason) = &row.ready_reason { " " (reason) }
         }
     }
 }
@@ -76,15 +66,20 @@ fn synced(t: &Texts, row: &ContractRow) -> Markup {
     html! {
         p.fresh {
             @match &row.last_sync_time {
-                Some(at) => { (t.synced) " " time datetime=(at) { (at) } }
+                Some(at) => { (t.synced) " " time { (at) } }
                 None => { (t.not_read_yet) }
             }
         }
     }
 }
 
+/// A percentage with one decimal, without a trailing `.0` (`50`, `30.9`).
 fn pct(v: f64) -> String {
-    format!("{:.1}", v.clamp(0.0, 999.0))
+    let text = format!("{:.1}", v.clamp(0.0, 999.0));
+    match text.strip_suffix(".0") {
+        Some(whole) => whole.to_string(),
+        None => text,
+    }
 }
 
 /// A budget bar: spend filled, forecast hatched, thresholds as ticks; the scale is 0..max(100%,
@@ -108,23 +103,24 @@ fn budget(t: &Texts, b: &BudgetBar, detailed: bool) -> Markup {
     };
     let used = b.used_percent.unwrap_or(0.0);
     html! {
-        div.budget data-budget=(b.name) {
-            p.budget-head {
-                strong { (b.name) } " " (t.spent) " " span data-actual { (b.actual.as_deref().unwrap_or("?")) }
+        div data-budget=(b.name) {
+            p {
+                strong { (b.name) } " " (t.spent) " " (b.actual.as_deref().unwrap_or("?"))
                 " " (t.of_budget) " " (b.amount) " " (b.currency) " (" (pct(used)) "%)"
                 @if let Some(period) = &b.period { " · " (period) }
                 @if !detailed { @if let Some(f) = &b.forecast { " · " (t.forecast) " " (f) } }
             }
-            // The line above says it in words; the bar is for the eye.
+            // The line above says it in words; the bar is for the eye. Its parts (see style.css):
+            // f forecast, s spent, full the 100% line, t a threshold (x: crossed).
             div class=(format!("bar {state}")) aria-hidden="true" {
                 @if let Some(f) = b.forecast_percent {
-                    span.forecast style=(format!("width:{}", at(f))) {}
+                    i.f style=(format!("width:{}", at(f))) {}
                 }
-                span.spent style=(format!("width:{}", at(used))) {}
-                @if scale > 100.0 { span.full style=(format!("left:{}", at(100.0))) {} }
+                i.s style=(format!("width:{}", at(used))) {}
+                @if scale > 100.0 { i.full style=(format!("left:{}", at(100.0))) {} }
                 @for m in &b.thresholds {
                     @let crossed = matches!(m.state, Some(ThresholdState::Triggered | ThresholdState::Notified));
-                    span class=(if crossed { "tick crossed" } else { "tick" }) style=(format!("left:{}", at(m.percent))) {}
+                    i class=(if crossed { "t x" } else { "t" }) style=(format!("left:{}", at(m.percent))) {}
                 }
             }
             @if detailed { ul.thresholds {
@@ -139,7 +135,7 @@ fn budget(t: &Texts, b: &BudgetBar, detailed: bool) -> Markup {
                     li.forecast-line { (t.forecast) " " span data-forecast { (f) } " " (b.currency)
                         @if let Some(p) = b.forecast_percent { " (" (pct(p)) "%)" } }
                 }
-                @if let Some(at) = &b.data_as_of { li.fresh { (t.spend_to_date) " " time datetime=(at) { (at) } } }
+                @if let Some(at) = &b.data_as_of { li.fresh { (t.spend_to_date) " " time { (at) } } }
             } }
         }
     }
@@ -156,7 +152,7 @@ fn contract_card(t: &Texts, row: &ContractRow) -> Markup {
                 " · " span data-incidents { (row.open_incidents) } " " (t.open_incidents)
                 @if let Some(r) = &row.requests { " · " span data-requests { (r.open) } " " (t.open_requests) }
             }
-            @if let Some(s) = &row.weather_summary { p.weather-summary { (s) } }
+            @if let Some(s) = &row.weather_summary { p { (s) } }
             (ready(t, row))
             @if row.budgets.is_empty() { p.muted { (t.no_budget) } }
             @for b in &row.budgets { (budget(t, b, false)) }
@@ -172,7 +168,7 @@ pub fn overview(t: &Texts, o: &Overview) -> Markup {
         t.title,
         html! {
             h1 { (t.title) }
-            p.fresh { (t.live) " · " time datetime=(o.generated_at) { (o.generated_at) } }
+            p.fresh { (t.live) " · " time { (o.generated_at) } }
             @if o.contracts.is_empty() { p { (t.no_contract) } }
             @for row in &o.contracts { (contract_card(t, row)) }
         },
@@ -295,8 +291,8 @@ pub fn contract(t: &Texts, d: &ContractDetail) -> Markup {
                         (age(t, Some(c.age_secs)))
                         @for item in c.value.iter() {
                             details.item data-item=(item.code) {
-                                summary { strong { (item.name) } " · " code { (item.code) } }
-                                p { (t.max_quantity) ": " (item.max_quantity) " · " (t.price) ": " (t.price_unknown) }
+                                summary { strong { (item.name) } " · " code { (item.code) } " · " span.price { (t.price) " " (t.price_text(item.price.as_ref())) } }
+                                p { (t.max_quantity) ": " (item.max_quantity) }
                                 h4 { (t.parameters) }
                                 dl { @for p in &item.parameters {
                                     dt { code { (p.key) } " (" (if p.required { t.required } else { t.optional }) ")" }
@@ -323,4 +319,82 @@ pub fn message(t: &Texts, text: &str) -> Markup {
         t.title,
         html! { h1 { (t.title) } p { (text) } p { a href="/" { (t.back) } } },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::web::model::{Overview, ThresholdMark};
+
+    fn contract_row() -> ContractRow {
+        let mark = |name: &str, percent, state| ThresholdMark {
+            name: name.into(),
+            percent,
+            basis: ThresholdBasis::Actual,
+            state: Some(state),
+        };
+        ContractRow {
+            namespace: "team".into(),
+            name: "acme".into(),
+            contract_id: "CTR-1".into(),
+            contract_name: Some("Acme".into()),
+            weather: Weather::Stormy,
+            weather_summary: Some("Storage degraded".into()),
+            open_incidents: 2,
+            ready: Some(true),
+            ready_reason: Some("Synced".into()),
+            ready_message: None,
+            consumption: None,
+            requests: None,
+            budgets: vec![BudgetBar {
+                name: "monthly".into(),
+                amount: "1000".into(),
+                currency: "EUR".into(),
+                period: Some("2026-11".into()),
+                actual: Some("600.00".into()),
+                forecast: Some("1200.00".into()),
+                used_percent: Some(60.0),
+                forecast_percent: Some(120.0),
+                state: Some(BudgetState::Warning),
+                thresholds: vec![
+                    mark("half", 50.0, ThresholdState::Notified),
+                    mark("full", 100.0, ThresholdState::Armed),
+                ],
+                data_as_of: None,
+            }],
+            last_sync_time: Some("2026-11-30T18:00:00Z".into()),
+        }
+    }
+
+    #[test]
+    fn the_overview_is_compact_markup_with_classes_and_only_computed_widths_inline() {
+        let t = crate::web::i18n::texts(crate::api::common::Locale::En);
+        let html = overview(
+            t,
+            &Overview {
+                generated_at: "2026-11-30T18:00:00Z".into(),
+                contracts: vec![contract_row()],
+            },
+        )
+        .into_string();
+        assert!(
+            !html.contains(">\n") && !html.contains("  "),
+            "no whitespace between tags: {html}"
+        );
+        for style in html.split("style=\"").skip(1) {
+            let value = style.split('"').next().unwrap_or_default();
+            assert!(
+                value.starts_with("width:") || value.starts_with("left:"),
+                "inline styles are computed positions only: {value}"
+            );
+        }
+        // The scale runs to the forecast (120%): thresholds sit at 50/120 and 100/120.
+        assert!(html.contains("<i class=\"t x\" style=\"left:41.7%\">"), "{html}");
+        assert!(html.contains("<i class=\"t\" style=\"left:83.3%\">"), "{html}");
+        assert!(html.contains("<i class=\"s\" style=\"width:50%\">"), "{html}");
+        // The weather in words; its icon is the stylesheet's.
+        assert!(html.contains("<span class=\"weather stormy\">Stormy</span>"));
+        assert!(STYLE.contains(".stormy::before"));
+        assert!(html.contains("Spent 600.00 of 1000 EUR (60%)"));
+    }
 }

@@ -2,7 +2,7 @@
 // downloaded browser), at a phone's and a desktop's size, light and dark, with axe-core.
 // Usage: node status_page.mjs EXPECTED.json OUT_DIR
 // EXPECTED.json: {base, contract: "ns/name", weather, openIncidents, budgets: [{name, actual, amount}],
-//                 catalog: [codes], portalRequest, orderRequest}
+//                 catalog: [codes], prices: [price text per code], portalRequest, orderRequest}
 // Exits non-zero with a message on the first failed expectation.
 import { createRequire } from 'node:module';
 import { readFileSync, mkdirSync } from 'node:fs';
@@ -43,13 +43,13 @@ async function overview(page, size, scheme) {
   check((await card.locator('[data-incidents]').innerText()) === String(expected.openIncidents), `${label}: open incidents`);
   for (const b of expected.budgets) {
     const budget = card.locator(`[data-budget="${b.name}"]`);
-    const text = await budget.locator('.budget-head').innerText();
+    const text = await budget.locator('p').first().innerText();
     check(text.includes(`Spent ${b.actual} of ${b.amount} EUR`), `${label}: budget ${b.name} reads "${text}"`);
     const bar = await budget.locator('.bar').boundingBox();
     check(bar && bar.width > 100 && bar.height >= 16, `${label}: the budget bar is drawn (${JSON.stringify(bar)})`);
-    const spent = await budget.locator('.bar .spent').boundingBox();
+    const spent = await budget.locator('.bar .s').boundingBox();
     check(spent && spent.width > 0, `${label}: spend fills the bar`);
-    check(await budget.locator('.bar .tick').count() === b.thresholds, `${label}: threshold marks`);
+    check(await budget.locator('.bar .t').count() === b.thresholds, `${label}: threshold marks`);
   }
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   check(overflow <= 0, `${label}: no sideways scrolling (${overflow}px too wide)`);
@@ -68,6 +68,8 @@ async function contract(page, size, scheme) {
   check((await orderRow.innerText()).includes('ServiceOrder'), `${label}: the order's request names its ServiceOrder`);
   const codes = await page.locator('details.item summary code').allInnerTexts();
   check(JSON.stringify(codes) === JSON.stringify(expected.catalog), `${label}: catalog ${codes} = portal ${expected.catalog}`);
+  const prices = await page.locator('details.item summary .price').allInnerTexts();
+  check(JSON.stringify(prices) === JSON.stringify(expected.prices), `${label}: prices ${prices} = portal ${expected.prices}`);
   const first = page.locator('details.item').first();
   await first.locator('summary').click();
   const manifest = first.locator('pre');

@@ -61,6 +61,54 @@ fn order(name: &str) -> Value {
     })
 }
 
+/// A decimal amount grouped by thousands with `group`, its point written `point`.
+fn localized(amount: &str, group: &str, point: &str) -> String {
+    let (units, cents) = amount.split_once('.').unwrap_or((amount, ""));
+    let digits: Vec<char> = units.chars().collect();
+    let groups: Vec<String> = digits.rchunks(3).rev().map(|c| c.iter().collect()).collect();
+    let cents = if cents.is_empty() {
+        String::new()
+    } else {
+        format!("{point}{cents}")
+    };
+    format!("{}{cents}", groups.join(group))
+}
+
+/// The price texts a person should read for a catalog item: (English, French).
+fn expected_prices(item: &ccs_operator::portal::CatalogItem) -> (String, String) {
+    use ccs_operator::portal::PricePeriod;
+    let Some(p) = &item.price else {
+        return ("Price on quote".into(), "Prix sur devis".into());
+    };
+    let (en, fr) = match p.period {
+        PricePeriod::Monthly => ("per month", "par mois"),
+        PricePeriod::OneOff => ("one-off", "paiement unique"),
+        PricePeriod::Unknown => ("", ""),
+    };
+    (
+        format!("Price {} {} {en}", localized(&p.amount, ",", "."), p.currency),
+        format!(
+            "Prix {} {} {fr}",
+            localized(&p.amount, "\u{202f}", ","),
+            p.currency
+        ),
+    )
+}
+
+/// The price text in a catalog item's summary on a contract page.
+fn item_summary(page: &str, code: &str) -> String {
+    let item = page
+        .split(&format!("data-item=\"{code}\""))
+        .nth(1)
+        .unwrap_or_else(|| panic!("{code} on the page"));
+    let price = item
+        .split("<span class=\"price\">")
+        .nth(1)
+        .and_then(|p| p.split("</span>").next())
+        .unwrap_or_else(|| panic!("{code} shows a price"));
+    price.to_string()
+}
+
 /// What [`populated`] set up.
 struct Populated {
     env: Env,
@@ -174,6 +222,20 @@ async fn pages_and_json_show_the_objects_status_the_catalog_and_portal_made_requ
     }
     let items = page.matches("<details class=\"item\"").count();
     assert_eq!(items, catalog.len(), "exactly the portal's catalog");
+    // Each item with the portal's price, in English and in French number format.
+    let (_, french_page) = get(&web, "/contracts/default/acme", None, "fr").await;
+    let priced = catalog.iter().filter(|i| i.price.is_some()).count();
+    assert!(priced > 0, "the simulator's catalog has prices");
+    for item in &catalog {
+        let (english, french) = expected_prices(item);
+        assert_eq!(item_summary(&page, &item.code), english, "price of {}", item.code);
+        assert_eq!(
+            item_summary(&french_page, &item.code),
+            french,
+            "prix de {}",
+            item.code
+        );
+    }
     assert!(
         page.contains("jane.web@acme.example"),
         "emails shown in mode none"
@@ -440,6 +502,7 @@ async fn a_phone_and_a_desktop_browser_see_the_numbers_the_catalog_and_the_porta
             "thresholds": budget.spec.thresholds.len(),
         }],
         "catalog": p.catalog.iter().map(|i| i.code.clone()).collect::<Vec<_>>(),
+        "prices": p.catalog.iter().map(|i| expected_prices(i).0).collect::<Vec<_>>(),
         "portalRequest": p.portal_request,
         "orderRequest": p.order_request,
     });

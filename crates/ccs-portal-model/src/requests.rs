@@ -34,6 +34,34 @@ pub struct CatalogItem {
     pub parameters: Vec<CatalogParameter>,
     /// Largest quantity accepted in one request; larger ones are rejected during processing.
     pub max_quantity: u32,
+    /// List price of one unit; absent when the item is priced on quote.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub price: Option<CatalogPrice>,
+}
+
+/// The list price of one unit of a catalog item.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+#[serde(rename_all = "camelCase")]
+pub struct CatalogPrice {
+    /// Amount, a decimal string with two digits after the point (`"42.50"`).
+    pub amount: String,
+    /// ISO 4217 currency.
+    pub currency: String,
+    /// What the amount pays for: a month of use, or once.
+    pub period: PricePeriod,
+}
+
+/// How often a catalog price is paid.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PricePeriod {
+    /// Every month while the service runs.
+    Monthly,
+    /// Once, when the order is delivered.
+    OneOff,
+    /// A value this client does not know yet (the API may grow): read as unknown, not a decode
+    /// failure.
+    #[serde(other)]
+    Unknown,
 }
 
 /// Kind of request.

@@ -1,6 +1,6 @@
 //! The fixed catalog: about twenty orderable items across both offers.
 
-use ccs_portal_model::{CatalogItem, CatalogParameter, Language, Offer};
+use ccs_portal_model::{CatalogItem, CatalogParameter, CatalogPrice, Language, Offer, PricePeriod};
 
 /// (key, required, allowed values, English description, French description)
 type Param = (
@@ -209,6 +209,42 @@ const ITEMS: &[Item] = &[
     ),
 ];
 
+/// List prices in euros, per unit ordered: (code, amount, period). Items not listed (disaster
+/// recovery) are priced on quote.
+const PRICES: &[(&str, &str, PricePeriod)] = &[
+    ("FE-ECS", "48.20", PricePeriod::Monthly),
+    ("FE-EVS", "4.50", PricePeriod::Monthly),
+    ("FE-OBS", "2.30", PricePeriod::Monthly),
+    ("FE-VPC", "12.00", PricePeriod::Monthly),
+    ("FE-EIP", "3.60", PricePeriod::Monthly),
+    ("FE-ELB", "21.90", PricePeriod::Monthly),
+    ("FE-RDS", "142.00", PricePeriod::Monthly),
+    ("FE-CCE", "95.00", PricePeriod::Monthly),
+    ("FE-DCS", "38.40", PricePeriod::Monthly),
+    ("FE-CBR", "6.80", PricePeriod::Monthly),
+    ("FE-SUPPORT", "490.00", PricePeriod::Monthly),
+    ("FCA-VM", "62.00", PricePeriod::Monthly),
+    ("FCA-VDC", "420.00", PricePeriod::Monthly),
+    ("FCA-STORAGE", "9.50", PricePeriod::Monthly),
+    ("FCA-BACKUP", "14.00", PricePeriod::Monthly),
+    ("FCA-FIREWALL", "85.00", PricePeriod::Monthly),
+    ("FCA-VPN", "1150.00", PricePeriod::OneOff),
+    ("FCA-PUBLIC-IP", "4.00", PricePeriod::Monthly),
+    ("FCA-SUPPORT", "650.00", PricePeriod::Monthly),
+];
+
+/// The list price of an item, if it has one.
+fn price(code: &str) -> Option<CatalogPrice> {
+    PRICES
+        .iter()
+        .find(|(c, _, _)| *c == code)
+        .map(|&(_, amount, period)| CatalogPrice {
+            amount: amount.into(),
+            currency: "EUR".into(),
+            period,
+        })
+}
+
 /// Regions of an offer.
 pub fn regions(offer: Offer) -> &'static [&'static str] {
     match offer {
@@ -244,6 +280,7 @@ fn build(&(code, offer, max_quantity, en, fr, params): &Item, lang: Language) ->
         name: pick(en, fr),
         offer,
         max_quantity,
+        price: price(code),
         parameters: params
             .iter()
             .map(|&(key, required, allowed, en, fr)| CatalogParameter {
@@ -261,5 +298,15 @@ mod tests {
     #[test]
     fn about_twenty_items() {
         assert_eq!(super::ITEMS.len(), 20);
+    }
+
+    #[test]
+    fn every_price_names_an_item_and_reads_as_a_decimal_with_cents() {
+        for (code, amount, _) in super::PRICES {
+            assert!(super::ITEMS.iter().any(|i| i.0 == *code), "{code}");
+            let (units, cents) = amount.split_once('.').expect(amount);
+            assert!(units.parse::<u32>().is_ok() && cents.len() == 2, "{amount}");
+        }
+        assert!(super::price("FCA-DR").is_none(), "one item on quote");
     }
 }

@@ -16,6 +16,7 @@ fn catalog() -> Vec<CatalogItem> {
         offer: crate::portal::Offer::FE,
         parameters,
         max_quantity: 100,
+        price: None,
     };
     vec![
         item(
