@@ -274,3 +274,49 @@ async fn a_real_scrape_passes_promtool_and_exports_what_the_rules_and_dashboard_
     }
     assert_eq!(missing_metric_names(&file), NOT_PRODUCED_YET);
 }
+
+/// The operator's event recorder against the API server: a repeat of the same event within 6
+/// minutes folds into the first Event's series; another reason is another Event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_events_fold_into_one_series() {
+    use ccs_operator::controllers::common::events::{Event, EventType, Recorder};
+    use k8s_openapi::api::core::v1::ObjectReference;
+    use k8s_openapi::api::events::v1::Event as K8sEvent;
+    let env = Env::start().await;
+    let recorder = Recorder::new(env.client.clone(), "ccs-operator");
+    let regarding = ObjectReference {
+        api_version: Some("customerspace.io/v1alpha1".into()),
+        kind: Some("PortalUser".into()),
+        namespace: Some("default".into()),
+        name: Some("jane".into()),
+        uid: Some("uid-jane".into()),
+        ..Default::default()
+    };
+    let event = |reason: &str| Event {
+        type_: EventType::Normal,
+        reason: reason.into(),
+        note: Some(format!("{reason} note")),
+        action: "Reconcile".into(),
+        secondary: None,
+    };
+    for reason in ["Created", "Created", "Created", "Updated"] {
+        recorder
+            .publish(&event(reason), &regarding)
+            .await
+            .expect("published");
+    }
+    let events: Api<K8sEvent> = Api::namespaced(env.client.clone(), "default");
+    let list = events.list(&Default::default()).await.expect("events");
+    let of = |reason: &str| -> Vec<&K8sEvent> {
+        list.items
+            .iter()
+            .filter(|e| e.reason.as_deref() == Some(reason))
+            .collect()
+    };
+    assert_eq!(of("Created").len(), 1, "three publishes, one Event");
+    let series = of("Created")[0].series.as_ref().expect("a series");
+    assert_eq!(series.count, 3);
+    assert_eq!(of("Updated").len(), 1);
+    assert!(of("Updated")[0].series.is_none(), "published once");
+    assert_eq!(recorder.remembered(), 2, "one entry per repeatable event");
+}

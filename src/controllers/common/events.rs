@@ -80,10 +80,14 @@ impl Recorder {
                 count,
                 last_observed_time: MicroTime(now),
             }});
-            events
+            let patched = events
                 .patch(&name, &PatchParams::default(), &Patch::Merge(&series))
-                .await?;
-            return Ok(());
+                .await;
+            if patched.is_err() {
+                // Gone (the API server expires Events) or refused: the next repeat starts anew.
+                self.published.lock().unwrap_or_else(|p| p.into_inner()).pop(&key);
+            }
+            return patched.map(|_| ());
         }
         let event = self.new_event(ev, regarding, now);
         let name = event.metadata.name.clone().unwrap_or_default();
