@@ -117,6 +117,11 @@ pub struct ControllersConfig {
     pub console_access: ControllerConfig,
     /// BillingExport controller.
     pub billing_export: ControllerConfig,
+    /// PortalUsers and BudgetAlerts: a poll that changes nothing but the time of the last sync
+    /// writes no status while that time is younger than this (default 30m; `0s` writes every poll).
+    /// At scale, unchanged objects then cost no API write per poll.
+    #[serde(with = "humantime_serde")]
+    pub status_heartbeat: Duration,
 }
 
 impl Default for ControllersConfig {
@@ -133,6 +138,7 @@ impl Default for ControllersConfig {
             service_order: every(60),
             console_access: every(300),
             billing_export: every(600),
+            status_heartbeat: Duration::from_secs(1800),
         }
     }
 }

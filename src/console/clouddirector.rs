@@ -4,7 +4,7 @@
 //! page. Every call sends `Accept: application/json;version=38.0`. Tokens and passwords are
 //! [`Secret`]s: never logged, never in errors.
 
-use super::shared::{ConsoleShared, Reply};
+use super::shared::{Call, ConsoleShared, Reply, decode, endpoint_url};
 use crate::portal::{ErrorCategory, PortalError, PortalResult, Secret};
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -127,16 +127,6 @@ fn describe(body: &[u8]) -> Option<String> {
     Some(format!("{minor}: {message}").chars().take(512).collect())
 }
 
-fn decode<T: DeserializeOwned>(operation: &'static str, reply: &Reply) -> PortalResult<T> {
-    serde_json::from_slice(&reply.body).map_err(|e| {
-        PortalError::new(
-            ErrorCategory::Decode,
-            operation,
-            format!("unexpected answer: {e}"),
-        )
-    })
-}
-
 impl CloudDirector {
     /// A client of the Cloud Director at `base` (before `/cloudapi`).
     pub fn new(shared: Arc<ConsoleShared>, base: url::Url, credentials: VcdCredentials) -> Self {
@@ -155,17 +145,13 @@ impl CloudDirector {
 
     /// `base/cloudapi/1.0.0/` + the path segments (each percent-encoded).
     fn url(&self, operation: &'static str, path: &[&str]) -> PortalResult<url::Url> {
-        let invalid = |m: String| PortalError::new(ErrorCategory::Invalid, operation, m);
-        if let Some(bad) = path.iter().find(|s| s.is_empty() || **s == "." || **s == "..") {
-            return Err(invalid(format!("{bad:?} is not a valid id")));
-        }
-        let mut url = self.base.clone();
-        url.path_segments_mut()
-            .map_err(|()| invalid("the Cloud Director endpoint cannot be a base URL".into()))?
-            .pop_if_empty()
-            .extend(["cloudapi", "1.0.0"])
-            .extend(path);
-        Ok(url)
+        endpoint_url(
+            &self.base,
+            &["cloudapi", "1.0.0"],
+            path,
+            operation,
+            "Cloud Director endpoint",
+        )
     }
 
     /// Opens a session (cached until a 401); also proves the credentials.
@@ -222,40 +208,25 @@ impl CloudDirector {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> PortalResult<Reply> {
-        let url = self.url(operation, path)?;
-        // POST creates: not repeated blindly (the controller looks again on its next pass).
-        let retry = method != Method::POST;
-        let send = |token: Secret| {
-            let url = url.clone();
-            let method = method.clone();
-            async move {
-                self.shared
-                    .send(
-                        API,
-                        operation,
-                        retry,
-                        || {
-                            let req = self
-                                .shared
-                                .http()
-                                .request(method.clone(), url.clone())
-                                .bearer_auth(token.expose())
-                                .header(reqwest::header::ACCEPT, ACCEPT)
-                                .query(query);
-                            match body {
-                                Some(b) => req.json(b),
-                                None => req,
-                            }
-                        },
-                        describe,
-                    )
-                    .await
-            }
+        let call = Call {
+            api: API,
+            operation,
+            method,
+            url: self.url(operation, path)?,
+            query,
+            body,
+            describe,
         };
-        match send(self.token(false).await?).await {
-            Err(e) if e.category == ErrorCategory::Unauthorized => send(self.token(true).await?).await,
-            other => other,
-        }
+        self.shared
+            .authenticated(
+                call,
+                |refresh| self.token(refresh),
+                |req, token| {
+                    req.bearer_auth(token.expose())
+                        .header(reqwest::header::ACCEPT, ACCEPT)
+                },
+            )
+            .await
     }
 
     /// Every item of a list, page by page; refuses a list longer than [`MAX_PAGES`] pages

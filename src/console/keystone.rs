@@ -2,7 +2,7 @@
 //! `POST /v3/auth/tokens`, then users, groups, group membership, projects, roles and the group's
 //! role assignments. Tokens and passwords are [`Secret`]s: never logged, never in errors.
 
-use super::shared::{ConsoleShared, Reply};
+use super::shared::{Call, ConsoleShared, Reply, decode, endpoint_url};
 use crate::portal::{ErrorCategory, PortalError, PortalResult, Secret};
 use reqwest::Method;
 use serde::Deserialize;
@@ -128,16 +128,6 @@ fn describe(body: &[u8]) -> Option<String> {
     Some(message.chars().take(512).collect())
 }
 
-fn decode<T: DeserializeOwned>(operation: &'static str, reply: &Reply) -> PortalResult<T> {
-    serde_json::from_slice(&reply.body).map_err(|e| {
-        PortalError::new(
-            ErrorCategory::Decode,
-            operation,
-            format!("unexpected answer: {e}"),
-        )
-    })
-}
-
 impl Keystone {
     /// A client of the Keystone v3 API at `base` (such as `https://iam.example/v3`).
     pub fn new(shared: Arc<ConsoleShared>, base: url::Url, credentials: KeystoneCredentials) -> Self {
@@ -151,16 +141,7 @@ impl Keystone {
 
     /// `base` + the path segments (each percent-encoded: an id never reaches another path).
     fn url(&self, operation: &'static str, path: &[&str]) -> PortalResult<url::Url> {
-        let invalid = |m: String| PortalError::new(ErrorCategory::Invalid, operation, m);
-        if let Some(bad) = path.iter().find(|s| s.is_empty() || **s == "." || **s == "..") {
-            return Err(invalid(format!("{bad:?} is not a valid id")));
-        }
-        let mut url = self.base.clone();
-        url.path_segments_mut()
-            .map_err(|()| invalid("the identity endpoint cannot be a base URL".into()))?
-            .pop_if_empty()
-            .extend(path);
-        Ok(url)
+        endpoint_url(&self.base, &[], path, operation, "identity endpoint")
     }
 
     /// A domain-scoped token (cached); also proves the credentials. Returns the domain id.
@@ -231,39 +212,21 @@ impl Keystone {
         query: &[(&str, &str)],
         body: Option<&Value>,
     ) -> PortalResult<Reply> {
-        let url = self.url(operation, path)?;
-        // POST creates: not repeated blindly (the controller looks again on its next pass).
-        let retry = method != Method::POST;
-        let send = |token: Secret| {
-            let url = url.clone();
-            let method = method.clone();
-            async move {
-                self.shared
-                    .send(
-                        API,
-                        operation,
-                        retry,
-                        || {
-                            let req = self
-                                .shared
-                                .http()
-                                .request(method.clone(), url.clone())
-                                .header("X-Auth-Token", token.expose())
-                                .query(query);
-                            match body {
-                                Some(b) => req.json(b),
-                                None => req,
-                            }
-                        },
-                        describe,
-                    )
-                    .await
-            }
+        let call = Call {
+            api: API,
+            operation,
+            method,
+            url: self.url(operation, path)?,
+            query,
+            body,
+            describe,
         };
-        match send(self.token(false).await?.0).await {
-            Err(e) if e.category == ErrorCategory::Unauthorized => send(self.token(true).await?.0).await,
-            other => other,
-        }
+        let token = |refresh| async move { Ok(self.token(refresh).await?.0) };
+        self.shared
+            .authenticated(call, token, |req, token| {
+                req.header("X-Auth-Token", token.expose())
+            })
+            .await
     }
 
     /// Reads a list, refusing a truncated one (`list_limit` reached): acting on part of a list

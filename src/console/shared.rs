@@ -5,9 +5,13 @@ use super::metrics::ConsoleMetrics;
 use crate::portal::http::{ReadError, read_capped};
 use crate::portal::limiter::Limiter;
 use crate::portal::metrics::code_class;
-use crate::portal::{ClientConfig, ErrorCategory, PortalError, PortalResult};
+use crate::portal::{ClientConfig, ErrorCategory, PortalError, PortalResult, Secret};
 use backon::{BackoffBuilder, ExponentialBuilder};
+use reqwest::Method;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -27,7 +31,100 @@ pub struct Reply {
     pub body: Vec<u8>,
 }
 
+/// One call of a console API, before its token is added.
+pub struct Call<'a> {
+    /// The API, for the metrics (`keystone`, `clouddirector`).
+    pub api: &'static str,
+    /// The operation, for the metrics and errors.
+    pub operation: &'static str,
+    /// The HTTP method.
+    pub method: Method,
+    /// The whole URL (see [`endpoint_url`]).
+    pub url: url::Url,
+    /// Query parameters.
+    pub query: &'a [(&'a str, &'a str)],
+    /// A JSON body.
+    pub body: Option<&'a Value>,
+    /// Turns an error answer's body into a message.
+    pub describe: fn(&[u8]) -> Option<String>,
+}
+
+/// `base` + `prefix` + `path`, refusing an empty, `.` or `..` segment (ids come from the API and
+/// the spec: one must not walk elsewhere on the endpoint).
+pub fn endpoint_url(
+    base: &url::Url,
+    prefix: &[&str],
+    path: &[&str],
+    operation: &'static str,
+    endpoint: &str,
+) -> PortalResult<url::Url> {
+    let invalid = |m: String| PortalError::new(ErrorCategory::Invalid, operation, m);
+    if let Some(bad) = path.iter().find(|s| s.is_empty() || **s == "." || **s == "..") {
+        return Err(invalid(format!("{bad:?} is not a valid id")));
+    }
+    let mut url = base.clone();
+    url.path_segments_mut()
+        .map_err(|()| invalid(format!("the {endpoint} cannot be a base URL")))?
+        .pop_if_empty()
+        .extend(prefix)
+        .extend(path);
+    Ok(url)
+}
+
+/// A 2xx answer's JSON body as `T`.
+pub fn decode<T: DeserializeOwned>(operation: &'static str, reply: &Reply) -> PortalResult<T> {
+    serde_json::from_slice(&reply.body).map_err(|e| {
+        PortalError::new(
+            ErrorCategory::Decode,
+            operation,
+            format!("unexpected answer: {e}"),
+        )
+    })
+}
+
 impl ConsoleShared {
+    /// One authenticated call: `authorize` adds the token `token` gives (`true`: a fresh one) to
+    /// the request; a 401 gets a fresh token once. A POST creates, so it is not repeated blindly
+    /// (the controller looks again on its next pass).
+    pub async fn authenticated<F>(
+        &self,
+        call: Call<'_>,
+        token: impl Fn(bool) -> F,
+        authorize: fn(reqwest::RequestBuilder, &Secret) -> reqwest::RequestBuilder,
+    ) -> PortalResult<Reply>
+    where
+        F: Future<Output = PortalResult<Secret>>,
+    {
+        let retry = call.method != Method::POST;
+        let send = |token: Secret| {
+            let call = &call;
+            async move {
+                self.send(
+                    call.api,
+                    call.operation,
+                    retry,
+                    || {
+                        let req = self
+                            .http
+                            .request(call.method.clone(), call.url.clone())
+                            .query(call.query);
+                        let req = authorize(req, &token);
+                        match call.body {
+                            Some(b) => req.json(b),
+                            None => req,
+                        }
+                    },
+                    call.describe,
+                )
+                .await
+            }
+        };
+        match send(token(false).await?).await {
+            Err(e) if e.category == ErrorCategory::Unauthorized => send(token(true).await?).await,
+            other => other,
+        }
+    }
+
     /// Builds the HTTP client like the portal's (no redirects: they would carry tokens elsewhere;
     /// https only unless allowed) and registers the metrics.
     pub fn new(config: ClientConfig, registry: &prometheus::Registry) -> anyhow::Result<Arc<Self>> {

@@ -246,20 +246,9 @@ pub async fn run(
         ended = &mut controllers => Some(ended),
     };
 
-    let refresher = {
-        let ctx = ctx.clone();
-        let stop = stop_all();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(5));
-            tokio::pin!(stop);
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => crate::controllers::state_metrics::refresh(&ctx),
-                    _ = &mut stop => break,
-                }
-            }
-        })
-    };
+    // The state layer is scraped from the caches once they are synced: before, its counts would
+    // be partial.
+    metrics.set_state(crate::controllers::state_metrics::renderer(&ctx.stores));
     let ended = match early_end {
         Some(ended) => ended,
         None => controllers.await,
@@ -276,8 +265,6 @@ pub async fn run(
         tracing::error!("the controllers {cause}; exiting so that the operator is restarted");
         health.set_ready(false);
         metrics.leader.set(0);
-        refresher.abort();
-        let _ = refresher.await;
         drop((stop_all, lost));
         if let Some(lease) = lease_task {
             // Every receiver of the leadership channel is gone: the lease manager releases the Lease.
@@ -285,7 +272,6 @@ pub async fn run(
         }
         anyhow::bail!("the controllers {cause}");
     }
-    let _ = refresher.await;
     metrics.leader.set(0);
     health.set_ready(false);
     let lost_lease = futures::FutureExt::now_or_never(lost.clone()).is_some() && !*stop_rx.borrow();

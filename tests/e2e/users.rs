@@ -262,3 +262,54 @@ async fn missing_rights_name_the_contract_and_the_profile() {
     );
     assert!(access(&env, &id, "nope@acme.example").is_none());
 }
+
+/// Runs an operator polling PortalUsers every second with `heartbeat`, waits until `new` is Ready
+/// and its status settled, then returns the resourceVersion before and after three more polls.
+async fn versions_across_polls(heartbeat: &str) -> (String, String) {
+    let env = Env::start().await;
+    contract(&env, "acme", 0, "operator").await;
+    let config = env.config_file(&format!(
+        "controllers:\n  portalUser: {{concurrency: 4, pollInterval: 1s}}\n  statusHeartbeat: {heartbeat}\n"
+    ));
+    let operator = env.operator(&["--config", &config.display().to_string()]);
+    env.apply::<PortalUser>(user("new", "new.person@acme.example", json!({})))
+        .await;
+    ready(&env, "new").await;
+    let runs = || async {
+        operator
+            .metric("ccs_reconcile_runs_total{kind=\"PortalUser\"}")
+            .await
+            .unwrap_or_default()
+    };
+    let polls_after = |from: f64| {
+        wait_until(DEADLINE, "three more polls", move || async move {
+            (runs().await >= from + 3.0).then_some(())
+        })
+    };
+    // The first polls may still record what the creation changed (adoption, login).
+    polls_after(runs().await).await;
+    let version = || async {
+        api::<PortalUser>(&env)
+            .get("new")
+            .await
+            .expect("the user")
+            .metadata
+            .resource_version
+            .expect("a version")
+    };
+    let before = version().await;
+    polls_after(runs().await).await;
+    (before, version().await)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn polls_that_find_nothing_new_write_no_status_until_the_heartbeat() {
+    let (before, after) = versions_across_polls("1h").await;
+    assert_eq!(before, after, "three polls that found nothing new wrote the status");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_zero_heartbeat_writes_the_status_on_every_poll() {
+    let (before, after) = versions_across_polls("0s").await;
+    assert_ne!(before, after, "with statusHeartbeat 0s every poll writes the time of the sync");
+}

@@ -174,7 +174,8 @@ pub struct BudgetAlertStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["name"]))]
     pub thresholds: Vec<ThresholdStatus>,
-    /// When the budget was last evaluated (RFC 3339).
+    /// When the budget was last evaluated (RFC 3339). An evaluation that changes nothing does not
+    /// write it again until it is `controllers.statusHeartbeat` old (30m by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_evaluation_time: Option<String>,
 }

@@ -220,7 +220,8 @@ pub struct PortalUserStatus {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(extend("x-kubernetes-list-type" = "map", "x-kubernetes-list-map-keys" = ["contract"]))]
     pub grants: Vec<ObservedGrant>,
-    /// When the status was last refreshed from the portal (RFC 3339).
+    /// When the status was last refreshed from the portal (RFC 3339). A poll that finds nothing
+    /// new does not write it again until it is `controllers.statusHeartbeat` old (30m by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_sync_time: Option<String>,
 }

@@ -11,7 +11,7 @@ use super::common::annotations;
 use super::common::conditions;
 use super::common::driver::{ConditionedStatus, Reconciled, jitter, not_due, opening};
 use super::common::health;
-use super::common::report::{apply_status, event, stored_status};
+use super::common::report::{apply_status, event, only_heartbeat, stored_status};
 use super::common::{Category, ReconcileError};
 use super::context::Context;
 use super::portal_access::portal_error;
@@ -170,7 +170,9 @@ async fn run(obj: Arc<BudgetAlert>, ctx: Arc<Context>) -> Result<Action, Reconci
     }
     // Triggered thresholds are on record before any email leaves: a crash from here on causes at
     // most one duplicate, which the Message-ID lets mail systems drop.
-    apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
+    if !only_heartbeat(&previous, &status, ctx.config.controllers.status_heartbeat, now) {
+        apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
+    }
     if evaluation.notices.is_empty() {
         return Ok(Action::requeue(jitter(poll)));
     }

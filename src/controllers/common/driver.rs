@@ -32,6 +32,8 @@ pub trait StatusHeader {
     fn last_handled_reconcile_at(&self) -> Option<&str>;
     /// The last successful read of the portal (RFC 3339).
     fn last_sync(&self) -> Option<&str>;
+    /// Sets (or clears) the time of the last successful read.
+    fn set_last_sync(&mut self, at: Option<String>);
 }
 
 /// Implements [`StatusHeader`] for a status type from its field names.
@@ -55,6 +57,9 @@ macro_rules! status_header {
             }
             fn last_sync(&self) -> Option<&str> {
                 self.$last_sync.as_deref()
+            }
+            fn set_last_sync(&mut self, at: Option<String>) {
+                self.$last_sync = at;
             }
         }
     };

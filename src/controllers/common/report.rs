@@ -2,6 +2,7 @@
 //! Events through the one shared recorder.
 
 use super::FIELD_MANAGER;
+use super::driver::StatusHeader;
 use super::error::ReconcileError;
 use super::events::{Event, EventType, Recorder};
 use kube::api::{Patch, PatchParams};
@@ -9,6 +10,7 @@ use kube::{Api, Resource, ResourceExt};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Mutex;
+use std::time::Duration;
 
 /// Bound of [`WrittenVersions`], well above the objects one operator manages.
 pub const MAX_WRITTEN_VERSIONS: usize = 100_000;
@@ -98,6 +100,40 @@ where
         .await?;
     written.record(stored.uid(), stored.resource_version());
     Ok(())
+}
+
+/// Whether `next` would change no more than the time of the last sync of `previous`, and that time
+/// is younger than `heartbeat`: the write is then skipped. A poll that finds nothing new costs no
+/// API write (and no watch event for every client of the API server), while the time of the last
+/// sync still moves at least every `heartbeat`.
+pub fn only_heartbeat<S>(
+    previous: &S,
+    next: &S,
+    heartbeat: Duration,
+    now: chrono::DateTime<chrono::Utc>,
+) -> bool
+where
+    S: StatusHeader + Serialize + Clone,
+{
+    let Some(last) = previous
+        .last_sync()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+    else {
+        return false;
+    };
+    let age = now.signed_duration_since(last);
+    if age < chrono::TimeDelta::zero() || age.to_std().map_or(true, |age| age >= heartbeat) {
+        return false;
+    }
+    let without_sync = |s: &S| {
+        let mut s = s.clone();
+        s.set_last_sync(None);
+        serde_json::to_value(s).ok()
+    };
+    match (without_sync(previous), without_sync(next)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// The object's status as stored (`None` once the object is gone). A reconcile triggered by a
@@ -211,5 +247,61 @@ mod tests {
         written.record(Some("live".into()), None);
         assert!(!written.is_current(&user("live", "2")), "dropped once found gone");
         assert_eq!(written.len(), 99);
+    }
+}
+
+#[cfg(test)]
+mod heartbeat_tests {
+    use super::only_heartbeat;
+    use crate::api::budget_alert::BudgetAlertStatus;
+    use std::time::Duration;
+
+    fn status(actual: &str, evaluated: &str) -> BudgetAlertStatus {
+        BudgetAlertStatus {
+            actual: Some(actual.into()),
+            last_evaluation_time: Some(evaluated.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_poll_that_moves_only_the_sync_time_is_skipped_until_the_heartbeat() {
+        let now = chrono::DateTime::parse_from_rfc3339("2026-11-30T12:10:00Z")
+            .expect("time")
+            .to_utc();
+        let previous = status("10.00", "2026-11-30T12:00:00Z");
+        let next = status("10.00", "2026-11-30T12:10:00Z");
+        let half_hour = Duration::from_secs(1800);
+        assert!(only_heartbeat(&previous, &next, half_hour, now));
+        // The last write is as old as the heartbeat: written again.
+        assert!(!only_heartbeat(&previous, &next, Duration::from_secs(600), now));
+        // 0 writes every poll.
+        assert!(!only_heartbeat(&previous, &next, Duration::ZERO, now));
+        // Anything else changed: written.
+        assert!(!only_heartbeat(
+            &previous,
+            &status("10.01", "2026-11-30T12:10:00Z"),
+            half_hour,
+            now
+        ));
+        // Never written, unreadable or future time: written.
+        assert!(!only_heartbeat(
+            &BudgetAlertStatus::default(),
+            &next,
+            half_hour,
+            now
+        ));
+        assert!(!only_heartbeat(
+            &status("10.00", "yesterday"),
+            &next,
+            half_hour,
+            now
+        ));
+        assert!(!only_heartbeat(
+            &status("10.00", "2026-11-30T13:00:00Z"),
+            &next,
+            half_hour,
+            now
+        ));
     }
 }

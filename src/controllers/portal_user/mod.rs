@@ -12,7 +12,7 @@ use super::common::annotations;
 use super::common::conditions::{self};
 use super::common::driver::{ConditionedStatus, Reconciled, jitter, not_due, opening};
 use super::common::health;
-use super::common::report::{apply_status, event, stored_status};
+use super::common::report::{apply_status, event, only_heartbeat, stored_status};
 use super::common::{Category, ReconcileError, finalizer, timestamp};
 use super::context::Context;
 use super::key_index::email_key;
@@ -193,7 +193,9 @@ async fn run(obj: Arc<PortalUser>, ctx: Arc<Context>) -> Result<Action, Reconcil
     );
     conditions::on(c, generation, now).set("Ready", Some(true), "Reconciled", &ready);
     health::set(c, generation, now, &health::user(status.state));
-    apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
+    if !only_heartbeat(&previous, &status, ctx.config.controllers.status_heartbeat, now) {
+        apply_status(&ctx.written, &api, obj.as_ref(), &status).await?;
+    }
     Ok(Action::requeue(jitter(poll)))
 }
 

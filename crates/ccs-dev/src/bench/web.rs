@@ -153,6 +153,7 @@ async fn run(args: WebBenchArgs) -> anyhow::Result<()> {
         portal_rate: 1000,
         portal_concurrency: 32,
         deadline: Duration::from_secs(600),
+        status_heartbeat: None,
     };
     std::fs::write(dir.join("config.yaml"), operator_config(&stage, &sim.base_url()))?;
     let counts = objects::create(&client, &sim, &stage).await?;

@@ -60,6 +60,10 @@ pub struct BenchArgs {
     /// How long the operator may take to make every object Ready.
     #[arg(long, default_value = "30m", value_parser = humantime::parse_duration)]
     pub deadline: Duration,
+    /// `controllers.statusHeartbeat` of the operator (its default when not given): `0s` writes
+    /// every PortalUser's and BudgetAlert's status on every poll.
+    #[arg(long, value_parser = humantime::parse_duration)]
+    pub status_heartbeat: Option<Duration>,
 }
 
 /// Runs the benchmark and prints its table.
@@ -133,11 +137,14 @@ pub(crate) fn operator_config(args: &BenchArgs, portal: &str) -> String {
         args.concurrency,
         humantime::format_duration(args.poll_interval)
     );
+    let heartbeat = args.status_heartbeat.map_or(String::new(), |h| {
+        format!("  statusHeartbeat: {}\n", humantime::format_duration(h))
+    });
     format!(
         "portal:\n  endpoint: {portal}\n  allowedEndpoints: [{{url: {portal}, allowInsecure: true}}]\n  \
          rateLimit: {{requestsPerSecond: {rate}, burst: {rate}}}\n  maxConcurrentCalls: {}\n\
          controllers:\n  cloudContract: {controller}\n  portalUser: {controller}\n  \
-         budgetAlert: {controller}\n  serviceOrder: {controller}\n\
+         budgetAlert: {controller}\n  serviceOrder: {controller}\n{heartbeat}\
          server: {{listen: \"127.0.0.1:0\"}}\nleaderElection: {{enabled: false}}\nlog: {{level: warn}}\n",
         args.portal_concurrency,
         rate = args.portal_rate,
