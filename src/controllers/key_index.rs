@@ -150,10 +150,18 @@ impl<K: Resource<DynamicType = ()>> ScopedIndexes<K> {
 /// while the watch was down (no delete event) does not stay behind.
 pub struct Changes<K: Resource<DynamicType = ()>> {
     hash: fn(&K) -> u64,
-    /// uid -> hash last passed on.
-    seen: HashMap<String, u64>,
+    /// uid (hashed: 16 bytes per object) -> hash last passed on.
+    seen: HashMap<u64, u64>,
     /// uids listed by the relist in progress, if any.
-    relisted: Option<HashSet<String>>,
+    relisted: Option<HashSet<u64>>,
+}
+
+/// A 64-bit hash of an object's uid (SipHash with fixed keys: stable within the process).
+fn uid_hash<K: Resource>(obj: &K) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    obj.meta().uid.hash(&mut h);
+    h.finish()
 }
 
 impl<K: Resource<DynamicType = ()>> Changes<K> {
@@ -168,7 +176,7 @@ impl<K: Resource<DynamicType = ()>> Changes<K> {
 
     /// The object of `event` if it is new, changed (per the hash) or deleted.
     pub fn changed(&mut self, event: Event<K>) -> Option<K> {
-        let uid = |obj: &K| obj.meta().uid.clone().unwrap_or_default();
+        let uid = uid_hash::<K>;
         match event {
             Event::Init => {
                 self.relisted = Some(HashSet::new());
@@ -183,7 +191,7 @@ impl<K: Resource<DynamicType = ()>> Changes<K> {
             Event::InitApply(obj) | Event::Apply(obj) => {
                 let uid = uid(&obj);
                 if let Some(listed) = self.relisted.as_mut() {
-                    listed.insert(uid.clone());
+                    listed.insert(uid);
                 }
                 let hash = (self.hash)(&obj);
                 (self.seen.insert(uid, hash) != Some(hash)).then_some(obj)

@@ -7,7 +7,7 @@ use crate::api::{BillingExport, BudgetAlert, CloudContract, ConsoleAccess, Porta
 use crate::controllers::common::driver::{ConditionedStatus, Reconciled, on_error, reconcile};
 use crate::controllers::context::Context;
 use crate::controllers::key_index::{Changes, KeyIndex, email_key};
-use futures::{FutureExt, StreamExt};
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Secret;
 use kube::core::PartialObjectMeta;
 use kube::runtime::controller::{Config as ControllerConfig, Controller};
@@ -19,7 +19,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// Reconciles are triggered by spec, annotation and deletion changes, not by our status writes.
-fn trigger_hash<K: Resource>(obj: &K) -> Option<u64> {
+fn trigger_hash<K: Resource<DynamicType = ()>>(obj: &K) -> u64 {
     let mut h = std::collections::hash_map::DefaultHasher::new();
     obj.meta().generation.hash(&mut h);
     obj.meta().annotations.hash(&mut h);
@@ -28,7 +28,7 @@ fn trigger_hash<K: Resource>(obj: &K) -> Option<u64> {
         .as_ref()
         .map(|t| t.0.to_string())
         .hash(&mut h);
-    Some(h.finish())
+    h.finish()
 }
 
 fn api<K>(client: &kube::Client, namespace: &Option<String>) -> Api<K>
@@ -50,6 +50,15 @@ fn slim<K: Resource>(obj: &mut K) {
     }
 }
 
+/// Past the predicate filter, an object only becomes a reconcile request, found again in the cache
+/// by namespace and name: its uid and resourceVersion would be kept in the request, once per
+/// pending poll of every object, for nothing.
+fn name_only<K: Resource>(mut obj: K) -> K {
+    obj.meta_mut().uid = None;
+    obj.meta_mut().resource_version = None;
+    obj
+}
+
 /// A controller whose cache is shared through the context, and whose triggers skip status writes.
 /// `on_event` sees every watch event before the cache does (for secondary indexes).
 fn controller<K>(
@@ -67,6 +76,8 @@ where
         + 'static,
 {
     let (reader, writer) = reflector::store();
+    // kube's predicate_filter would keep each object's name, namespace and uid; this keeps 16 bytes.
+    let mut changes = Changes::new(trigger_hash::<K>);
     let stream = watcher(api, watcher::Config::default())
         .default_backoff()
         .modify(slim)
@@ -76,8 +87,19 @@ where
             }
         })
         .reflect(writer)
-        .applied_objects()
-        .predicate_filter(trigger_hash, Default::default());
+        .filter_map(move |event| {
+            // Only new and changed objects become requests; a deletion needs none (the finalizer
+            // work ran on the update that set deletionTimestamp), but is forgotten by the filter.
+            let passed = match event {
+                Ok(event) => {
+                    let deleted = matches!(event, watcher::Event::Delete(_));
+                    changes.changed(event).filter(|_| !deleted).map(Ok)
+                }
+                Err(e) => Some(Err(e)),
+            };
+            futures::future::ready(passed)
+        })
+        .map_ok(name_only);
     let controller = Controller::for_stream(stream, reader.clone())
         .with_config(ControllerConfig::default().concurrency(concurrency));
     (controller, reader)
