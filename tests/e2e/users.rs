@@ -305,11 +305,17 @@ async fn versions_across_polls(heartbeat: &str) -> (String, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn polls_that_find_nothing_new_write_no_status_until_the_heartbeat() {
     let (before, after) = versions_across_polls("1h").await;
-    assert_eq!(before, after, "three polls that found nothing new wrote the status");
+    assert_eq!(
+        before, after,
+        "three polls that found nothing new wrote the status"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_zero_heartbeat_writes_the_status_on_every_poll() {
     let (before, after) = versions_across_polls("0s").await;
-    assert_ne!(before, after, "with statusHeartbeat 0s every poll writes the time of the sync");
+    assert_ne!(
+        before, after,
+        "with statusHeartbeat 0s every poll writes the time of the sync"
+    );
 }
