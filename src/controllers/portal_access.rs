@@ -12,7 +12,7 @@ use crate::api::common::{KEY_API_KEY, KEY_CLIENT_ID, KEY_CLIENT_SECRET, LABEL_CR
 use crate::config::OperatorConfig;
 use crate::portal::{
     CatalogItem, ContractUser, CustomerSpace, Dashboard, EndpointPolicy, PortalError, PortalShared,
-    ReqwestPortal, ServiceRequest,
+    RequestState, ReqwestPortal, ServiceRequest,
 };
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
@@ -39,7 +39,36 @@ pub struct CachedReads {
     /// The contract's catalog.
     pub catalog: Option<Cached<Vec<CatalogItem>>>,
     /// The contract's requests.
-    pub requests: Option<Cached<Vec<ServiceRequest>>>,
+    pub requests: Option<Cached<Vec<RequestSummary>>>,
+}
+
+/// What the status and the status page use of a portal request. The cache holds this, not the
+/// request: a contract's list, with each request's parameters and history, would cost about a
+/// kilobyte per request for as long as it is cached.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequestSummary {
+    /// Request id.
+    pub id: String,
+    /// Catalog item.
+    pub catalog_item: String,
+    /// Quantity.
+    pub quantity: u32,
+    /// State.
+    pub state: RequestState,
+    /// When it was submitted.
+    pub submitted_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<ServiceRequest> for RequestSummary {
+    fn from(r: ServiceRequest) -> Self {
+        Self {
+            id: r.id,
+            catalog_item: r.catalog_item,
+            quantity: r.quantity,
+            state: r.state,
+            submitted_at: r.submitted_at,
+        }
+    }
 }
 
 /// A client and the Secret version it was built from.
@@ -71,7 +100,7 @@ pub struct PortalAccess {
     pub catalogs: SharedRead<Vec<CatalogItem>>,
     /// The requests of each contract (ServiceOrders' and those made in the portal), read by the
     /// CloudContract controller once per poll interval (see [`cache_key`]).
-    pub requests: SharedRead<Vec<ServiceRequest>>,
+    pub requests: SharedRead<Vec<RequestSummary>>,
     /// Contract ids claimed by proof (see [`Claims`]).
     pub claims: Claims,
     /// `ccs_portal_cache_entries{cache}`: entries per cache (a debug metric).

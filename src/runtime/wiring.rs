@@ -50,7 +50,7 @@ fn slim<K: Resource>(obj: &mut K) {
     }
 }
 
-/// Past the predicate filter, an object only becomes a reconcile request, found again in the cache
+/// Past the change filter, an object only becomes a reconcile request, found again in the cache
 /// by namespace and name: its uid and resourceVersion would be kept in the request, once per
 /// pending poll of every object, for nothing.
 fn name_only<K: Resource>(mut obj: K) -> K {

@@ -13,7 +13,7 @@ use super::common::health;
 use super::common::report::{apply_status, event, stored_status};
 use super::common::{Category, ReconcileError};
 use super::context::Context;
-use super::portal_access::portal_error;
+use super::portal_access::{RequestSummary, portal_error};
 use crate::api::cloud_contract::{CloudContract, CloudContractStatus};
 use crate::config::ControllersConfig;
 use crate::email::EmailError;
@@ -257,7 +257,10 @@ async fn open_requests(
     match ctx
         .portal
         .requests
-        .get(&key, poll, || client.list_requests(contract_id))
+        .get(&key, poll, || async {
+            let requests = client.list_requests(contract_id).await;
+            requests.map(|all| all.into_iter().map(RequestSummary::from).collect())
+        })
         .await
     {
         Ok(requests) => Some(plan::open_requests(&requests)),

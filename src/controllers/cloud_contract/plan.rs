@@ -11,7 +11,7 @@ use crate::controllers::common::{bounded, count, id_key};
 use crate::portal::{Dashboard, Incident, IncidentState};
 
 /// Counts the open requests of a contract by state (`status.requests`).
-pub fn open_requests(requests: &[crate::portal::ServiceRequest]) -> OpenRequests {
+pub fn open_requests(requests: &[crate::controllers::portal_access::RequestSummary]) -> OpenRequests {
     use crate::portal::RequestState as S;
     let mut open = OpenRequests::default();
     for r in requests.iter().filter(|r| !r.state.is_final()) {

@@ -283,6 +283,7 @@ fn open_requests_count_every_request_not_final_by_state() {
     ]
     .into_iter()
     .map(request)
+    .map(crate::controllers::portal_access::RequestSummary::from)
     .collect();
     assert_eq!(
         open_requests(&all),
