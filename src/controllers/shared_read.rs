@@ -14,7 +14,29 @@ pub struct Cached<T> {
     pub fetched_at: Instant,
 }
 
-type Slot<T> = Arc<tokio::sync::Mutex<Option<Cached<T>>>>;
+/// One key's entry: the read in flight (single-flight) apart from the value, so that the value
+/// stays readable while it is being refreshed.
+struct SlotState<T> {
+    flight: tokio::sync::Mutex<()>,
+    value: Mutex<Option<Cached<T>>>,
+}
+
+impl<T> Default for SlotState<T> {
+    fn default() -> Self {
+        Self {
+            flight: tokio::sync::Mutex::new(()),
+            value: Mutex::new(None),
+        }
+    }
+}
+
+impl<T> SlotState<T> {
+    fn value(&self) -> std::sync::MutexGuard<'_, Option<Cached<T>>> {
+        self.value.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+type Slot<T> = Arc<SlotState<T>>;
 
 /// A shared read serves a contract's objects for this many poll intervals. Each object comes back
 /// after 0.9 to 1.1 intervals (jitter), and their rounds drift apart; a cache that outlives the
@@ -87,15 +109,16 @@ impl<T: Clone> SharedRead<T> {
     {
         let max_age = max_age.min(self.max_age);
         let slot = self.slot(key);
-        let mut guard = slot.lock().await;
-        if let Some(cached) = guard.as_ref().filter(|c| c.fetched_at.elapsed() < max_age) {
-            return Ok(cached.clone());
+        let _flight = slot.flight.lock().await;
+        let current = slot.value().clone();
+        if let Some(cached) = current.filter(|c| c.fetched_at.elapsed() < max_age) {
+            return Ok(cached);
         }
         let cached = Cached {
             value: Arc::new(fetch().await?),
             fetched_at: Instant::now(),
         };
-        *guard = Some(cached.clone());
+        *slot.value() = Some(cached.clone());
         Ok(cached)
     }
 
@@ -103,8 +126,8 @@ impl<T: Clone> SharedRead<T> {
     /// contract sees it without another read.
     pub async fn update(&self, key: &str, change: impl FnOnce(&mut T)) {
         let slot = self.slot(key);
-        let mut guard = slot.lock().await;
-        if let Some(cached) = guard.as_mut() {
+        let _flight = slot.flight.lock().await;
+        if let Some(cached) = slot.value().as_mut() {
             // In place unless a reader still holds this version (then that reader keeps it): a
             // copy per write made adding N users to a contract cost N^2.
             change(Arc::make_mut(&mut cached.value));
@@ -133,7 +156,8 @@ impl<T: Clone> SharedRead<T> {
     }
 
     /// The newest cached value among the keys that match, whatever its age, without reading
-    /// (the status page shows it with its age). A read in flight is skipped: its slot is locked.
+    /// (the status page shows it with its age). While a key is being read again, its previous
+    /// value is returned.
     pub fn peek(&self, matches: impl Fn(&str) -> bool) -> Option<Cached<T>> {
         let slots: Vec<Slot<T>> = self
             .locked()
@@ -143,7 +167,7 @@ impl<T: Clone> SharedRead<T> {
             .collect();
         slots
             .iter()
-            .filter_map(|slot| slot.try_lock().ok().and_then(|guard| guard.clone()))
+            .filter_map(|slot| slot.value().clone())
             .max_by_key(|cached| cached.fetched_at)
     }
 
@@ -200,5 +224,35 @@ mod tests {
                 .await
                 .is_err()
         );
+    }
+
+    #[tokio::test]
+    async fn a_refresh_in_flight_leaves_the_previous_value_visible() {
+        let cache: Arc<SharedRead<Vec<u32>>> = Arc::default();
+        let first = cache.get("k", Duration::from_secs(60), || async { Ok::<_, ()>(vec![1]) });
+        assert_eq!(*first.await.expect("read"), vec![1]);
+        let (started_tx, started) = tokio::sync::oneshot::channel();
+        let (release, release_rx) = tokio::sync::oneshot::channel::<()>();
+        let refresh = tokio::spawn({
+            let cache = cache.clone();
+            async move {
+                // Age 0: always read again.
+                cache
+                    .get("k", Duration::ZERO, || async move {
+                        let _ = started_tx.send(());
+                        let _ = release_rx.await;
+                        Ok::<_, ()>(vec![2])
+                    })
+                    .await
+            }
+        });
+        started.await.expect("the refresh started");
+        let during = cache
+            .peek(|k| k == "k")
+            .expect("the previous value while refreshing");
+        assert_eq!(*during.value, vec![1]);
+        let _ = release.send(());
+        assert_eq!(*refresh.await.expect("joined").expect("read"), vec![2]);
+        assert_eq!(*cache.peek(|k| k == "k").expect("peeked").value, vec![2]);
     }
 }
