@@ -113,7 +113,7 @@ pub fn only_heartbeat<S>(
     now: chrono::DateTime<chrono::Utc>,
 ) -> bool
 where
-    S: StatusHeader + Serialize + Clone,
+    S: StatusHeader + Clone + PartialEq,
 {
     let Some(last) = previous
         .last_sync()
@@ -121,19 +121,17 @@ where
     else {
         return false;
     };
-    let age = now.signed_duration_since(last);
-    if age < chrono::TimeDelta::zero() || age.to_std().map_or(true, |age| age >= heartbeat) {
+    // A negative age (a time in the future) does not convert: written.
+    let young = now
+        .signed_duration_since(last)
+        .to_std()
+        .is_ok_and(|age| age < heartbeat);
+    if !young {
         return false;
     }
-    let without_sync = |s: &S| {
-        let mut s = s.clone();
-        s.set_last_sync(None);
-        serde_json::to_value(s).ok()
-    };
-    match (without_sync(previous), without_sync(next)) {
-        (Some(a), Some(b)) => a == b,
-        _ => false,
-    }
+    let mut aligned = next.clone();
+    aligned.set_last_sync(previous.last_sync().map(str::to_owned));
+    aligned == *previous
 }
 
 /// The object's status as stored (`None` once the object is gone). A reconcile triggered by a
