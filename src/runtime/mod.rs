@@ -101,12 +101,16 @@ async fn preflight(client: &kube::Client, namespaces: &[String]) -> anyhow::Resu
     } else {
         namespaces.iter().map(|n| Some(n.as_str())).collect()
     };
-    for scope in scopes {
-        check::<CloudContract>(client, scope).await?;
-        check::<PortalUser>(client, scope).await?;
-        check::<BudgetAlert>(client, scope).await?;
-        check::<ServiceOrder>(client, scope).await?;
-    }
+    // All at once: the operator's start waits for the slowest, not for the sum.
+    futures::future::try_join_all(scopes.into_iter().map(|scope| async move {
+        tokio::try_join!(
+            check::<CloudContract>(client, scope),
+            check::<PortalUser>(client, scope),
+            check::<BudgetAlert>(client, scope),
+            check::<ServiceOrder>(client, scope),
+        )
+    }))
+    .await?;
     Ok(())
 }
 

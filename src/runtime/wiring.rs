@@ -44,9 +44,15 @@ where
 /// Drops what the operator never reads from cached objects: managed fields and kubectl's
 /// last-applied copy of the whole object (most of an object's size).
 fn slim<K: Resource>(obj: &mut K) {
-    obj.meta_mut().managed_fields = None;
-    if let Some(annotations) = obj.meta_mut().annotations.as_mut() {
+    let meta = obj.meta_mut();
+    meta.managed_fields = None;
+    if let Some(annotations) = meta.annotations.as_mut() {
         annotations.remove("kubectl.kubernetes.io/last-applied-configuration");
+        // An empty map still holds its first node (544 bytes): objects applied with kubectl and
+        // no annotation of their own would keep one each.
+        if annotations.is_empty() {
+            meta.annotations = None;
+        }
     }
 }
 
@@ -318,7 +324,7 @@ where
 
 #[cfg(test)]
 mod tests {
-    use super::readiness_hash;
+    use super::{readiness_hash, slim};
     use crate::api::CloudContract;
     use serde_json::json;
 
@@ -342,5 +348,43 @@ mod tests {
             readiness_hash(&contract(1, "False", "2026-11-25T10:00:00Z"))
         );
         assert_ne!(base, readiness_hash(&contract(2, "True", "2026-11-25T10:00:00Z")));
+    }
+
+    #[test]
+    fn the_cache_drops_managed_fields_and_the_last_applied_copy() {
+        let mut applied = contract(1, "True", "2026-11-25T10:00:00Z");
+        applied.metadata.managed_fields = Some(vec![Default::default()]);
+        applied.metadata.annotations = Some(
+            [(
+                "kubectl.kubernetes.io/last-applied-configuration".to_string(),
+                "{}".to_string(),
+            )]
+            .into(),
+        );
+        slim(&mut applied);
+        assert_eq!(
+            (applied.metadata.managed_fields, applied.metadata.annotations),
+            (None, None)
+        );
+
+        let mut annotated = contract(1, "True", "2026-11-25T10:00:00Z");
+        annotated.metadata.annotations = Some(
+            [
+                (
+                    "kubectl.kubernetes.io/last-applied-configuration".to_string(),
+                    "{}".to_string(),
+                ),
+                ("customerspace.io/paused".to_string(), "true".to_string()),
+            ]
+            .into(),
+        );
+        slim(&mut annotated);
+        let kept: Vec<_> = annotated
+            .metadata
+            .annotations
+            .unwrap_or_default()
+            .into_keys()
+            .collect();
+        assert_eq!(kept, ["customerspace.io/paused"]);
     }
 }

@@ -8,6 +8,7 @@ pub mod cloud_contract;
 pub mod common;
 pub mod console_access;
 pub mod crdgen;
+pub mod parameters;
 pub mod portal_user;
 pub mod service_order;
 

@@ -1,10 +1,10 @@
 //! `ServiceOrder`: one catalog order, submitted exactly once and followed to completion.
 
 use super::common::{Conditions, EMAIL_PATTERN, MAX_PORTAL_LONG_TEXT, MAX_PORTAL_TEXT, OBJECT_NAME_PATTERN};
+pub use super::parameters::Parameters;
 use kube::{CustomResource, KubeSchema};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 
 /// An order of one catalog item on a contract. The whole spec is immutable.
 #[derive(CustomResource, KubeSchema, Serialize, Deserialize, Clone, Debug, PartialEq)]
@@ -65,10 +65,10 @@ pub struct ServiceOrderSpec {
     pub quantity: i32,
     /// Parameters of the catalog item (at most 50; names up to 128 characters, values up to
     /// 1024), checked against the catalog before submission.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "Parameters::is_empty")]
     #[schemars(extend("maxProperties" = 50), inner(length(max = 1024)))]
     #[x_kube(validation = Rule::new("self.all(k, size(k) <= 128)").message("parameter names are at most 128 characters"))]
-    pub parameters: BTreeMap<String, String>,
+    pub parameters: Parameters,
     /// Email addresses told when the order completes or is rejected (at most 20).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schemars(length(max = 20), inner(length(max = 254), pattern(EMAIL_PATTERN)), extend("x-kubernetes-list-type" = "set"))]

@@ -80,10 +80,12 @@ async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, Recon
     let client = ctx.portal.client_for(&ctx.client, &obj).await?;
     let endpoint = ctx.portal.endpoint_of(&obj);
     let contract_id = &obj.spec.contract_id;
-    let snapshot = ctx
-        .portal
-        .snapshot(client.as_ref(), &endpoint, contract_id, poll)
-        .await
+    // The open requests are read alongside the dashboard: one portal latency for both.
+    let (snapshot, requests) = tokio::join!(
+        ctx.portal.snapshot(client.as_ref(), &endpoint, contract_id, poll),
+        open_requests(&ctx, client.as_ref(), contract_id, poll)
+    );
+    let snapshot = snapshot
         .inspect_err(|e| {
             if matches!(
                 e.category,
@@ -113,7 +115,7 @@ async fn run(obj: Arc<CloudContract>, ctx: Arc<Context>) -> Result<Action, Recon
     // Plan.
     let plan = plan::plan(&obj.spec, &previous, &snapshot.dashboard);
     let mut status = plan.observed.clone();
-    status.requests = open_requests(&ctx, client.as_ref(), contract_id, poll).await;
+    status.requests = requests;
     if ctx.config.web.listen.is_some() {
         warm_catalog(&ctx, client.as_ref(), contract_id, poll).await;
     }

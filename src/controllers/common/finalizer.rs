@@ -13,7 +13,8 @@ pub fn has<K: Resource>(obj: &K) -> bool {
     obj.finalizers().iter().any(|f| f == FINALIZER)
 }
 
-async fn set_finalizers<K>(api: &Api<K>, obj: &K, next: Vec<String>) -> Result<(), ReconcileError>
+/// Writes the finalizer list; the object as stored after the write, `None` once it is gone.
+async fn set_finalizers<K>(api: &Api<K>, obj: &K, next: Vec<String>) -> Result<Option<K>, ReconcileError>
 where
     K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
 {
@@ -36,9 +37,9 @@ where
         )
         .await
     {
-        Ok(_) => Ok(()),
+        Ok(stored) => Ok(Some(stored)),
         // Already gone: nothing left to hold.
-        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(None),
         Err(e) => Err(e.into()),
     }
 }
@@ -51,6 +52,15 @@ where
     if has(obj) {
         return Ok(());
     }
+    added(api, obj).await.map(drop)
+}
+
+/// Adds our finalizer, which must not be present yet. The answer to the write is the object as
+/// stored: its status is current, and spares the caller a read (`None` once the object is gone).
+pub async fn added<K>(api: &Api<K>, obj: &K) -> Result<Option<K>, ReconcileError>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+{
     let mut next = obj.finalizers().to_vec();
     next.push(FINALIZER.to_string());
     set_finalizers(api, obj, next).await
@@ -70,5 +80,5 @@ where
         .filter(|f| *f != FINALIZER)
         .cloned()
         .collect();
-    set_finalizers(api, obj, next).await
+    set_finalizers(api, obj, next).await.map(drop)
 }

@@ -130,15 +130,16 @@ async fn run(obj: Arc<PortalUser>, ctx: Arc<Context>) -> Result<Action, Reconcil
     let now = ctx.now();
     let writes = obj.spec.management_policy != UserManagementPolicy::ObserveOnly;
     // As stored, not as cached: an older status would misreport `adopted` and be applied over
-    // the newer one. Meanwhile the finalizer is added: held before the first portal write, it lets
-    // a deletion always clean up.
-    let (previous, ()) = tokio::try_join!(stored_status(&ctx.written, &api, obj.as_ref()), async {
-        if writes {
-            finalizer::ensure(&api, obj.as_ref()).await
-        } else {
-            Ok(())
-        }
-    })?;
+    // the newer one. A new object first gets the finalizer (held before the first portal write,
+    // it lets a deletion always clean up), whose write answers with the stored status: one API
+    // request instead of a read and a write.
+    let previous = if writes && !finalizer::has(obj.as_ref()) {
+        finalizer::added(&api, obj.as_ref())
+            .await?
+            .map(|stored| stored.status.unwrap_or_default())
+    } else {
+        stored_status(&ctx.written, &api, obj.as_ref()).await?
+    };
     let Some(previous) = previous else {
         return Ok(Action::await_change());
     };

@@ -24,7 +24,7 @@ pub fn new_request(spec: &ServiceOrderSpec, reference: &str) -> NewRequest {
         request_type: RequestType::Order,
         catalog_item: spec.catalog_item.clone(),
         quantity: u32::try_from(spec.quantity).unwrap_or(1),
-        parameters: spec.parameters.clone(),
+        parameters: spec.parameters.to_map(),
     }
 }
 

@@ -1,7 +1,6 @@
 use super::*;
 use crate::portal::CatalogParameter;
 use serde_json::json;
-use std::collections::BTreeMap;
 
 fn catalog() -> Vec<CatalogItem> {
     let param = |key: &str, required: bool, allowed: &[&str]| CatalogParameter {
@@ -41,7 +40,7 @@ fn spec(item: &str, params: &[(&str, &str)]) -> ServiceOrderSpec {
         parameters: params
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect::<BTreeMap<_, _>>(),
+            .collect(),
         notify: vec!["ops@acme.example".into()],
         cancel_on_delete: false,
     }
