@@ -63,9 +63,13 @@ fn smtp_password(config: &OperatorConfig) -> anyhow::Result<Option<String>> {
     }
 }
 
+/// Watched namespaces checked at once by the preflight.
+const PREFLIGHT_SCOPES_AT_ONCE: usize = 8;
+
 /// Fails fast, naming the fix, when a CRD is missing or the operator may not list a kind.
 async fn preflight(client: &kube::Client, namespaces: &[String]) -> anyhow::Result<()> {
     use crate::api::{BudgetAlert, CloudContract, PortalUser, ServiceOrder};
+    use futures::{StreamExt, TryStreamExt};
     use kube::api::{Api, ListParams};
     async fn check<K>(client: &kube::Client, namespace: Option<&str>) -> anyhow::Result<()>
     where
@@ -101,16 +105,22 @@ async fn preflight(client: &kube::Client, namespaces: &[String]) -> anyhow::Resu
     } else {
         namespaces.iter().map(|n| Some(n.as_str())).collect()
     };
-    // All at once: the operator's start waits for the slowest, not for the sum.
-    futures::future::try_join_all(scopes.into_iter().map(|scope| async move {
-        tokio::try_join!(
-            check::<CloudContract>(client, scope),
-            check::<PortalUser>(client, scope),
-            check::<BudgetAlert>(client, scope),
-            check::<ServiceOrder>(client, scope),
-        )
-    }))
-    .await?;
+    // The kinds of a scope at once, and a few scopes at once: the start waits for the slowest
+    // list, not for their sum. The error reported is still the first in this order, whichever
+    // answer came first (without any CRD: cloudcontracts).
+    futures::stream::iter(scopes)
+        .map(|scope| async move {
+            let (contracts, users, budgets, orders) = tokio::join!(
+                check::<CloudContract>(client, scope),
+                check::<PortalUser>(client, scope),
+                check::<BudgetAlert>(client, scope),
+                check::<ServiceOrder>(client, scope),
+            );
+            contracts.and(users).and(budgets).and(orders)
+        })
+        .buffered(PREFLIGHT_SCOPES_AT_ONCE)
+        .try_collect::<Vec<()>>()
+        .await?;
     Ok(())
 }
 
