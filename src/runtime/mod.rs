@@ -69,7 +69,6 @@ const PREFLIGHT_SCOPES_AT_ONCE: usize = 8;
 /// Fails fast, naming the fix, when a CRD is missing or the operator may not list a kind.
 async fn preflight(client: &kube::Client, namespaces: &[String]) -> anyhow::Result<()> {
     use crate::api::{BudgetAlert, CloudContract, PortalUser, ServiceOrder};
-    use futures::{StreamExt, TryStreamExt};
     use kube::api::{Api, ListParams};
     async fn check<K>(client: &kube::Client, namespace: Option<&str>) -> anyhow::Result<()>
     where
@@ -100,27 +99,32 @@ async fn preflight(client: &kube::Client, namespaces: &[String]) -> anyhow::Resu
             )),
         }
     }
-    let scopes: Vec<Option<&str>> = if namespaces.is_empty() {
+    /// The four kinds of one scope at once; the first error in this order, whichever answer came
+    /// first (without any CRD: cloudcontracts). Owned arguments: the future is spawned by callers.
+    async fn check_scope(client: kube::Client, namespace: Option<String>) -> anyhow::Result<()> {
+        let ns = namespace.as_deref();
+        let (contracts, users, budgets, orders) = tokio::join!(
+            check::<CloudContract>(&client, ns),
+            check::<PortalUser>(&client, ns),
+            check::<BudgetAlert>(&client, ns),
+            check::<ServiceOrder>(&client, ns),
+        );
+        contracts.and(users).and(budgets).and(orders)
+    }
+    let scopes: Vec<Option<String>> = if namespaces.is_empty() {
         vec![None]
     } else {
-        namespaces.iter().map(|n| Some(n.as_str())).collect()
+        namespaces.iter().cloned().map(Some).collect()
     };
-    // The kinds of a scope at once, and a few scopes at once: the start waits for the slowest
-    // list, not for their sum. The error reported is still the first in this order, whichever
-    // answer came first (without any CRD: cloudcontracts).
-    futures::stream::iter(scopes)
-        .map(|scope| async move {
-            let (contracts, users, budgets, orders) = tokio::join!(
-                check::<CloudContract>(client, scope),
-                check::<PortalUser>(client, scope),
-                check::<BudgetAlert>(client, scope),
-                check::<ServiceOrder>(client, scope),
-            );
-            contracts.and(users).and(budgets).and(orders)
-        })
-        .buffered(PREFLIGHT_SCOPES_AT_ONCE)
-        .try_collect::<Vec<()>>()
-        .await?;
+    // A few scopes at once: the start waits for the slowest list, not for their sum.
+    for batch in scopes.chunks(PREFLIGHT_SCOPES_AT_ONCE) {
+        let checks = batch
+            .iter()
+            .map(|scope| check_scope(client.clone(), scope.clone()));
+        for result in futures::future::join_all(checks).await {
+            result?;
+        }
+    }
     Ok(())
 }
 
