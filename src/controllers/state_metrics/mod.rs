@@ -59,20 +59,55 @@ pub fn renderer(stores: &Stores) -> crate::metrics::StateRenderer {
     std::sync::Arc::new(move |out| render(&sources, out))
 }
 
+/// Objects per kind and Ready status, for `ccs_resources`.
+type ReadyCounts = BTreeMap<(&'static str, &'static str), u64>;
+
+/// Contract ids by (namespace, CloudContract name): built per scrape from the live cache (nothing
+/// outlives a deleted object), so a lookup per budget or order is not a scan of every contract.
+type ContractIds<'a> = HashMap<(&'a str, &'a str), &'a str>;
+
+fn contract_id<'a>(ids: &ContractIds<'a>, ns: &str, name: &str) -> &'a str {
+    ids.get(&(ns, name)).copied().unwrap_or_default()
+}
+
 /// Appends every state family, in the text format, to `out`.
 pub fn render(stores: &StateSources, out: &mut String) {
-    let mut ready: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    let mut ready = ReadyCounts::new();
     let contracts = stores.contracts.all();
-    let budgets = stores.budgets.all();
-    let orders = stores.orders.all();
-    // Built per scrape from the live caches (nothing outlives a deleted object), so a lookup per
-    // budget or order is not a scan of every contract.
-    let ids: HashMap<(&str, &str), &str> = contracts
+    let ids: ContractIds = contracts
         .iter()
         .map(|c| (meta(&c.metadata), c.spec.contract_id.as_str()))
         .collect();
-    let contract_id_of = |ns: &str, name: &str| ids.get(&(ns, name)).copied().unwrap_or_default();
+    contract_families(&contracts, &mut ready, out);
+    budget_families(&stores.budgets.all(), &ids, &mut ready, out);
+    for u in stores.users.all() {
+        count_ready(&mut ready, "PortalUser", u.status.as_ref().map(|s| &s.conditions));
+    }
+    for c in stores.consoles.all() {
+        count_ready(
+            &mut ready,
+            "ConsoleAccess",
+            c.status.as_ref().map(|s| &s.conditions),
+        );
+    }
+    order_families(&stores.orders.all(), &ids, &mut ready, out);
+    let mut resources = Family::new(
+        "ccs_resources",
+        "Objects per kind and Ready status.",
+        &["kind", "ready"],
+    );
+    for ((kind, status), n) in ready {
+        resources.sample(&[kind, status], n as f64);
+    }
+    resources.write_to(out);
+}
 
+fn count_ready(ready: &mut ReadyCounts, kind: &'static str, conditions: Option<&Vec<Condition>>) {
+    *ready.entry((kind, ready_label(conditions))).or_default() += 1;
+}
+
+/// The `ccs_contract_*` families.
+fn contract_families(contracts: &[std::sync::Arc<CloudContract>], ready: &mut ReadyCounts, out: &mut String) {
     let mut consumption = Family::new(
         "ccs_contract_consumption",
         "Consumption to date in the current billing period, in the contract currency.",
@@ -98,11 +133,9 @@ pub fn render(stores: &StateSources, out: &mut String) {
         "Unix time of the last successful sync of the contract.",
         OBJECT,
     );
-    for c in &contracts {
+    for c in contracts {
         let status = c.status.as_ref();
-        *ready
-            .entry(("CloudContract", ready_label(status.map(|s| &s.conditions))))
-            .or_default() += 1;
+        count_ready(ready, "CloudContract", status.map(|s| &s.conditions));
         let Some(status) = status else { continue };
         let (ns, name) = meta(&c.metadata);
         let id = c.spec.contract_id.as_str();
@@ -141,8 +174,15 @@ pub fn render(stores: &StateSources, out: &mut String) {
     for family in [&consumption, &weather, &incidents, &requests, &last_sync] {
         family.write_to(out);
     }
-    drop((consumption, weather, incidents, requests, last_sync));
+}
 
+/// The `ccs_budget_*` families.
+fn budget_families(
+    budgets: &[std::sync::Arc<BudgetAlert>],
+    ids: &ContractIds,
+    ready: &mut ReadyCounts,
+    out: &mut String,
+) {
     let mut amount = Family::new(
         "ccs_budget_amount",
         "Budget per period, in the budget currency.",
@@ -173,13 +213,11 @@ pub fn render(stores: &StateSources, out: &mut String) {
         "1 when the threshold was crossed in the current period.",
         &["namespace", "name", "contract_id", "threshold"],
     );
-    for b in &budgets {
+    for b in budgets {
         let status = b.status.as_ref();
-        *ready
-            .entry(("BudgetAlert", ready_label(status.map(|s| &s.conditions))))
-            .or_default() += 1;
+        count_ready(ready, "BudgetAlert", status.map(|s| &s.conditions));
         let (ns, name) = meta(&b.metadata);
-        let id = contract_id_of(ns, &b.spec.contract);
+        let id = contract_id(ids, ns, &b.spec.contract);
         let labels = [ns, name, id];
         let Some(budget) = number(Some(&b.spec.amount)).filter(|a| *a > 0.0) else {
             continue;
@@ -219,25 +257,15 @@ pub fn render(stores: &StateSources, out: &mut String) {
     ] {
         family.write_to(out);
     }
-    drop((amount, spend, used, forecast_ratio, threshold_ratio, triggered));
+}
 
-    for u in stores.users.all() {
-        *ready
-            .entry((
-                "PortalUser",
-                ready_label(u.status.as_ref().map(|s| &s.conditions)),
-            ))
-            .or_default() += 1;
-    }
-    for c in stores.consoles.all() {
-        *ready
-            .entry((
-                "ConsoleAccess",
-                ready_label(c.status.as_ref().map(|s| &s.conditions)),
-            ))
-            .or_default() += 1;
-    }
-
+/// `ccs_orders` and `ccs_order_pending_since_timestamp_seconds`.
+fn order_families(
+    orders: &[std::sync::Arc<ServiceOrder>],
+    ids: &ContractIds,
+    ready: &mut ReadyCounts,
+    out: &mut String,
+) {
     // Every state is a series, 0 when no order is in it.
     let mut per_state: BTreeMap<&str, u64> = [
         "Pending",
@@ -255,11 +283,9 @@ pub fn render(stores: &StateSources, out: &mut String) {
         "Unix time an order not final yet was submitted.",
         OBJECT,
     );
-    for o in &orders {
+    for o in orders {
         let status = o.status.as_ref();
-        *ready
-            .entry(("ServiceOrder", ready_label(status.map(|s| &s.conditions))))
-            .or_default() += 1;
+        count_ready(ready, "ServiceOrder", status.map(|s| &s.conditions));
         let state = status.and_then(|s| s.state).unwrap_or(OrderState::Pending);
         *per_state.entry(order_state_label(state)).or_default() += 1;
         let final_state = matches!(
@@ -268,22 +294,14 @@ pub fn render(stores: &StateSources, out: &mut String) {
         );
         if let (false, Some(t)) = (final_state, epoch(status.and_then(|s| s.submitted_at.as_deref()))) {
             let (ns, name) = meta(&o.metadata);
-            pending_since.sample(&[ns, name, contract_id_of(ns, &o.spec.contract)], t);
+            pending_since.sample(&[ns, name, contract_id(ids, ns, &o.spec.contract)], t);
         }
     }
     let mut order_states = Family::new("ccs_orders", "ServiceOrders per state.", &["state"]);
     for (state, n) in per_state {
         order_states.sample(&[state], n as f64);
     }
-    let mut resources = Family::new(
-        "ccs_resources",
-        "Objects per kind and Ready status.",
-        &["kind", "ready"],
-    );
-    for ((kind, status), n) in ready {
-        resources.sample(&[kind, status], n as f64);
-    }
-    for family in [&pending_since, &order_states, &resources] {
+    for family in [&pending_since, &order_states] {
         family.write_to(out);
     }
 }
