@@ -329,8 +329,12 @@ async fn the_demo_with_prometheus_fires_and_resolves_the_charts_alerts_and_fills
         .await
         .expect("incident");
     let incident = opened["id"].as_str().expect("incident id").to_string();
-    // Portal failures for the error panels: a burst of 503s, retried and then failing reconciles.
-    let faults = json!([{"route": "*", "fault": {"type": "error", "status": 503}, "count": 12}]);
+    // Portal failures for the error panels: a burst of 503s on the contracts' dashboard, retried
+    // (5 attempts a call) and then failing reconciles. One route, and more 503s than several
+    // calls' attempts: spread over every route, a burst could be absorbed by calls that each
+    // met one 503 and succeeded on retry (a contract reads its dashboard and requests at once).
+    let faults = json!([{"route": "/customer-space/b2b/v1/contracts/{contractId}/dashboard",
+        "fault": {"type": "error", "status": 503}, "count": 25}]);
     let put = http
         .put(format!("{sim}/admin/faults"))
         .json(&faults)
