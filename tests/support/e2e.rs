@@ -35,12 +35,27 @@ pub struct Env {
     pub dir: tempfile::TempDir,
 }
 
-/// The simulator settings of the tests: the clock starts now, so data is fresh to the operator.
+/// The simulator settings of the tests: the clock starts now, so data is fresh to the operator
+/// (see [`start_time`]).
 pub fn sim_config() -> SimConfig {
     SimConfig {
-        start_time: chrono::Utc::now(),
+        start_time: start_time(chrono::Utc::now()),
         ..SimConfig::default()
     }
+}
+
+/// `now`, except in the first and last days of a month: the month's spend to date is then close
+/// to nothing, or an hour's advance crosses into the next period, and the budget tests would
+/// depend on the day they run (they failed on the 1st). Those days start on the 15th instead,
+/// ahead of the real clock: data from the future is fresh to the operator, never stale.
+pub fn start_time(now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    use chrono::{Datelike, Months};
+    let day = now.day();
+    if (8..=25).contains(&day) {
+        return now;
+    }
+    let month = if day < 8 { now } else { now + Months::new(1) };
+    month.with_day(15).unwrap_or(now)
 }
 
 impl Env {
@@ -455,4 +470,19 @@ fn fastrand_suffix() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as u64)
         .unwrap_or(0)
+}
+
+#[test]
+fn the_simulated_clock_starts_mid_month_and_never_behind_the_real_one() {
+    let at = |s: &str| s.parse::<chrono::DateTime<chrono::Utc>>().expect("instant");
+    for (now, start) in [
+        ("2026-11-20T08:00:00Z", "2026-11-20T08:00:00Z"),
+        ("2026-12-01T00:09:00Z", "2026-12-15T00:09:00Z"),
+        ("2026-11-30T22:55:00Z", "2026-12-15T22:55:00Z"),
+        ("2027-01-31T12:00:00Z", "2027-02-15T12:00:00Z"),
+        ("2026-12-28T12:00:00Z", "2027-01-15T12:00:00Z"),
+    ] {
+        assert_eq!(start_time(at(now)), at(start), "{now}");
+        assert!(start_time(at(now)) >= at(now));
+    }
 }
