@@ -128,14 +128,17 @@ async fn stage(args: &UsersBenchArgs) -> anyhow::Result<Stage> {
     })
 }
 
-/// One Secret and CloudContract per simulated contract, with the `operator` credential.
-async fn contracts(stage: &Stage, count: usize) -> anyhow::Result<Vec<String>> {
-    let operator = stage
-        .sim
-        .seeded_credentials()
+/// The simulator's `operator` credential (Manager on every contract, not referent).
+fn operator_credential(sim: &Simulator) -> anyhow::Result<ccs_simulator::SeededCredential> {
+    sim.seeded_credentials()
         .into_iter()
         .find(|c| c.label == "operator")
-        .ok_or_else(|| anyhow::anyhow!("no operator credential"))?;
+        .ok_or_else(|| anyhow::anyhow!("no operator credential"))
+}
+
+/// One Secret and CloudContract per simulated contract, with the `operator` credential.
+async fn contracts(stage: &Stage, count: usize) -> anyhow::Result<Vec<String>> {
+    let operator = operator_credential(&stage.sim)?;
     let ids: Vec<(String, ccs_operator::portal::Offer)> = stage
         .sim
         .with_world(|w| w.contracts.values().map(|c| (c.id.clone(), c.offer)).collect());
@@ -201,14 +204,9 @@ const PROBES: usize = 15;
 /// How long one portal call takes, latency included, with nothing else running: the median of
 /// [`PROBES`] sequential token requests (a real handler, with no effect on the contracts).
 async fn idle_call_time(stage: &Stage) -> anyhow::Result<Duration> {
-    let operator = stage
-        .sim
-        .seeded_credentials()
-        .into_iter()
-        .find(|c| c.label == "operator")
-        .ok_or_else(|| anyhow::anyhow!("no operator credential"))?;
+    let operator = operator_credential(&stage.sim)?;
     let http = reqwest::Client::new();
-    let url = format!("{}/oauth/v3/token", stage.sim.base_url().trim_end_matches('/'));
+    let url = format!("{}/oauth/v3/token", stage.sim.base_url());
     let mut times = Vec::with_capacity(PROBES);
     for _ in 0..PROBES {
         let start = Instant::now();
